@@ -1,0 +1,17 @@
+"""Clockify streams, as data. Clockify has no modified-since filter: no cursor fields."""
+
+from __future__ import annotations
+
+from connectors.streams import Stream
+
+STREAMS: dict[str, Stream] = {
+    s.name: s
+    for s in (
+        Stream("clockify", "users", "id"),
+        Stream("clockify", "clients", "id"),
+        Stream("clockify", "projects", "id"),
+        Stream("clockify", "tags", "id"),
+        Stream("clockify", "time_entries", "id", event_time_field="timeInterval.start",
+               write_mode="replace_window"),
+    )
+}

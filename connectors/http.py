@@ -1,0 +1,62 @@
+"""The one retry, timeout and pacing policy every connector's HTTP goes through.
+
+Built on urllib3's `Retry`: 429 and 5xx are retried with exponential backoff, `Retry-After` is
+honoured, and POST is retried too (the default policy never retries POST, which is how
+HubSpot search 429s escape other clients). Every request gets a timeout.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Any
+
+import requests
+from requests.adapters import HTTPAdapter
+from urllib3.util.retry import Retry
+
+RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+DEFAULT_TIMEOUT = (10.0, 120.0)  # connect, read (seconds)
+
+
+def retry_policy(total: int = 6, backoff_factor: float = 0.5) -> Retry:
+    return Retry(
+        total=total,
+        connect=total,
+        read=total,
+        status=total,
+        backoff_factor=backoff_factor,
+        backoff_max=60,
+        status_forcelist=RETRY_STATUSES,
+        allowed_methods=None,  # retry every method, POST included
+        respect_retry_after_header=True,
+        raise_on_status=False,  # hand back the last response so its error can be reported
+    )
+
+
+class ApiSession(requests.Session):
+    """A `requests.Session` with the retry policy mounted, a default timeout, and optional pacing
+    (a minimum interval between requests, for APIs such as Toggl's ~1 request/second)."""
+
+    def __init__(self, min_interval: float = 0.0, timeout: tuple[float, float] = DEFAULT_TIMEOUT,
+                 retry: Retry | None = None) -> None:
+        super().__init__()
+        adapter = HTTPAdapter(max_retries=retry or retry_policy())
+        self.mount("https://", adapter)
+        self.mount("http://", adapter)
+        self.timeout = timeout
+        self.min_interval = min_interval
+        self.request_count = 0
+        self._last = 0.0
+        self._lock = threading.Lock()
+
+    def request(self, method: str | bytes, url: str | bytes, *args: Any,  # type: ignore[override]
+                **kwargs: Any) -> requests.Response:
+        kwargs.setdefault("timeout", self.timeout)
+        with self._lock:
+            wait = self._last + self.min_interval - time.monotonic()
+            if wait > 0:
+                time.sleep(wait)
+            self._last = time.monotonic()
+            self.request_count += 1
+        return super().request(method, url, *args, **kwargs)

@@ -1,0 +1,91 @@
+"""Salesforce through simple-salesforce: SOQL pages followed by `nextRecordsUrl`.
+
+simple-salesforce always builds https:// URLs from the instance URL (a port is kept), so a local
+fake must speak TLS; trust comes from `REQUESTS_CA_BUNDLE`, which `requests` lets override a
+session's `verify`. Pages are read with `query` then `query_more` so that one page at a time is
+in memory (`query_all` would build the whole result).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+from urllib.parse import urlsplit
+
+from simple_salesforce import Salesforce
+from simple_salesforce.exceptions import SalesforceError, SalesforceExpiredSession
+
+from connectors.errors import SourceAuthError, SourceError, SourceNotConfigured
+from connectors.http import ApiSession
+from connectors.salesforce.streams import STREAMS, SoqlStream
+from connectors.streams import Page, Window
+
+API_VERSION = "59.0"
+
+
+class SalesforceConnector:
+    source = "salesforce"
+    streams = STREAMS
+
+    def __init__(
+        self,
+        instance_url: str | None = None,
+        access_token: str | None = None,
+        username: str | None = None,
+        password: str | None = None,
+        security_token: str | None = None,
+        domain: str | None = None,
+        batch_size: int = 2000,
+        session: ApiSession | None = None,
+    ) -> None:
+        self.session = session or ApiSession()
+        self.batch_size = batch_size
+        if instance_url and access_token:
+            netloc = urlsplit(instance_url).netloc or instance_url
+            self.client = Salesforce(instance_url=f"https://{netloc}", session_id=access_token,
+                                     version=API_VERSION, session=self.session)
+        elif username and password:
+            self.client = Salesforce(username=username, password=password,
+                                     security_token=security_token or "", domain=domain,
+                                     version=API_VERSION, session=self.session)
+        else:
+            raise SourceNotConfigured(
+                "salesforce", "set SALESFORCE_INSTANCE_URL and SALESFORCE_ACCESS_TOKEN, or "
+                "SALESFORCE_USERNAME, SALESFORCE_PASSWORD and SALESFORCE_SECURITY_TOKEN")
+
+    def soql(self, stream: SoqlStream) -> str:
+        where = f" WHERE {stream.where}" if stream.where else ""
+        return f"SELECT {', '.join(stream.fields)} FROM {stream.sobject}{where}"
+
+    def read(self, stream: SoqlStream, window: Window | None = None) -> Iterator[Page]:  # type: ignore[override]
+        headers = {"Sforce-Query-Options": f"batchSize={self.batch_size}"}
+        try:
+            result: dict[str, Any] = self.client.query(self.soql(stream), headers=headers)
+            while True:
+                yield [_plain(record) for record in result["records"]]
+                if result.get("done", True) or not result.get("nextRecordsUrl"):
+                    return
+                result = self.client.query_more(result["nextRecordsUrl"],
+                                                identifier_is_url=True, headers=headers)
+        except SalesforceExpiredSession as error:
+            raise SourceAuthError("salesforce", "the session or access token was refused (401): "
+                                  "check SALESFORCE_ACCESS_TOKEN") from error
+        except SalesforceError as error:
+            raise SourceError("salesforce", f"{stream.sobject} query failed with HTTP "
+                              f"{error.status}: {_messages(error.content)}") from error
+
+    @property
+    def api_usage(self) -> dict[str, Any]:
+        return {name: {"used": u.used, "total": u.total}
+                for name, u in (self.client.api_usage or {}).items()}
+
+
+def _plain(record: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in record.items() if k != "attributes"}
+
+
+def _messages(content: Any) -> str:
+    if isinstance(content, list):
+        return "; ".join(f"{c.get('errorCode')}: {c.get('message')}" for c in content
+                         if isinstance(c, dict))
+    return str(content)[:500]

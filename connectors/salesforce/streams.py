@@ -1,0 +1,35 @@
+"""Salesforce objects csm-metrics reads, as data: object, fields, key and cursor."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from connectors.streams import Stream
+
+
+@dataclass(frozen=True)
+class SoqlStream(Stream):
+    sobject: str = ""
+    fields: tuple[str, ...] = ()
+    where: str = ""  # a fixed filter written by us, never from user input
+
+
+STREAMS: dict[str, SoqlStream] = {
+    s.name: s
+    for s in (
+        SoqlStream("salesforce", "users", "Id", "SystemModstamp", sobject="User",
+                   fields=("Id", "Name", "Email", "IsActive", "SystemModstamp")),
+        SoqlStream("salesforce", "accounts", "Id", "SystemModstamp", sobject="Account",
+                   fields=("Id", "Name", "OwnerId", "Type", "Industry", "CreatedDate",
+                           "SystemModstamp", "IsDeleted")),
+        SoqlStream("salesforce", "opportunities", "Id", "SystemModstamp", sobject="Opportunity",
+                   fields=("Id", "AccountId", "OwnerId", "Name", "Amount", "CloseDate",
+                           "StageName", "IsClosed", "IsWon", "Type", "SystemModstamp",
+                           "IsDeleted")),
+        SoqlStream("salesforce", "account_history", "Id", "CreatedDate",
+                   sobject="AccountHistory",
+                   fields=("Id", "AccountId", "Field", "DataType", "OldValue", "NewValue",
+                           "CreatedDate", "IsDeleted"),
+                   where="Field = 'Owner'"),
+    )
+}

@@ -1,0 +1,43 @@
+"""Streams are declared as data; the code that reads and lands them is written once."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Literal, Protocol
+
+Record = dict[str, Any]
+Page = list[Record]
+
+
+@dataclass(frozen=True)
+class Window:
+    """A half-open interval of instants `[start, end)`, in UTC."""
+
+    start: datetime
+    end: datetime
+
+
+@dataclass(frozen=True)
+class Stream:
+    source: str
+    name: str
+    primary_key: str
+    # The field an incremental pull filters and orders on (None: always a full pull).
+    cursor_field: str | None = None
+    # Windowed streams (time entries) are pulled and replaced one window of instants at a time;
+    # this field places a record in its window.
+    event_time_field: str | None = None
+    write_mode: Literal["replace", "replace_window"] = "replace"
+
+    @property
+    def table(self) -> str:
+        return f"{self.source}__{self.name}"
+
+
+class Connector(Protocol):
+    source: str
+    streams: dict[str, Stream]
+
+    def read(self, stream: Stream, window: Window | None = None) -> Iterator[Page]: ...

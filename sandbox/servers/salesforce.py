@@ -1,0 +1,226 @@
+"""Fake Salesforce REST API: SOQL query/queryAll with `nextRecordsUrl` paging, over TLS.
+
+simple-salesforce only builds https:// URLs, so this server speaks TLS with a certificate made at
+start-up (trustme). The SOQL understood is what connectors send: a field list, one object, an
+optional WHERE of `field op literal` terms joined by AND, ORDER BY and LIMIT.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+import uuid
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from sandbox.company import Company, Person, vendor_id
+from sandbox.servers.base import FakeServer, HttpError, Request, Response, page_slice
+
+API = r"/services/data/v(?P<version>\d+\.\d)"
+_SELECT = re.compile(
+    r"^\s*select\s+(?P<fields>.+?)\s+from\s+(?P<object>\w+)"
+    r"(?:\s+where\s+(?P<where>.+?))?(?:\s+order\s+by\s+(?P<order>\w+)(?:\s+(?P<dir>asc|desc))?)?"
+    r"(?:\s+limit\s+(?P<limit>\d+))?\s*$",
+    re.IGNORECASE | re.DOTALL,
+)
+_TERM = re.compile(r"^\s*(\w+)\s*(=|!=|<=|>=|<|>)\s*(.+?)\s*$", re.DOTALL)
+
+
+def sf_datetime(value: datetime) -> str:
+    return value.strftime("%Y-%m-%dT%H:%M:%S.000+0000")
+
+
+class FakeSalesforce(FakeServer):
+    name = "salesforce"
+
+    def __init__(self, company: Company, access_token: str = "sandbox-sf-token",
+                 batch_size: int = 2000) -> None:
+        super().__init__(tls=True)
+        self.access_token = access_token
+        self.batch_size = batch_size
+        self.objects = render(company)
+        self._cursors: dict[str, list[dict[str, Any]]] = {}
+        self._api_usage = itertools.count(1)
+        self.route("GET", f"{API}/(?P<kind>query|queryAll)/?", self.query)
+        self.route("GET", f"{API}/query/(?P<locator>[\\w-]+)-(?P<offset>\\d+)", self.query_more)
+
+    def authenticate(self, request: Request) -> None:
+        if request.headers.get("authorization") != f"Bearer {self.access_token}":
+            raise HttpError(401, [{"message": "Session expired or invalid",
+                                   "errorCode": "INVALID_SESSION_ID"}])
+
+    def not_found_body(self, request: Request) -> Any:
+        return [{"errorCode": "NOT_FOUND", "message": "The requested resource does not exist"}]
+
+    def _headers(self) -> dict[str, str]:
+        return {"Sforce-Limit-Info": f"api-usage={next(self._api_usage)}/15000"}
+
+    def _batch(self, request: Request) -> int:
+        options = request.headers.get("sforce-query-options", "")
+        match = re.search(r"batchSize=(\d+)", options)
+        asked = max(200, min(2000, int(match.group(1)))) if match else 2000
+        # batchSize is a hint: Salesforce may send fewer, which the configured cap imitates.
+        return min(asked, self.batch_size)
+
+    def query(self, request: Request, version: str, kind: str) -> Response:
+        soql = request.arg("q")
+        if not soql:
+            raise HttpError(400, [{"errorCode": "MALFORMED_QUERY", "message": "q is required"}])
+        records = self._run(soql, include_deleted=kind == "queryAll")
+        return self._page(records, 0, self._batch(request), version, str(uuid.uuid4().hex[:15]))
+
+    def query_more(self, request: Request, version: str, locator: str, offset: str) -> Response:
+        if locator not in self._cursors:
+            raise HttpError(400, [{"errorCode": "INVALID_QUERY_LOCATOR",
+                                   "message": "invalid query locator"}])
+        return self._page(self._cursors[locator], int(offset), self._batch(request), version,
+                          locator)
+
+    def _page(self, records: list[dict[str, Any]], offset: int, size: int, version: str,
+              locator: str) -> Response:
+        chunk, following = page_slice(records, offset, size)
+        body: dict[str, Any] = {"totalSize": len(records), "done": following is None,
+                                "records": chunk}
+        if following is not None:
+            self._cursors[locator] = records
+            body["nextRecordsUrl"] = f"/services/data/v{version}/query/{locator}-{following}"
+        return Response(200, body, self._headers())
+
+    def _run(self, soql: str, include_deleted: bool) -> list[dict[str, Any]]:
+        match = _SELECT.match(soql)
+        if match is None:
+            raise HttpError(400, [{"errorCode": "MALFORMED_QUERY", "message": f"bad SOQL: {soql}"}])
+        object_name = match.group("object")
+        table = self.objects.get(object_name)
+        if table is None:
+            raise HttpError(400, [{"errorCode": "INVALID_TYPE",
+                                   "message": f"sObject type '{object_name}' is not supported."}])
+        fields = [f.strip() for f in match.group("fields").split(",")]
+        known = table[0].keys() if table else set(fields)
+        for name in fields:
+            if name not in known:
+                raise HttpError(400, [{"errorCode": "INVALID_FIELD", "message":
+                                       f"No such column '{name}' on entity '{object_name}'."}])
+        rows = [r for r in table if include_deleted or not r.get("IsDeleted")]
+        if match.group("where"):
+            for term in re.split(r"\s+and\s+", match.group("where"), flags=re.IGNORECASE):
+                rows = _filter(rows, term)
+        if match.group("order"):
+            key = match.group("order")
+            rows = sorted(rows, key=lambda r: (r[key] is None, r[key]),
+                          reverse=(match.group("dir") or "").lower() == "desc")
+        if match.group("limit"):
+            rows = rows[: int(match.group("limit"))]
+        return [{"attributes": {"type": object_name,
+                                "url": f"/services/data/v59.0/sobjects/{object_name}/{r['Id']}"},
+                 **{f: r[f] for f in fields}} for r in rows]
+
+
+def _filter(rows: list[dict[str, Any]], term: str) -> list[dict[str, Any]]:
+    match = _TERM.match(term)
+    if match is None:
+        raise HttpError(400, [{"errorCode": "MALFORMED_QUERY", "message": f"bad term: {term}"}])
+    name, op, literal = match.groups()
+    value = _literal(literal)
+    compare = {"=": lambda a, b: a == b, "!=": lambda a, b: a != b, "<": lambda a, b: a < b,
+               ">": lambda a, b: a > b, "<=": lambda a, b: a <= b, ">=": lambda a, b: a >= b}[op]
+    kept = []
+    for row in rows:
+        if name not in row:
+            raise HttpError(400, [{"errorCode": "INVALID_FIELD", "message": f"No such column "
+                                   f"'{name}'"}])
+        current = row[name]
+        if isinstance(value, datetime) and isinstance(current, str):
+            current = _parse_sf_datetime(current)
+        if current is not None and value is not None and compare(current, value):
+            kept.append(row)
+        elif value is None and op in ("=", "!=") and compare(current, value):
+            kept.append(row)
+    return kept
+
+
+def _literal(text: str) -> Any:
+    text = text.strip()
+    if text.startswith("'") and text.endswith("'"):
+        return text[1:-1].replace("\\'", "'")
+    if text.lower() in ("true", "false"):
+        return text.lower() == "true"
+    if text.lower() == "null":
+        return None
+    if re.match(r"^\d{4}-\d{2}-\d{2}T", text):
+        return datetime.fromisoformat(text.replace("Z", "+00:00"))
+    try:
+        return float(text)
+    except ValueError:
+        raise HttpError(400, [{"errorCode": "MALFORMED_QUERY",
+                               "message": f"unexpected token: {text}"}]) from None
+
+
+def _parse_sf_datetime(text: str) -> datetime:
+    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%f%z")
+
+
+def render(company: Company) -> dict[str, list[dict[str, Any]]]:
+    """The company as Salesforce objects."""
+    modstamp = sf_datetime(datetime(2026, 11, 1, 3, 0))
+    users = [_user(p, modstamp) for p in company.crm_people("salesforce")]
+    accounts, history = [], []
+    for account in company.accounts_in("salesforce"):
+        first_owner = account.owners[0][1]
+        current = account.owners[-1][1]
+        accounts.append({
+            "Id": account.crm_id, "Name": account.name,
+            "OwnerId": vendor_id("sf_user", current) if current else None,
+            "Type": "Customer - Direct", "Industry": account.industry,
+            "CreatedDate": sf_datetime(account.created_at), "SystemModstamp": modstamp,
+            "IsDeleted": False,
+        })
+        previous = first_owner
+        for n, (changed_at, owner) in enumerate(account.owners[1:]):
+            people = {p.key: p for p in company.people}
+            # Salesforce writes two rows per owner change: one with user ids, one with names.
+            for twin, (old, new) in enumerate((
+                (vendor_id("sf_user", previous) if previous else None,
+                 vendor_id("sf_user", owner) if owner else None),
+                (people[previous].name if previous else None, people[owner].name if owner else None),
+            )):
+                history.append({
+                    "Id": vendor_id("sf_history", f"{account.key}-{n}-{twin}"),
+                    "AccountId": account.crm_id, "Field": "Owner", "DataType": "EntityId"
+                    if twin == 0 else "Text", "OldValue": old, "NewValue": new,
+                    "CreatedDate": sf_datetime(changed_at), "IsDeleted": False,
+                })
+            previous = owner
+    opportunities = []
+    for deal in company.deals_in("salesforce"):
+        opportunities.append({
+            "Id": vendor_id("sf_opportunity", deal.key), "AccountId": _sf_account(company, deal),
+            "OwnerId": _deal_owner(company, deal),
+            "Name": deal.name, "Amount": float(deal.amount) if deal.amount is not None else None,
+            "CloseDate": deal.close_date.isoformat() if deal.close_date else None,
+            "StageName": "Closed Won" if deal.won else "Closed Lost" if deal.closed
+            else "Negotiation/Review",
+            "IsClosed": deal.closed, "IsWon": deal.won, "Type": deal.deal_type,
+            "Probability": 100.0 if deal.won else 0.0 if deal.closed else 60.0,
+            "CurrencyIsoCode": deal.currency or "USD",
+            "SystemModstamp": sf_datetime(datetime.combine(
+                deal.close_date or date(2026, 1, 1), datetime.min.time()) + timedelta(hours=1)),
+            "IsDeleted": False,
+        })
+    return {"User": users, "Account": accounts, "Opportunity": opportunities,
+            "AccountHistory": history}
+
+
+def _user(person: Person, modstamp: str) -> dict[str, Any]:
+    return {"Id": vendor_id("sf_user", person.key), "Name": person.name, "Email": person.email,
+            "IsActive": True, "SystemModstamp": modstamp, "IsDeleted": False}
+
+
+def _deal_owner(company: Company, deal: Any) -> str | None:
+    account = next(a for a in company.accounts if a.key == deal.account_key)
+    owner = account.owners[-1][1]
+    return vendor_id("sf_user", owner) if owner else None
+
+
+def _sf_account(company: Company, deal: Any) -> str:
+    return next(a.crm_id for a in company.accounts if a.key == deal.account_key)
