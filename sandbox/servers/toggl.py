@@ -34,6 +34,7 @@ class FakeToggl(FakeServer):
         self.workspace_id = workspace_id
         self.users, self.clients, self.projects, self.tags, self.entries = render(
             company, workspace_id)
+        self._reports: dict[tuple[date, date], list[dict[str, Any]]] = {}
         wid = r"(?P<wid>\d+)"
         self.route("GET", f"{V9}/me", self.me)
         self.route("GET", f"{V9}/workspaces/{wid}/users", self.directory("users"))
@@ -78,7 +79,9 @@ class FakeToggl(FakeServer):
         if (last - first).days > 366:
             raise HttpError(400, "The maximum date range is one year")
         size = min(int(body.get("page_size") or MAX_PAGE), MAX_PAGE)
-        rows = _report_rows(self.entries, first, last)
+        if (first, last) not in self._reports:  # paging re-asks the same report: build it once
+            self._reports[(first, last)] = _report_rows(self.entries, first, last)
+        rows = self._reports[(first, last)]
         offset = int(body.get("first_row_number") or 1) - 1
         page = rows[offset : offset + size]
         headers = {}

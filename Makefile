@@ -1,0 +1,45 @@
+# csm-metrics: `make demo` and `make test` are all a newcomer needs (Python 3.11, pip, make).
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-from-lock
+
+.PHONY: install demo ui serve test lint format lock clean
+
+# The environment is made from the lock file, and again whenever the lock file changes.
+$(STAMP): requirements.lock pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --require-hashes -r requirements.lock
+	$(BIN)/python -m pip install --quiet --no-deps -e .
+	touch $(STAMP)
+
+install: $(STAMP)
+
+demo: $(STAMP)  ## start the fake APIs, backfill 24 months through Dagster, print the tables
+	$(BIN)/python -m sandbox demo
+
+ui: $(STAMP)  ## the Dagster UI on the demo warehouse, with its run history
+	$(BIN)/python -m sandbox ui
+
+serve: $(STAMP)  ## only the fake APIs, printing the variables that point at them
+	$(BIN)/python -m sandbox serve
+
+test: $(STAMP)
+	$(BIN)/python -m pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+
+format: $(STAMP)
+	$(BIN)/ruff check --fix .
+
+# Re-pin every dependency (maintainers only): writes requirements.lock with hashes.
+lock:
+	$(PYTHON) -m venv .venv-lock
+	.venv-lock/bin/python -m pip install --quiet uv
+	.venv-lock/bin/uv pip compile pyproject.toml --extra dev --python-version 3.11 \
+		--generate-hashes --no-strip-extras --custom-compile-command "make lock" \
+		-o requirements.lock
+
+clean:
+	rm -rf data .pytest_cache .ruff_cache

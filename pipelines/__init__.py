@@ -1,0 +1,1 @@
+"""Dagster wiring: assets, checks, partitions and resources, one sub-package per domain."""

@@ -1,0 +1,1 @@
+"""Salesforce and HubSpot: accounts, owners, deals and owner history."""

@@ -1,0 +1,46 @@
+"""Dagster resources for the CRMs: configuration in, a connector out."""
+
+from __future__ import annotations
+
+from dagster import ConfigurableResource
+from pydantic import Field
+
+from connectors.hubspot import HubSpotConnector
+from connectors.salesforce import SalesforceConnector
+
+
+class SalesforceResource(ConfigurableResource):
+    """A Salesforce org: an instance URL and access token, or username/password login."""
+
+    instance_url: str | None = None
+    access_token: str | None = Field(default=None, repr=False)
+    username: str | None = None
+    password: str | None = Field(default=None, repr=False)
+    security_token: str | None = Field(default=None, repr=False)
+    domain: str | None = None
+    batch_size: int = 2000
+
+    @property
+    def configured(self) -> bool:
+        return bool((self.instance_url and self.access_token) or
+                    (self.username and self.password))
+
+    def connector(self) -> SalesforceConnector:
+        return SalesforceConnector(
+            instance_url=self.instance_url, access_token=self.access_token,
+            username=self.username, password=self.password,
+            security_token=self.security_token, domain=self.domain, batch_size=self.batch_size)
+
+
+class HubSpotResource(ConfigurableResource):
+    """A HubSpot portal through a private-app access token."""
+
+    access_token: str | None = Field(default=None, repr=False)
+    base_url: str | None = None
+
+    @property
+    def configured(self) -> bool:
+        return bool(self.access_token)
+
+    def connector(self) -> HubSpotConnector:
+        return HubSpotConnector(access_token=self.access_token, base_url=self.base_url)

@@ -1,0 +1,1 @@
+"""The per-CSM and team metric marts, their partitions and their checks."""

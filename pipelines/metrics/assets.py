@@ -1,0 +1,61 @@
+"""The month marts: one multi-asset, because both tables come from the same snapshots and are
+replaced together in one transaction."""
+
+
+from collections.abc import Iterator
+
+from dagster import (
+    AssetExecutionContext,
+    AssetKey,
+    AssetsDefinition,
+    AssetSpec,
+    BackfillPolicy,
+    MaterializeResult,
+    PartitionsDefinition,
+    multi_asset,
+)
+from dagster_duckdb import DuckDBResource
+
+from connectors.streams import Stream
+from pipelines.partitions import month_range
+from pipelines.raw import raw_key
+from pipelines.settings import load_settings
+from warehouse.marts import build_month_marts
+from warehouse.schema import prepare
+
+CSM_PERIOD_METRICS = AssetKey(["marts", "csm_period_metrics"])
+TEAM_PERIOD_METRICS = AssetKey(["marts", "team_period_metrics"])
+
+DESCRIPTIONS = {
+    CSM_PERIOD_METRICS: "One row per CSM and month: book of business, ARR movements, "
+    "retention and hours (marts.csm_period_metrics).",
+    TEAM_PERIOD_METRICS: "One row per month for the whole team: customers per CSM, revenue "
+    "per CSM, movements and retention (marts.team_period_metrics).",
+}
+
+
+def month_marts_asset(streams: list[Stream], monthly: PartitionsDefinition) -> AssetsDefinition:
+    specs = [
+        AssetSpec(key, group_name="metrics", kinds={"duckdb"}, description=text,
+                  deps=[raw_key(s) for s in streams],
+                  tags={"layer": "marts", "partitioning": "monthly"},
+                  metadata={"table": ".".join(key.path)})
+        for key, text in DESCRIPTIONS.items()
+    ]
+
+    @multi_asset(specs=specs, partitions_def=monthly, can_subset=False,
+                 backfill_policy=BackfillPolicy.single_run(), name="month_marts")
+    def month_marts(context: AssetExecutionContext,
+                    warehouse: DuckDBResource) -> Iterator[MaterializeResult]:
+        settings = load_settings()
+        start, end = month_range(context.partition_time_window)
+        with warehouse.get_connection() as conn:
+            prepare(conn, streams, settings.for_warehouse())
+            written = build_month_marts(conn, start, end, context.run_id)
+        context.log.info(f"months {start}..{end} (exclusive) rebuilt: {written}")
+        for key in DESCRIPTIONS:
+            yield MaterializeResult(asset_key=key, metadata={
+                "rows_written": written[key.path[-1]], "first_month": start.isoformat(),
+                "end_month_exclusive": end.isoformat()})
+
+    return month_marts

@@ -1,0 +1,41 @@
+"""Monthly partitions in the reporting time zone, shared by every partitioned asset."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import date, datetime
+
+from dagster import MonthlyPartitionsDefinition, TimeWindow
+
+from connectors.streams import Window
+from pipelines.settings import Settings
+
+
+def monthly_partitions(settings: Settings) -> MonthlyPartitionsDefinition:
+    # end_offset=1 includes the open month, so a daily run can refresh it.
+    return MonthlyPartitionsDefinition(
+        start_date=settings.first_month_start.isoformat(),
+        timezone=settings.reporting_timezone,
+        end_offset=1,
+    )
+
+
+def month_windows(window: TimeWindow) -> Iterator[Window]:
+    """The months inside a (possibly multi-month) partition window, each as its own window."""
+    start = window.start
+    while start < window.end:
+        following = _next_month(start)
+        yield Window(start, following)
+        start = following
+
+
+def month_range(window: TimeWindow) -> tuple[date, date]:
+    """The window as [first month, month after the last) dates in the reporting time zone."""
+    return window.start.date(), window.end.date()
+
+
+def _next_month(instant: datetime) -> datetime:
+    year, month = (instant.year + 1, 1) if instant.month == 12 else (instant.year, instant.month + 1)
+    # Rebuild from the naive wall clock so a daylight-saving change keeps midnight at midnight.
+    return instant.replace(year=year, month=month, day=1, tzinfo=None).replace(
+        tzinfo=instant.tzinfo)

@@ -1,0 +1,97 @@
+"""One Dagster asset per declared stream, written once for every source.
+
+A stream's asset pulls it through its source's connector and lands it in `raw.<source>__<name>`.
+Windowed streams (time entries) are partitioned by month with a single-run backfill policy, so a
+range of months is one run that pulls and replaces month by month. A source whose credentials
+are not set is skipped with a warning: the metrics are built from the sources that are set.
+"""
+
+
+from typing import Any
+
+from dagster import (
+    AssetCheckResult,
+    AssetCheckSeverity,
+    AssetExecutionContext,
+    AssetKey,
+    AssetsDefinition,
+    BackfillPolicy,
+    MaterializeResult,
+    PartitionsDefinition,
+    asset,
+    asset_check,
+)
+from dagster_duckdb import DuckDBResource
+
+from connectors.streams import Stream
+from pipelines.partitions import month_windows
+from warehouse.loading import land
+from warehouse.schema import ensure_raw_table, ensure_schemas
+
+
+def raw_key(stream: Stream) -> AssetKey:
+    return AssetKey(["raw", stream.source, stream.name])
+
+
+def raw_stream_assets(streams: list[Stream], monthly: PartitionsDefinition) -> list[AssetsDefinition]:
+    return [_raw_asset(stream, monthly) for stream in streams]
+
+
+def raw_stream_checks(streams: list[Stream]) -> list[Any]:
+    return [_keys_unique_check(stream) for stream in streams]
+
+
+def _raw_asset(stream: Stream, monthly: PartitionsDefinition) -> AssetsDefinition:
+    windowed = stream.write_mode == "replace_window"
+
+    @asset(
+        key=raw_key(stream),
+        group_name=stream.source,
+        kinds={"duckdb"},
+        partitions_def=monthly if windowed else None,
+        backfill_policy=BackfillPolicy.single_run() if windowed else None,
+        required_resource_keys={"warehouse", stream.source},
+        tags={"layer": "raw", "partitioning": "monthly" if windowed else "none"},
+        description=f"{stream.source} {stream.name}, as the API sends them "
+        f"(raw.{stream.table}).",
+        metadata={"table": f"raw.{stream.table}", "primary_key": stream.primary_key,
+                  "cursor_field": stream.cursor_field or "", "write_mode": stream.write_mode},
+    )
+    def _pull(context: AssetExecutionContext) -> MaterializeResult:
+        source = getattr(context.resources, stream.source)
+        warehouse: DuckDBResource = context.resources.warehouse
+        if not source.configured:
+            context.log.warning(f"{stream.source} is not configured: {stream.name} not pulled")
+            with warehouse.get_connection() as conn:
+                ensure_schemas(conn)
+                ensure_raw_table(conn, stream)
+            return MaterializeResult(metadata={"skipped": "source not configured"})
+        connector = source.connector()
+        windows = list(month_windows(context.partition_time_window)) if windowed else [None]
+        totals = {"pages": 0, "records": 0, "rows_written": 0, "quarantined": 0}
+        with warehouse.get_connection() as conn:
+            for window in windows:
+                stats = land(conn, stream, connector.read(stream, window), context.run_id, window)
+                for name in totals:
+                    totals[name] += getattr(stats, name)
+                context.log.info(f"{stream.table} {window or 'full'}: {stats}")
+        return MaterializeResult(metadata={**totals, "windows": len(windows)})
+
+    return _pull
+
+
+def _keys_unique_check(stream: Stream) -> Any:
+    @asset_check(asset=raw_key(stream), name="primary_key_unique",
+                 description=f"No two rows of raw.{stream.table} share a {stream.primary_key}.")
+    def _check(warehouse: DuckDBResource) -> AssetCheckResult:
+        with warehouse.get_connection() as conn:
+            ensure_schemas(conn)
+            table = ensure_raw_table(conn, stream)
+            duplicates = conn.execute(
+                f"select _pk, count(*) from {table} group by _pk having count(*) > 1 limit 20"
+            ).fetchall()
+        return AssetCheckResult(
+            passed=not duplicates, severity=AssetCheckSeverity.ERROR,
+            metadata={"duplicate_keys": [row[0] for row in duplicates]})
+
+    return _check

@@ -1,0 +1,1 @@
+"""Toggl Track and Clockify: users, clients, projects, tags and time entries."""

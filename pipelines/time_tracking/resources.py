@@ -1,0 +1,42 @@
+"""Dagster resources for the time trackers: configuration in, a connector out."""
+
+from __future__ import annotations
+
+from dagster import ConfigurableResource
+from pydantic import Field
+
+from connectors.clockify import ClockifyConnector
+from connectors.toggl import TogglConnector
+
+
+class TogglResource(ConfigurableResource):
+    """A Toggl Track workspace. Requests are paced to Toggl's documented ~1 per second."""
+
+    api_token: str | None = Field(default=None, repr=False)
+    workspace_id: str | None = None
+    base_url: str | None = None
+    min_request_interval: float = 1.0
+
+    @property
+    def configured(self) -> bool:
+        return bool(self.api_token and self.workspace_id)
+
+    def connector(self) -> TogglConnector:
+        return TogglConnector(api_token=self.api_token, workspace_id=self.workspace_id,
+                              base_url=self.base_url, min_interval=self.min_request_interval)
+
+
+class ClockifyResource(ConfigurableResource):
+    """A Clockify workspace through an API key."""
+
+    api_key: str | None = Field(default=None, repr=False)
+    workspace_id: str | None = None
+    base_url: str | None = None
+
+    @property
+    def configured(self) -> bool:
+        return bool(self.api_key and self.workspace_id)
+
+    def connector(self) -> ClockifyConnector:
+        return ClockifyConnector(api_key=self.api_key, workspace_id=self.workspace_id,
+                                 base_url=self.base_url)

@@ -1,0 +1,155 @@
+"""The one-command demo: start the fake APIs, backfill 24 months through Dagster, print tables.
+
+The runs go through the real `dagster asset materialize` command with a kept `DAGSTER_HOME`, so
+`make ui` shows their history afterwards. Nothing here needs an account anywhere.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from sandbox.company import HISTORY_END, HISTORY_START, add_months, generate_company
+from sandbox.servers import Sandbox
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+DATA = PROJECT_ROOT / "data"
+WAREHOUSE = DATA / "demo" / "warehouse.duckdb"
+DAGSTER_HOME = DATA / "dagster_home"
+SETTINGS = Path(__file__).with_name("settings.toml")
+FIRST_MONTH = HISTORY_START
+LAST_MONTH = add_months(HISTORY_END, -1)
+
+
+def demo_env(sandbox: Sandbox) -> dict[str, str]:
+    DAGSTER_HOME.mkdir(parents=True, exist_ok=True)
+    (DAGSTER_HOME / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+    WAREHOUSE.parent.mkdir(parents=True, exist_ok=True)
+    return {**os.environ, **sandbox.env(), "WAREHOUSE_PATH": str(WAREHOUSE),
+            "DAGSTER_HOME": str(DAGSTER_HOME), "CSM_METRICS_SETTINGS": str(SETTINGS)}
+
+
+def materialize(env: dict[str, str], select: str, partition_range: str | None = None) -> None:
+    command = [sys.executable, "-m", "dagster", "asset", "materialize",
+               "-m", "pipelines.definitions", "--select", select]
+    if partition_range:
+        command += ["--partition-range", partition_range]
+    print(f"\n$ dagster asset materialize -m pipelines.definitions --select '{select}'"
+          + (f" --partition-range {partition_range}" if partition_range else ""), flush=True)
+    started = time.monotonic()
+    result = subprocess.run(command, env=env, cwd=PROJECT_ROOT, capture_output=True, text=True)
+    if result.returncode != 0:
+        sys.stderr.write(result.stdout[-4000:] + result.stderr[-8000:])
+        raise SystemExit(f"the Dagster run failed (exit {result.returncode}); see above")
+    steps = result.stderr.count("STEP_SUCCESS")
+    print(f"  ok: {steps} steps succeeded in {time.monotonic() - started:.1f}s", flush=True)
+
+
+def demo() -> int:
+    print("Generating the sandbox company and starting fake Salesforce, HubSpot, Toggl and "
+          "Clockify on 127.0.0.1 ...", flush=True)
+    company = generate_company()
+    with Sandbox(company) as sandbox:
+        env = demo_env(sandbox)
+        print(f"  {len(company.people) - 1} CSMs, {len(company.accounts)} accounts, "
+              f"{len(company.deals)} deals, {len(company.entries)} time entries")
+        materialize(env, "tag:partitioning=none")
+        materialize(env, "tag:partitioning=monthly",
+                    f"{FIRST_MONTH.isoformat()}...{LAST_MONTH.isoformat()}")
+        requests = {s.name: s.request_count for s in sandbox.servers}
+    print(f"  HTTP requests served: {requests}")
+    with duckdb.connect(str(WAREHOUSE), read_only=True) as conn:
+        print_report(conn, LAST_MONTH)
+    print(f"\nWarehouse: {WAREHOUSE}")
+    print("Open the Dagster UI on it, with this run history: make ui  (then http://127.0.0.1:3000)")
+    return 0
+
+
+def print_report(conn: duckdb.DuckDBPyConnection, month: date) -> None:
+    csm = conn.execute("""
+        select csm_name, accounts_managed, arr_managed, starting_arr, nrr, grr, hours_worked,
+               hours_on_accounts, accounts_per_hour
+        from marts.csm_period_metrics
+        where period_grain = 'month' and period_start = $month
+        order by csm_id = 'unassigned', arr_managed desc""", {"month": month}).fetchall()
+    print(f"\nPer-CSM metrics, {month:%B %Y} (marts.csm_period_metrics)")
+    print_table(["CSM", "accounts", "ARR managed", "starting ARR", "NRR", "GRR", "hours",
+                 "on accounts", "accounts/hour"], csm)
+    team = conn.execute("""
+        select csm_count, customer_count, csm_ratio, total_arr, revenue_efficiency, starting_arr,
+               new_arr, reactivation_arr, expansion_arr, contraction_arr, churned_arr, nrr, grr,
+               logo_retention, hours_worked, hours_unattributed, account_efficiency
+        from marts.team_period_metrics
+        where period_grain = 'month' and period_start = $month""", {"month": month}).fetchone()
+    names = ["CSMs", "customers", "customers per CSM", "total ARR", "ARR per CSM",
+             "starting ARR", "new ARR", "reactivation ARR", "expansion ARR", "contraction ARR",
+             "churned ARR", "NRR", "GRR", "logo retention", "hours worked",
+             "hours unattributed", "customers per hour"]
+    print(f"\nTeam, {month:%B %Y} (marts.team_period_metrics)")
+    width = max(map(len, names))
+    for name, value in zip(names, team or [], strict=False):
+        print(f"  {name:<{width}}  {fmt(value)}")
+
+
+def print_table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+    cells = [[fmt(v) for v in row] for row in rows]
+    widths = [max([len(h)] + [len(r[i]) for r in cells]) for i, h in enumerate(headers)]
+    print("  " + "  ".join(h.ljust(w) if i == 0 else h.rjust(w)
+                           for i, (h, w) in enumerate(zip(headers, widths, strict=True))))
+    for row in cells:
+        print("  " + "  ".join(c.ljust(w) if i == 0 else c.rjust(w)
+                               for i, (c, w) in enumerate(zip(row, widths, strict=True))))
+
+
+def fmt(value: Any) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return f"{value:,.3f}" if abs(value) < 10 else f"{value:,.1f}"
+    if hasattr(value, "quantize"):  # Decimal money
+        return f"{value:,.0f}"
+    return str(value)
+
+
+def ui() -> int:
+    """The Dagster UI on the demo warehouse, with the fakes running so runs can be launched."""
+    with Sandbox(generate_company()) as sandbox:
+        env = demo_env(sandbox)
+        print(f"Dagster UI on {WAREHOUSE} (DAGSTER_HOME={DAGSTER_HOME}); Ctrl-C to stop.")
+        try:
+            return subprocess.call([sys.executable, "-m", "dagster", "dev", "-w",
+                                    "workspace.yaml", "-h", "127.0.0.1", "-p",
+                                    os.environ.get("DAGSTER_PORT", "3000")],
+                                   env=env, cwd=PROJECT_ROOT)
+        except KeyboardInterrupt:
+            return 0
+
+
+def serve() -> int:
+    """Only the fake APIs: prints the variables that point the pipeline at them."""
+    with Sandbox(generate_company()) as sandbox:
+        for name, value in sandbox.env().items():
+            print(f"export {name}={value}")
+        print("# fakes running; Ctrl-C to stop", flush=True)
+        try:
+            while True:
+                time.sleep(3600)
+        except KeyboardInterrupt:
+            return 0
+
+
+def main(argv: Sequence[str]) -> int:
+    commands = {"demo": demo, "ui": ui, "serve": serve}
+    name = argv[0] if argv else "demo"
+    if name not in commands:
+        print(f"usage: python -m sandbox [{'|'.join(commands)}]", file=sys.stderr)
+        return 2
+    return commands[name]()

@@ -1,0 +1,25 @@
+-- grain: one row per account across both CRMs.
+-- rule: account names are compared case-insensitively with whitespace and punctuation folded
+-- (METRICS.md 6), so the folded key is computed once here.
+with salesforce as (
+    select * from staging.stg_salesforce__accounts
+),
+
+hubspot as (
+    select * from staging.stg_hubspot__companies
+),
+
+unioned as (
+    select account_id, source, account_name, owner_ref, is_deleted, created_at from salesforce
+    union all
+    select account_id, source, account_name, owner_ref, is_deleted, created_at from hubspot
+),
+
+final as (
+    select
+        *,
+        regexp_replace(lower(account_name), '[^\p{L}\p{N}]+', '', 'g') as name_key
+    from unioned
+)
+
+select * from final

@@ -1,0 +1,30 @@
+-- grain: one row per user id in each system (CRM users, HubSpot owners, tracker users).
+-- rule: a person is their trimmed, lower-cased e-mail; the same e-mail in any system is the
+-- same person (METRICS.md 2).
+with salesforce as (
+    select * from staging.stg_salesforce__users
+),
+
+hubspot as (
+    select * from staging.stg_hubspot__owners
+),
+
+toggl as (
+    select * from staging.stg_toggl__users
+),
+
+clockify as (
+    select * from staging.stg_clockify__users
+),
+
+final as (
+    select 'salesforce' as system, user_id as ref, email as csm_id, name from salesforce
+    union all
+    select 'hubspot', owner_id, email, name from hubspot
+    union all
+    select 'toggl', user_id, email, name from toggl
+    union all
+    select 'clockify', user_id, email, name from clockify
+)
+
+select * from final

@@ -1,0 +1,24 @@
+-- grain: one row per record rejected anywhere in the pipeline, with its reason.
+-- rule: nothing is dropped silently: records the loader could not key, deals that cannot be
+-- revenue, and time entries that cannot be hours (METRICS.md 7, quarantine).
+with landed as (
+    select * from raw.quarantine
+),
+
+deals as (
+    select * from intermediate.int_revenue__won_deals where reject_reason is not null
+),
+
+entries as (
+    select * from intermediate.int_time_entries__unified where reject_reason is not null
+),
+
+final as (
+    select source, stream, record_id, reason, seen_at from landed
+    union all
+    select source, 'deals', deal_id, reject_reason, null from deals
+    union all
+    select source, 'time_entries', entry_id, reject_reason, null from entries
+)
+
+select * from final

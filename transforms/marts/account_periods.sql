@@ -1,0 +1,97 @@
+-- grain: one row per (period, account) with ARR at period start or end.
+-- rule: s and e are the ARR at the period's start and end instants; movements are classified
+-- churn and reactivation first, then expansion and contraction, so that a drop to zero is churn
+-- and a return from zero is reactivation (METRICS.md 5). Each account carries its owner at
+-- both instants and where that ownership came from.
+with periods as (
+    select * from mart_periods
+),
+
+schedules as (
+    select * from intermediate.int_revenue__schedules
+),
+
+ownership as (
+    select * from intermediate.int_ownership__intervals
+),
+
+accounts as (
+    select * from intermediate.int_accounts__unified
+),
+
+arr as (
+    select
+        periods.period_grain,
+        periods.period_start,
+        schedules.account_id,
+        coalesce(sum(schedules.annual_value) filter (
+            where schedules.service_start <= periods.period_start
+              and periods.period_start < schedules.service_end), 0) as s,
+        coalesce(sum(schedules.annual_value) filter (
+            where schedules.service_start <= periods.period_end
+              and periods.period_end < schedules.service_end), 0) as e,
+        bool_or(schedules.service_start < periods.period_start) as was_customer_before
+    from periods
+    inner join schedules on schedules.service_start <= periods.period_end
+    group by all
+),
+
+owned as (
+    select
+        arr.*,
+        periods.period_end,
+        coalesce(at_start.csm_id, 'unassigned') as owner_at_start,
+        at_start.ownership_source as ownership_source_at_start,
+        coalesce(at_end.csm_id, 'unassigned') as owner_at_end,
+        at_end.ownership_source as ownership_source_at_end
+    from arr
+    inner join periods
+        on periods.period_grain = arr.period_grain and periods.period_start = arr.period_start
+    left join ownership as at_start
+        on at_start.account_id = arr.account_id
+        and at_start.valid_from <= periods.start_instant
+        and periods.start_instant < at_start.valid_to
+    left join ownership as at_end
+        on at_end.account_id = arr.account_id
+        and at_end.valid_from <= periods.end_instant
+        and periods.end_instant < at_end.valid_to
+    where arr.s > 0 or arr.e > 0
+),
+
+final as (
+    select
+        owned.period_grain,
+        owned.period_start,
+        owned.period_end,
+        owned.account_id,
+        accounts.account_name,
+        accounts.source,
+        owned.owner_at_start,
+        owned.ownership_source_at_start,
+        owned.owner_at_end,
+        owned.ownership_source_at_end,
+        cast(owned.s as decimal(18, 2)) as starting_arr,
+        cast(owned.e as decimal(18, 2)) as ending_arr,
+        case
+            when owned.s = 0 and not owned.was_customer_before then 'new'
+            when owned.s = 0 then 'reactivation'
+            when owned.e = 0 then 'churn'
+            when owned.e > owned.s then 'expansion'
+            when owned.e < owned.s then 'contraction'
+            else 'flat'
+        end as movement,
+        cast(case when owned.s = 0 and not owned.was_customer_before then owned.e else 0 end
+            as decimal(18, 2)) as new_arr,
+        cast(case when owned.s = 0 and owned.was_customer_before then owned.e else 0 end
+            as decimal(18, 2)) as reactivation_arr,
+        cast(case when owned.s > 0 and owned.e > owned.s then owned.e - owned.s else 0 end
+            as decimal(18, 2)) as expansion_arr,
+        cast(case when owned.s > 0 and owned.e > 0 and owned.e < owned.s then owned.s - owned.e
+            else 0 end as decimal(18, 2)) as contraction_arr,
+        cast(case when owned.s > 0 and owned.e = 0 then owned.s else 0 end
+            as decimal(18, 2)) as churned_arr
+    from owned
+    left join accounts on accounts.account_id = owned.account_id
+)
+
+select * from final

@@ -1,0 +1,125 @@
+-- grain: one row per (period_grain, period_start, csm_id).
+-- rule: the starting book is the accounts a person owned at period start that were customers
+-- then; the ending book those they own at period end that are customers then. Expansion,
+-- contraction and churn belong to the starting book's owner; new and reactivation to the
+-- ending book's, so per-CSM movements (unassigned included) add up to the team's
+-- (METRICS.md 7). Ratios are NULL, not errors, when their denominator is zero.
+with periods as (
+    select * from mart_periods
+),
+
+account_periods as (
+    select * from mart_account_periods
+),
+
+hours as (
+    select * from mart_csm_hours
+),
+
+people as (
+    select * from intermediate.int_people__csms
+),
+
+starting_book as (
+    select
+        period_grain,
+        period_start,
+        owner_at_start as csm_id,
+        count(*) as accounts_at_start,
+        sum(starting_arr) as starting_arr,
+        sum(expansion_arr) as expansion_arr,
+        sum(contraction_arr) as contraction_arr,
+        sum(churned_arr) as churned_arr,
+        count(*) filter (where movement = 'churn') as accounts_churned,
+        count(*) filter (where ending_arr > 0) as accounts_retained
+    from account_periods
+    where starting_arr > 0
+    group by all
+),
+
+ending_book as (
+    select
+        period_grain,
+        period_start,
+        owner_at_end as csm_id,
+        count(*) as accounts_managed,
+        sum(ending_arr) as arr_managed,
+        sum(new_arr) as new_arr,
+        sum(reactivation_arr) as reactivation_arr
+    from account_periods
+    where ending_arr > 0
+    group by all
+),
+
+members as (
+    select period_grain, period_start, csm_id from starting_book
+    union
+    select period_grain, period_start, csm_id from ending_book
+    union
+    select period_grain, period_start, csm_id from hours
+),
+
+joined as (
+    select
+        period_grain,
+        period_start,
+        periods.period_end,
+        csm_id,
+        case when csm_id = 'unassigned' then 'Unassigned'
+            else coalesce(people.csm_name, csm_id) end as csm_name,
+        coalesce(ending_book.accounts_managed, 0) as accounts_managed,
+        cast(coalesce(ending_book.arr_managed, 0) as decimal(18, 2)) as arr_managed,
+        coalesce(starting_book.accounts_at_start, 0) as accounts_at_start,
+        cast(coalesce(starting_book.starting_arr, 0) as decimal(18, 2)) as starting_arr,
+        cast(coalesce(ending_book.new_arr, 0) as decimal(18, 2)) as new_arr,
+        cast(coalesce(ending_book.reactivation_arr, 0) as decimal(18, 2)) as reactivation_arr,
+        cast(coalesce(starting_book.expansion_arr, 0) as decimal(18, 2)) as expansion_arr,
+        cast(coalesce(starting_book.contraction_arr, 0) as decimal(18, 2)) as contraction_arr,
+        cast(coalesce(starting_book.churned_arr, 0) as decimal(18, 2)) as churned_arr,
+        coalesce(starting_book.accounts_churned, 0) as accounts_churned,
+        coalesce(starting_book.accounts_retained, 0) as accounts_retained,
+        coalesce(hours.hours_worked, 0) as hours_worked,
+        coalesce(hours.hours_on_accounts, 0) as hours_on_accounts,
+        coalesce(hours.hours_unattributed, 0) as hours_unattributed
+    from members
+    inner join periods using (period_grain, period_start)
+    left join people using (csm_id)
+    left join starting_book using (period_grain, period_start, csm_id)
+    left join ending_book using (period_grain, period_start, csm_id)
+    left join hours using (period_grain, period_start, csm_id)
+),
+
+final as (
+    select
+        period_grain,
+        period_start,
+        period_end,
+        csm_id,
+        csm_name,
+        accounts_managed,
+        arr_managed,
+        accounts_at_start,
+        starting_arr,
+        new_arr,
+        reactivation_arr,
+        expansion_arr,
+        contraction_arr,
+        churned_arr,
+        accounts_churned,
+        cast(starting_arr + expansion_arr - contraction_arr - churned_arr as decimal(18, 2))
+            as net_retained_arr,
+        cast(starting_arr + expansion_arr - contraction_arr - churned_arr as double)
+            / nullif(cast(starting_arr as double), 0) as nrr,
+        cast(starting_arr - contraction_arr - churned_arr as double)
+            / nullif(cast(starting_arr as double), 0) as grr,
+        cast(accounts_retained as double) / nullif(accounts_at_start, 0) as logo_retention,
+        hours_worked,
+        hours_on_accounts,
+        hours_unattributed,
+        hours_on_accounts / nullif(accounts_managed, 0) as hours_per_account,
+        accounts_managed / nullif(hours_worked, 0) as accounts_per_hour,
+        cast(arr_managed as double) / nullif(hours_worked, 0) as arr_per_hour
+    from joined
+)
+
+select * from final

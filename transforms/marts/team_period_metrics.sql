@@ -1,0 +1,103 @@
+-- grain: one row per (period_grain, period_start).
+-- rule: csm_count counts people with a non-empty ending book, `unassigned` excluded; customers
+-- are accounts with ARR > 0 at period end; the team's movements satisfy
+-- e = s + new + reactivation + expansion - contraction - churn exactly (METRICS.md 5, 7).
+with periods as (
+    select * from mart_periods
+),
+
+account_periods as (
+    select * from mart_account_periods
+),
+
+hours as (
+    select * from mart_csm_hours
+),
+
+revenue as (
+    select
+        period_grain,
+        period_start,
+        count(distinct owner_at_end) filter (
+            where ending_arr > 0 and owner_at_end <> 'unassigned') as csm_count,
+        count(*) filter (where ending_arr > 0) as customer_count,
+        coalesce(sum(ending_arr), 0) as total_arr,
+        count(*) filter (where starting_arr > 0) as customers_at_start,
+        coalesce(sum(starting_arr), 0) as starting_arr,
+        coalesce(sum(new_arr), 0) as new_arr,
+        coalesce(sum(reactivation_arr), 0) as reactivation_arr,
+        coalesce(sum(expansion_arr), 0) as expansion_arr,
+        coalesce(sum(contraction_arr), 0) as contraction_arr,
+        coalesce(sum(churned_arr), 0) as churned_arr,
+        count(*) filter (where movement = 'churn') as customers_churned,
+        count(*) filter (where starting_arr > 0 and ending_arr > 0) as customers_retained
+    from account_periods
+    group by all
+),
+
+time_tracked as (
+    select
+        period_grain,
+        period_start,
+        sum(hours_worked) as hours_worked,
+        sum(hours_unattributed) as hours_unattributed
+    from hours
+    group by all
+),
+
+joined as (
+    select
+        periods.period_grain,
+        periods.period_start,
+        periods.period_end,
+        coalesce(revenue.csm_count, 0) as csm_count,
+        coalesce(revenue.customer_count, 0) as customer_count,
+        cast(coalesce(revenue.total_arr, 0) as decimal(18, 2)) as total_arr,
+        coalesce(revenue.customers_at_start, 0) as customers_at_start,
+        cast(coalesce(revenue.starting_arr, 0) as decimal(18, 2)) as starting_arr,
+        cast(coalesce(revenue.new_arr, 0) as decimal(18, 2)) as new_arr,
+        cast(coalesce(revenue.reactivation_arr, 0) as decimal(18, 2)) as reactivation_arr,
+        cast(coalesce(revenue.expansion_arr, 0) as decimal(18, 2)) as expansion_arr,
+        cast(coalesce(revenue.contraction_arr, 0) as decimal(18, 2)) as contraction_arr,
+        cast(coalesce(revenue.churned_arr, 0) as decimal(18, 2)) as churned_arr,
+        coalesce(revenue.customers_churned, 0) as customers_churned,
+        coalesce(revenue.customers_retained, 0) as customers_retained,
+        coalesce(time_tracked.hours_worked, 0) as hours_worked,
+        coalesce(time_tracked.hours_unattributed, 0) as hours_unattributed
+    from periods
+    left join revenue using (period_grain, period_start)
+    left join time_tracked using (period_grain, period_start)
+),
+
+final as (
+    select
+        period_grain,
+        period_start,
+        period_end,
+        csm_count,
+        customer_count,
+        cast(customer_count as double) / nullif(csm_count, 0) as csm_ratio,
+        total_arr,
+        cast(total_arr as double) / nullif(csm_count, 0) as revenue_efficiency,
+        customer_count / nullif(hours_worked, 0) as account_efficiency,
+        customers_at_start,
+        starting_arr,
+        new_arr,
+        reactivation_arr,
+        expansion_arr,
+        contraction_arr,
+        churned_arr,
+        customers_churned,
+        cast(starting_arr + expansion_arr - contraction_arr - churned_arr as decimal(18, 2))
+            as net_retained_arr,
+        cast(starting_arr + expansion_arr - contraction_arr - churned_arr as double)
+            / nullif(cast(starting_arr as double), 0) as nrr,
+        cast(starting_arr - contraction_arr - churned_arr as double)
+            / nullif(cast(starting_arr as double), 0) as grr,
+        cast(customers_retained as double) / nullif(customers_at_start, 0) as logo_retention,
+        hours_worked,
+        hours_unattributed
+    from joined
+)
+
+select * from final

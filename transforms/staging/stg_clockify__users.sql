@@ -1,0 +1,14 @@
+-- grain: one row per Clockify workspace user.
+with source as (
+    select * from raw.clockify__users
+),
+
+final as (
+    select
+        _record->>'id' as user_id,
+        _record->>'name' as name,
+        nullif(lower(trim(_record->>'email')), '') as email
+    from source
+)
+
+select * from final

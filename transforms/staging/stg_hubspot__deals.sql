@@ -1,0 +1,42 @@
+-- grain: one row per HubSpot deal.
+-- rule: a deal belongs to its associated company; the association list repeats one company
+-- under several labels, so the lowest company id is taken once.
+with source as (
+    select * from raw.hubspot__deals
+),
+
+companies as (
+    select
+        _pk,
+        min(association.id) as company_id
+    from (
+        select
+            _pk,
+            unnest(from_json(
+                _record->'associations'->'companies'->'results', '[{"id": "VARCHAR"}]'
+            )) as association
+        from source
+    )
+    group by _pk
+),
+
+final as (
+    select
+        'hs:' || (source._record->>'id') as deal_id,
+        'hubspot' as source,
+        'hs:' || companies.company_id as account_id,
+        source._record->'properties'->>'dealname' as deal_name,
+        try_cast(source._record->'properties'->>'amount' as decimal(18, 2)) as amount,
+        source._record->'properties'->>'amount' as amount_raw,
+        cast(timezone('UTC', try_cast(source._record->'properties'->>'closedate' as timestamptz))
+            as date) as close_date,
+        source._record->'properties'->>'pipeline' as pipeline_id,
+        source._record->'properties'->>'dealstage' as stage_id,
+        coalesce(try_cast(source._record->>'archived' as boolean), false) as is_deleted,
+        upper(nullif(source._record->'properties'->>'deal_currency_code', '')) as currency,
+        cast(null as integer) as term_months
+    from source
+    left join companies on companies._pk = source._pk
+)
+
+select * from final

@@ -1,0 +1,21 @@
+-- grain: one row per change of a Salesforce account's owner.
+-- rule: Salesforce writes two AccountHistory rows per owner change, one with user ids and one
+-- with names; only the id rows (values that are User ids, prefix 005) name an owner.
+with source as (
+    select * from raw.salesforce__account_history
+),
+
+final as (
+    select
+        'sf:' || (_record->>'AccountId') as account_id,
+        try_strptime(_record->>'CreatedDate', '%Y-%m-%dT%H:%M:%S.%g%z') as changed_at,
+        nullif(_record->>'OldValue', '') as old_owner_ref,
+        nullif(_record->>'NewValue', '') as new_owner_ref
+    from source
+    where (_record->>'Field') = 'Owner'
+      and (coalesce(_record->>'NewValue', '') like '005%'
+           or coalesce(_record->>'OldValue', '') like '005%')
+      and not coalesce(try_cast(_record->>'IsDeleted' as boolean), false)
+)
+
+select * from final

@@ -1,0 +1,18 @@
+-- grain: one row per Salesforce account, deleted ones kept and flagged.
+-- rule: account ids are prefixed by their source (METRICS.md 3).
+with source as (
+    select * from raw.salesforce__accounts
+),
+
+final as (
+    select
+        'sf:' || (_record->>'Id') as account_id,
+        'salesforce' as source,
+        _record->>'Name' as account_name,
+        nullif(_record->>'OwnerId', '') as owner_ref,
+        coalesce(try_cast(_record->>'IsDeleted' as boolean), false) as is_deleted,
+        try_strptime(_record->>'CreatedDate', '%Y-%m-%dT%H:%M:%S.%g%z') as created_at
+    from source
+)
+
+select * from final

@@ -1,0 +1,14 @@
+-- grain: one row per Toggl workspace user.
+with source as (
+    select * from raw.toggl__users
+),
+
+final as (
+    select
+        _record->>'id' as user_id,
+        _record->>'fullname' as name,
+        nullif(lower(trim(_record->>'email')), '') as email
+    from source
+)
+
+select * from final

@@ -1,0 +1,1 @@
+"""DuckDB: schemas, landing raw pages, applying the SQL models, and writing marts."""

@@ -1,0 +1,122 @@
+"""Landing connector pages in raw tables: through Arrow, staged aside, swapped in at once.
+
+Pages are appended to a temporary landing table as they arrive (one Arrow batch each, never row
+by row), so memory holds one page at a time. Only when the pull has finished does one
+transaction replace what the pull covers: the whole table for a full pull, or the window's
+rows for a windowed stream. A pull that fails half-way therefore leaves the raw table exactly
+as it was, and a re-run replaces rather than duplicates, since rows are keyed on the stream's
+primary key.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+
+from connectors.streams import Page, Stream, Window
+from warehouse.schema import ensure_raw_table, ensure_schemas
+from warehouse.sql import run
+
+_LANDING = pa.schema([("_seq", pa.int64()), ("_pk", pa.string()), ("_record", pa.string())])
+
+
+@dataclass
+class LandingStats:
+    pages: int = 0
+    records: int = 0
+    rows_written: int = 0
+    quarantined: int = 0
+
+
+def land(
+    conn: duckdb.DuckDBPyConnection,
+    stream: Stream,
+    pages: Iterable[Page],
+    run_id: str,
+    window: Window | None = None,
+) -> LandingStats:
+    ensure_schemas(conn)
+    table = ensure_raw_table(conn, stream)
+    stats = LandingStats()
+    conn.execute("create or replace temp table landing "
+                 "(_seq bigint, _pk varchar, _record varchar)")
+    for page in pages:
+        stats.pages += 1
+        if not page:
+            continue
+        batch = pa.table({
+            "_seq": pa.array(range(stats.records, stats.records + len(page)), pa.int64()),
+            "_pk": [_key(record, stream.primary_key) for record in page],
+            "_record": [json.dumps(record, default=str, ensure_ascii=False) for record in page],
+        }, schema=_LANDING)
+        stats.records += len(page)
+        conn.register("landing_batch", batch)
+        conn.execute("insert into landing select * from landing_batch")
+        conn.unregister("landing_batch")
+
+    event_path = f"$.{stream.event_time_field}" if stream.event_time_field else None
+    params: dict[str, Any] = {"run_id": run_id, "event_path": event_path}
+    in_window = "true"
+    if stream.write_mode == "replace_window":
+        if window is None:
+            raise ValueError(f"{stream.table} is windowed: a window is required")
+        params |= {"window_start": window.start, "window_end": window.end}
+        in_window = "_event_at >= $window_start and _event_at < $window_end"
+
+    conn.execute("begin transaction")
+    try:
+        run(conn, f"""
+            create or replace temp table landed as
+            select _pk,
+                   try_cast(json_extract_string(_record::json, $event_path) as timestamptz)
+                       as _event_at,
+                   _record::json as _record
+            from landing
+            qualify row_number() over (partition by _pk order by _seq desc) = 1
+            """, params)
+        stats.quarantined = _quarantine(conn, stream, run_id)
+        if stream.write_mode == "replace":
+            conn.execute(f"delete from {table}")
+        else:
+            run(conn, f"delete from {table} where {in_window}", params)
+            # A record that moved into this window from another one is replaced, not doubled.
+            run(conn, f"delete from {table} where _pk in "
+                f"(select _pk from landed where {in_window})", params)
+        stats.rows_written = run(conn, f"""
+            insert into {table}
+            select _pk, _event_at, _record, now(), $run_id from landed
+            where _pk is not null and {in_window}
+            """, params).fetchone()[0]
+        conn.execute("commit")
+    except BaseException:
+        conn.execute("rollback")
+        raise
+    return stats
+
+
+def _quarantine(conn: duckdb.DuckDBPyConnection, stream: Stream, run_id: str) -> int:
+    """Records with no primary key, or windowed records with no readable instant."""
+    result = run(conn, """
+        insert into raw.quarantine
+        select $source, $stream, _pk, reason, _record, now(), $run_id from (
+            select *, case
+                when _pk is null then $no_key
+                when $windowed and _event_at is null then $no_instant
+            end as reason
+            from landed
+        ) where reason is not null
+        """, {"source": stream.source, "stream": stream.name, "run_id": run_id,
+              "no_key": f"no primary key ({stream.primary_key})",
+              "windowed": stream.event_time_field is not None,
+              "no_instant": f"no readable {stream.event_time_field}"}).fetchone()
+    return int(result[0]) if result else 0
+
+
+def _key(record: dict[str, Any], field: str) -> str | None:
+    value = record.get(field)
+    return None if value is None or value == "" else str(value)

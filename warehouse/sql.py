@@ -1,0 +1,20 @@
+"""Running SQL with bound parameters: values are never formatted into a statement."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import duckdb
+
+_PARAM = re.compile(r"\$([A-Za-z_]\w*)")
+
+
+def run(conn: duckdb.DuckDBPyConnection, sql: str,
+        params: dict[str, Any] | None = None) -> duckdb.DuckDBPyConnection:
+    """Execute with the parameters the statement names; DuckDB refuses unused named ones."""
+    names = set(_PARAM.findall(sql))
+    missing = names - set(params or {})
+    if missing:
+        raise ValueError(f"no value for SQL parameter(s) {sorted(missing)}")
+    return conn.execute(sql, {n: (params or {})[n] for n in names} if names else None)
