@@ -60,16 +60,13 @@ def _ensure_table(conn: duckdb.DuckDBPyConnection, table: str) -> None:
     if not exists or not exists[0]:
         conn.execute(f"create table marts.{table} as select * from mart_{table} limit 0")
         return
-    wanted = _columns(conn, "temp", f"mart_{table}")
-    present = _columns(conn, "marts", table)
+    wanted = _columns(conn, f"mart_{table}")
+    present = _columns(conn, f"marts.{table}")
     if wanted != present:
         raise MartSchemaError(
             f"marts.{table} has columns {present}, but this version writes {wanted}. "
             f"Drop the table (drop table marts.{table}) and backfill every month again.")
 
 
-def _columns(conn: duckdb.DuckDBPyConnection, schema: str, table: str) -> list[tuple[str, str]]:
-    return [(r[0], r[1]) for r in conn.execute(
-        "select column_name, data_type from information_schema.columns "
-        "where table_schema = $schema and table_name = $table order by ordinal_position",
-        {"schema": schema, "table": table}).fetchall()]
+def _columns(conn: duckdb.DuckDBPyConnection, relation: str) -> list[tuple[str, str]]:
+    return [(r[0], r[1]) for r in conn.execute(f"describe {relation}").fetchall()]

@@ -1,7 +1,9 @@
 -- grain: one row per (period, CSM) who tracked any time in the period.
 -- rule: hours count in the period they were worked: an entry across a boundary is split at the
 -- period's instants in the reporting time zone. Leave is not work; it is kept apart as leave.
--- Only the CSM population's hours count (METRICS.md 2, 6).
+-- Only the CSM population's hours count (METRICS.md 2, 6). Durations are summed as whole
+-- milliseconds (exact integers), turned into hours only by the marts, so a re-run gives identical hours
+-- whatever order the rows are added in.
 with periods as (
     select * from mart_periods
 ),
@@ -22,8 +24,8 @@ splits as (
         entries.csm_id,
         entries.is_leave,
         entries.account_id,
-        (epoch(least(entries.stop_at, periods.end_instant))
-            - epoch(greatest(entries.start_at, periods.start_instant))) / 3600.0 as hours
+        date_diff('millisecond', greatest(entries.start_at, periods.start_instant),
+                  least(entries.stop_at, periods.end_instant)) as milliseconds
     from entries
     inner join periods
         on entries.start_at < periods.end_instant and entries.stop_at > periods.start_instant
@@ -35,12 +37,12 @@ final as (
         period_grain,
         period_start,
         csm_id,
-        coalesce(sum(hours) filter (where not is_leave), 0) as hours_worked,
-        coalesce(sum(hours) filter (where not is_leave and account_id is not null), 0)
-            as hours_on_accounts,
-        coalesce(sum(hours) filter (where not is_leave and account_id is null), 0)
-            as hours_unattributed,
-        coalesce(sum(hours) filter (where is_leave), 0) as leave_hours
+        coalesce(sum(milliseconds) filter (where not is_leave), 0) as worked_ms,
+        coalesce(sum(milliseconds) filter (where not is_leave and account_id is not null), 0)
+            as on_accounts_ms,
+        coalesce(sum(milliseconds) filter (where not is_leave and account_id is null), 0)
+            as unattributed_ms,
+        coalesce(sum(milliseconds) filter (where is_leave), 0) as leave_ms
     from splits
     group by all
 )

@@ -78,9 +78,9 @@ joined as (
         cast(coalesce(starting_book.churned_arr, 0) as decimal(18, 2)) as churned_arr,
         coalesce(starting_book.accounts_churned, 0) as accounts_churned,
         coalesce(starting_book.accounts_retained, 0) as accounts_retained,
-        coalesce(hours.hours_worked, 0) as hours_worked,
-        coalesce(hours.hours_on_accounts, 0) as hours_on_accounts,
-        coalesce(hours.hours_unattributed, 0) as hours_unattributed
+        coalesce(hours.worked_ms, 0) / 3600000.0 as hours_worked,
+        coalesce(hours.on_accounts_ms, 0) / 3600000.0 as hours_on_accounts,
+        coalesce(hours.unattributed_ms, 0) / 3600000.0 as hours_unattributed
     from members
     inner join periods using (period_grain, period_start)
     left join people using (csm_id)

@@ -39,8 +39,8 @@ time_tracked as (
     select
         period_grain,
         period_start,
-        sum(hours_worked) as hours_worked,
-        sum(hours_unattributed) as hours_unattributed
+        sum(worked_ms) / 3600000.0 as hours_worked,
+        sum(unattributed_ms) / 3600000.0 as hours_unattributed
     from hours
     group by all
 ),

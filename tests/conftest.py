@@ -1,0 +1,61 @@
+"""Shared fixtures: the fake APIs on real sockets, and the pipeline run through Dagster."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import duckdb
+import pytest
+from dagster import DagsterInstance
+
+from pipelines.definitions import build_definitions
+from sandbox.company import Company, generate_company
+from sandbox.servers import Sandbox
+
+RANGE_START = "dagster/asset_partition_range_start"
+RANGE_END = "dagster/asset_partition_range_end"
+
+
+@pytest.fixture(scope="session")
+def demo_company() -> Company:
+    return generate_company()
+
+
+@pytest.fixture(scope="session")
+def demo_sandbox(demo_company: Company, tmp_path_factory: pytest.TempPathFactory
+                 ) -> Iterator[Sandbox]:
+    with Sandbox(demo_company).start(str(tmp_path_factory.mktemp("ca"))) as sandbox:
+        yield sandbox
+
+
+def point_at(monkeypatch: pytest.MonkeyPatch, sandbox: Sandbox, warehouse: Path) -> None:
+    """Set the variables a user sets (METRICS.md 8), pointing at the fakes."""
+    for name, value in sandbox.env().items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("WAREHOUSE_PATH", str(warehouse))
+    monkeypatch.delenv("CSM_METRICS_SETTINGS", raising=False)
+
+
+PipelineRunner = Callable[[str, str], duckdb.DuckDBPyConnection]
+
+
+def run_pipeline(first_month: str, last_month: str,
+                 instance: DagsterInstance | None = None) -> None:
+    """Both jobs of the real definitions, as `make demo` runs them, in this process."""
+    defs = build_definitions()
+    instance = instance or DagsterInstance.ephemeral()
+    pulled = defs.resolve_job_def("pull_sources").execute_in_process(instance=instance)
+    assert pulled.success
+    months = defs.resolve_job_def("monthly_metrics").execute_in_process(
+        instance=instance, tags={RANGE_START: first_month, RANGE_END: last_month})
+    assert months.success
+    failed = [e.check_name for e in months.get_asset_check_evaluations() if not e.passed]
+    assert not failed, f"asset checks failed: {failed}"
+
+
+def read_rows(warehouse: Path, sql: str, params: dict | None = None) -> list[dict]:
+    with duckdb.connect(str(warehouse), read_only=True) as conn:
+        cursor = conn.execute(sql, params)
+        names = [d[0] for d in cursor.description]
+        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]

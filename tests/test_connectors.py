@@ -1,0 +1,195 @@
+"""Each connector, through its real client library, against its fake over a real socket."""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Iterator
+from datetime import UTC, date, datetime
+
+import pytest
+
+from connectors.clockify import STREAMS as CLOCKIFY, ClockifyConnector
+from connectors.errors import SourceAuthError, SourceNotConfigured
+from connectors.hubspot import STREAMS as HUBSPOT, HubSpotConnector
+from connectors.salesforce import STREAMS as SALESFORCE, SalesforceConnector
+from connectors.streams import Window
+from connectors.toggl import STREAMS as TOGGL, TogglConnector
+from sandbox.company import Company, generate_company
+from sandbox.servers import Sandbox
+
+JANUARY = Window(datetime(2025, 1, 1, tzinfo=UTC), datetime(2025, 2, 1, tzinfo=UTC))
+
+
+@pytest.fixture(scope="module")
+def company() -> Company:
+    # Enough records that every listing takes several pages.
+    return generate_company(seed=11, csm_count=8, account_count=400, start=date(2024, 12, 1),
+                            end=date(2025, 3, 1))
+
+
+@pytest.fixture()
+def sandbox(company: Company, tmp_path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Sandbox]:
+    with Sandbox(company, salesforce_batch_size=200).start(str(tmp_path)) as sandbox:
+        # requests lets REQUESTS_CA_BUNDLE override a session's verify: trust the fake's CA.
+        monkeypatch.setenv("REQUESTS_CA_BUNDLE", sandbox.ca_bundle)
+        yield sandbox
+
+
+def salesforce(sandbox: Sandbox, token: str | None = None) -> SalesforceConnector:
+    return SalesforceConnector(sandbox.salesforce.base_url,
+                               token or sandbox.salesforce.access_token)
+
+
+def test_salesforce_pages_follow_next_records_url(sandbox: Sandbox) -> None:
+    stream = SALESFORCE["opportunities"]
+    pages = list(salesforce(sandbox).read(stream))
+    expected = sandbox.salesforce.objects["Opportunity"]
+    assert len(expected) > 400
+    assert [len(p) for p in pages[:-1]] == [200] * (len(pages) - 1)
+    assert len(pages) == math.ceil(len(expected) / 200)
+    assert sandbox.salesforce.request_count == len(pages)
+    assert sorted(r["Id"] for p in pages for r in p) == sorted(r["Id"] for r in expected)
+    assert all("attributes" not in r for p in pages for r in p)
+    assert set(pages[0][0]) == set(stream.fields)
+
+
+def test_salesforce_owner_history_is_filtered_to_the_owner_field(sandbox: Sandbox) -> None:
+    rows = [r for p in salesforce(sandbox).read(SALESFORCE["account_history"]) for r in p]
+    assert rows and {r["Field"] for r in rows} == {"Owner"}
+    # Two rows per change: user ids and names.
+    assert {r["DataType"] for r in rows} == {"EntityId", "Text"}
+
+
+def test_salesforce_reports_api_usage(sandbox: Sandbox) -> None:
+    connector = salesforce(sandbox)
+    list(connector.read(SALESFORCE["users"]))
+    assert connector.api_usage["api-usage"]["total"] == 15000
+
+
+def test_salesforce_refused_token_is_a_clear_error_without_the_token(sandbox: Sandbox) -> None:
+    with pytest.raises(SourceAuthError, match="SALESFORCE_ACCESS_TOKEN") as error:
+        list(salesforce(sandbox, token="wrong-secret-token").read(SALESFORCE["accounts"]))
+    assert "wrong-secret-token" not in str(error.value)
+
+
+def test_salesforce_needs_credentials() -> None:
+    with pytest.raises(SourceNotConfigured, match="SALESFORCE_INSTANCE_URL"):
+        SalesforceConnector()
+
+
+def test_hubspot_pages_with_after_cursors(sandbox: Sandbox) -> None:
+    connector = HubSpotConnector(sandbox.hubspot.access_token, sandbox.hubspot.base_url)
+    deals = list(connector.read(HUBSPOT["deals"]))
+    assert len(sandbox.hubspot.deals) > 100
+    assert len(deals) == math.ceil(len(sandbox.hubspot.deals) / 100)
+    records = [r for p in deals for r in p]
+    assert len({r["id"] for r in records}) == len(sandbox.hubspot.deals)
+    # Properties stay strings, as HubSpot sends them; associations come along.
+    assert all(isinstance(r["properties"]["amount"], str) for r in records
+               if r["properties"]["amount"] is not None)
+    assert all(r["associations"]["companies"]["results"] for r in records)
+
+    companies = list(connector.read(HUBSPOT["companies"]))
+    # propertiesWithHistory caps a page at 50.
+    assert len(companies) == math.ceil(len(sandbox.hubspot.companies) / 50)
+    first = companies[0][0]
+    assert first["propertiesWithHistory"]["hubspot_owner_id"][0]["timestamp"].endswith("Z")
+
+
+def test_hubspot_waits_out_429_with_retry_after(sandbox: Sandbox) -> None:
+    sandbox.hubspot.inject(429, {"status": "error", "errorType": "RATE_LIMIT",
+                                 "policyName": "TEN_SECONDLY_ROLLING",
+                                 "message": "You have reached your ten_secondly_rolling limit."},
+                           headers={"Retry-After": "1"}, times=2, path_contains="/owners")
+    connector = HubSpotConnector(sandbox.hubspot.access_token, sandbox.hubspot.base_url)
+    owners = [r for p in connector.read(HUBSPOT["owners"]) for r in p]
+    assert len(owners) == len(sandbox.hubspot.owners)
+    assert sandbox.hubspot.requests["/crm/v3/owners/"] == 3  # two refusals, then the page
+
+
+def test_hubspot_refused_token(sandbox: Sandbox) -> None:
+    connector = HubSpotConnector("pat-wrong-token", sandbox.hubspot.base_url)
+    with pytest.raises(SourceAuthError, match="HUBSPOT_ACCESS_TOKEN") as error:
+        list(connector.read(HUBSPOT["companies"]))
+    assert "pat-wrong-token" not in str(error.value)
+
+
+def test_hubspot_closed_won_stages_come_from_pipeline_metadata(sandbox: Sandbox) -> None:
+    connector = HubSpotConnector(sandbox.hubspot.access_token, sandbox.hubspot.base_url)
+    pipelines = [r for p in connector.read(HUBSPOT["deal_pipelines"]) for r in p]
+    won = {(p["id"], s["id"]) for p in pipelines for s in p["stages"]
+           if s["metadata"]["isClosed"] == "true" and s["metadata"]["probability"] == "1.0"}
+    assert ("default", "closedwon") in won and ("renewals", "1043512") in won
+
+
+def toggl(sandbox: Sandbox) -> TogglConnector:
+    return TogglConnector(sandbox.toggl.api_token, sandbox.toggl.workspace_id,
+                          sandbox.toggl.base_url, min_interval=0)
+
+
+def test_toggl_report_pages_follow_next_headers(sandbox: Sandbox) -> None:
+    pages = list(toggl(sandbox).read(TOGGL["time_entries"], JANUARY))
+    records = [r for p in pages for r in p]
+    # Asked with a day of margin either side of the window, stopped entries only.
+    expected = {e["id"] for e in sandbox.toggl.entries
+                if e["stop"] and "2024-12-31" <= e["start"][:10] <= "2025-02-01"}
+    assert {r["id"] for r in records} == expected
+    assert len(records) == len(expected)  # flattened, none doubled across pages
+    assert sandbox.toggl.requests[
+        f"/reports/api/v3/workspace/{sandbox.toggl.workspace_id}/search/time_entries"] == len(pages)
+    assert len(pages) > 3
+    assert {"user_id", "project_id", "tag_ids", "start", "stop", "seconds"} <= set(records[0])
+
+
+def test_toggl_retries_a_5xx_on_post(sandbox: Sandbox) -> None:
+    sandbox.toggl.inject(503, "Service Unavailable", times=1, path_contains="/search/")
+    records = [r for p in toggl(sandbox).read(TOGGL["time_entries"], JANUARY) for r in p]
+    assert len(records) == len({r["id"] for r in records}) > 0
+
+
+def test_toggl_paces_requests(sandbox: Sandbox) -> None:
+    connector = TogglConnector(sandbox.toggl.api_token, sandbox.toggl.workspace_id,
+                               sandbox.toggl.base_url, min_interval=0.2)
+    started = time.monotonic()
+    for name in ("users", "clients", "tags"):
+        list(connector.read(TOGGL[name]))
+    # A lower bound only (sleeping guarantees it), never an upper one: not a timing test.
+    assert time.monotonic() - started >= 2 * 0.2
+    assert connector.request_count == 3
+
+
+def test_toggl_refused_token(sandbox: Sandbox) -> None:
+    connector = TogglConnector("wrong-token", sandbox.toggl.workspace_id, sandbox.toggl.base_url,
+                               min_interval=0)
+    with pytest.raises(SourceAuthError, match="TOGGL_API_TOKEN") as error:
+        list(connector.read(TOGGL["users"]))
+    assert "wrong-token" not in str(error.value)
+
+
+def clockify(sandbox: Sandbox, page_size: int = 200) -> ClockifyConnector:
+    return ClockifyConnector(sandbox.clockify.api_key, sandbox.clockify.workspace_id,
+                             f"{sandbox.clockify.base_url}/api/v1", page_size=page_size)
+
+
+def test_clockify_pages_end_on_a_short_page(sandbox: Sandbox) -> None:
+    connector = clockify(sandbox, page_size=25)
+    records = [r for p in connector.read(CLOCKIFY["time_entries"], JANUARY) for r in p]
+    expected = [e for entries in sandbox.clockify.entries.values() for e in entries
+                if "2025-01-01" <= e["timeInterval"]["start"][:10] <= "2025-01-31"]
+    assert sorted(r["id"] for r in records) == sorted(e["id"] for e in expected)
+    users = len(sandbox.clockify.users)
+    per_user = [sum(1 for e in expected if e["userId"] == u["id"]) for u in sandbox.clockify.users]
+    # One users page, then per user ceil(n/25) pages, plus one more when n divides evenly.
+    assert connector.request_count == 1 + sum(n // 25 + 1 for n in per_user)
+    assert users > 1
+    assert all(r["timeInterval"]["duration"].startswith("PT") for r in records
+               if r["timeInterval"]["end"])
+
+
+def test_clockify_refused_key(sandbox: Sandbox) -> None:
+    connector = ClockifyConnector("wrong-key", sandbox.clockify.workspace_id,
+                                  f"{sandbox.clockify.base_url}/api/v1")
+    with pytest.raises(SourceAuthError, match="CLOCKIFY_API_KEY") as error:
+        list(connector.read(CLOCKIFY["users"]))
+    assert "wrong-key" not in str(error.value)

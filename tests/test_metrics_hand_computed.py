@@ -1,0 +1,188 @@
+"""The tiny company's metrics, computed by hand, asserted exactly (through fakes and Dagster).
+
+ARR by account at each instant (deals are 12-month schedules from their close date):
+
+    account  owner(s)               Jan 1    Feb 1    Mar 1    Apr 1
+    a1 Acme     alice                   0  120,000  120,000  120,000   new in January
+    a2 Globex   alice -> bob (Feb 10) 60,000  60,000  72,000   72,000   +12,000 upsell Feb 20
+    a3 Initech  bob                24,000   24,000        0        0   ends Feb 10: churn
+    a4 Umbrella carol                   0        0        0   48,000   back Mar 5: reactivation
+    a5 Hooli    (no owner)         10,000   10,000   10,000   10,000   unassigned
+    a6 Stark    bob                50,000   40,000   40,000   40,000   renewed lower: contraction
+
+Hours (UTC): alice 2 h Jan 6 (Acme, client), 4 h across Jan 31 -> Feb 1 (Globex, project name),
+1.5 h internal Feb 3, a day of leave Feb 10, 1 h Mar 3 (Globex by its id in the description);
+bob 3 h Jan 15 (Initech), 1 h unmatched across Feb 28 -> Mar 1, a day of time off, a running
+timer, a zero-length and a 25-hour entry (both quarantined); an engineer's 2 h count nowhere.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from sandbox.servers import Sandbox
+from tests.conftest import point_at, read_rows, run_pipeline
+from tests.tiny_company import ALICE, BOB, CAROL, tiny_company
+
+JAN, FEB, MAR = date(2025, 1, 1), date(2025, 2, 1), date(2025, 3, 1)
+
+
+@pytest.fixture(scope="module")
+def warehouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("tiny") / "warehouse.duckdb"
+    with pytest.MonkeyPatch.context() as monkeypatch, Sandbox(tiny_company()) as sandbox:
+        point_at(monkeypatch, sandbox, path)
+        run_pipeline("2025-01-01", "2025-03-01")
+    return path
+
+
+def csm(warehouse: Path, month: date, csm_id: str) -> dict:
+    rows = read_rows(warehouse, "select * from marts.csm_period_metrics where period_start = $m "
+                     "and csm_id = $c", {"m": month, "c": csm_id})
+    assert len(rows) == 1, (month, csm_id, rows)
+    return rows[0]
+
+
+def team(warehouse: Path, month: date) -> dict:
+    rows = read_rows(warehouse, "select * from marts.team_period_metrics where period_start = $m",
+                     {"m": month})
+    assert len(rows) == 1
+    return rows[0]
+
+
+def test_rows_exist_for_people_with_a_book_or_hours(warehouse: Path) -> None:
+    rows = read_rows(warehouse, "select period_start, csm_id from marts.csm_period_metrics "
+                     "order by all")
+    assert [(r["period_start"], r["csm_id"]) for r in rows] == [
+        (JAN, ALICE), (JAN, BOB), (JAN, "unassigned"),
+        (FEB, ALICE), (FEB, BOB), (FEB, "unassigned"),
+        (MAR, ALICE), (MAR, BOB), (MAR, CAROL), (MAR, "unassigned"),
+    ]
+
+
+def test_january_new_business_and_a_contraction(warehouse: Path) -> None:
+    alice = csm(warehouse, JAN, ALICE)
+    assert alice["csm_name"] == "Alice Adams"
+    assert (alice["accounts_at_start"], alice["starting_arr"]) == (1, Decimal("60000.00"))
+    assert (alice["accounts_managed"], alice["arr_managed"]) == (2, Decimal("180000.00"))
+    assert alice["new_arr"] == Decimal("120000.00")
+    assert alice["nrr"] == 1.0 and alice["grr"] == 1.0 and alice["logo_retention"] == 1.0
+    # 2 h on Acme + 2 h of the Jan 31 entry before midnight; the engineer's hours are not hers.
+    assert alice["hours_worked"] == pytest.approx(4.0)
+    assert alice["hours_on_accounts"] == pytest.approx(4.0)
+    assert alice["hours_unattributed"] == 0
+    assert alice["accounts_per_hour"] == pytest.approx(2 / 4)
+    assert alice["hours_per_account"] == pytest.approx(4 / 2)
+    assert alice["arr_per_hour"] == pytest.approx(180000 / 4)
+
+    bob = csm(warehouse, JAN, BOB)
+    assert (bob["accounts_at_start"], bob["starting_arr"]) == (2, Decimal("74000.00"))
+    assert bob["contraction_arr"] == Decimal("10000.00")
+    assert bob["net_retained_arr"] == Decimal("64000.00")
+    assert bob["nrr"] == pytest.approx(64000 / 74000)
+    assert bob["grr"] == pytest.approx(64000 / 74000)
+    assert bob["hours_worked"] == pytest.approx(3.0)
+    assert bob["accounts_per_hour"] == pytest.approx(2 / 3)
+
+    unassigned = csm(warehouse, JAN, "unassigned")
+    assert (unassigned["accounts_managed"], unassigned["arr_managed"]) == (1, Decimal("10000.00"))
+    assert unassigned["hours_worked"] == 0 and unassigned["accounts_per_hour"] is None
+
+    jan = team(warehouse, JAN)
+    assert (jan["csm_count"], jan["customer_count"]) == (2, 5)
+    assert jan["csm_ratio"] == pytest.approx(2.5)
+    assert jan["total_arr"] == Decimal("254000.00")
+    assert jan["revenue_efficiency"] == pytest.approx(127000.0)
+    assert jan["starting_arr"] == Decimal("144000.00")
+    assert (jan["new_arr"], jan["contraction_arr"]) == (Decimal("120000.00"), Decimal("10000.00"))
+    assert jan["nrr"] == pytest.approx(134000 / 144000)
+    assert jan["logo_retention"] == 1.0
+    assert jan["hours_worked"] == pytest.approx(7.0)
+    assert jan["account_efficiency"] == pytest.approx(5 / 7)
+
+
+def test_february_reassignment_expansion_and_churn(warehouse: Path) -> None:
+    # Globex moved from alice to bob on Feb 10: in alice's starting book, bob's ending book.
+    alice = csm(warehouse, FEB, ALICE)
+    assert (alice["accounts_at_start"], alice["starting_arr"]) == (2, Decimal("180000.00"))
+    assert (alice["accounts_managed"], alice["arr_managed"]) == (1, Decimal("120000.00"))
+    assert alice["expansion_arr"] == Decimal("12000.00")  # the starting owner's movement
+    assert alice["nrr"] == pytest.approx(192000 / 180000)
+    assert alice["grr"] == 1.0 and alice["logo_retention"] == 1.0
+    # 2 h after midnight of the Jan 31 entry + 1.5 h internal; the day of leave is not work.
+    assert alice["hours_worked"] == pytest.approx(3.5)
+    assert alice["hours_on_accounts"] == pytest.approx(2.0)
+    assert alice["hours_unattributed"] == pytest.approx(1.5)
+    assert alice["accounts_per_hour"] == pytest.approx(1 / 3.5)
+
+    bob = csm(warehouse, FEB, BOB)
+    assert (bob["accounts_at_start"], bob["starting_arr"]) == (2, Decimal("64000.00"))
+    assert (bob["accounts_managed"], bob["arr_managed"]) == (2, Decimal("112000.00"))
+    assert (bob["churned_arr"], bob["accounts_churned"]) == (Decimal("24000.00"), 1)
+    assert bob["contraction_arr"] == 0  # a drop to zero is churn, never contraction
+    assert bob["nrr"] == pytest.approx(40000 / 64000)
+    assert bob["logo_retention"] == pytest.approx(0.5)
+    assert bob["hours_worked"] == pytest.approx(0.5)
+    assert bob["hours_unattributed"] == pytest.approx(0.5)
+
+    feb = team(warehouse, FEB)
+    assert (feb["csm_count"], feb["customer_count"]) == (2, 4)
+    assert feb["starting_arr"] == Decimal("254000.00")  # January's ending ARR
+    assert feb["total_arr"] == Decimal("242000.00")
+    assert (feb["expansion_arr"], feb["churned_arr"]) == (Decimal("12000.00"), Decimal("24000.00"))
+    assert feb["nrr"] == pytest.approx(242000 / 254000)
+    assert feb["grr"] == pytest.approx(230000 / 254000)
+    assert feb["logo_retention"] == pytest.approx(4 / 5)
+    assert feb["hours_worked"] == pytest.approx(4.0)
+    assert feb["hours_unattributed"] == pytest.approx(2.0)
+
+
+def test_march_reactivation_and_null_ratios(warehouse: Path) -> None:
+    carol = csm(warehouse, MAR, CAROL)
+    assert carol["reactivation_arr"] == Decimal("48000.00")  # a return from zero
+    assert carol["new_arr"] == 0 and carol["expansion_arr"] == 0
+    assert (carol["accounts_at_start"], carol["starting_arr"]) == (0, 0)
+    assert carol["nrr"] is None and carol["grr"] is None and carol["logo_retention"] is None
+    assert carol["hours_worked"] == 0 and carol["accounts_per_hour"] is None
+
+    alice = csm(warehouse, MAR, ALICE)
+    assert alice["hours_on_accounts"] == pytest.approx(1.0)  # matched by the id it names
+
+    bob = csm(warehouse, MAR, BOB)
+    # Only the half hour after midnight: time off, the running timer and the quarantined
+    # entries are not worked hours.
+    assert bob["hours_worked"] == pytest.approx(0.5)
+
+    mar = team(warehouse, MAR)
+    assert (mar["csm_count"], mar["customer_count"]) == (3, 5)
+    assert mar["total_arr"] == Decimal("290000.00")
+    assert mar["reactivation_arr"] == Decimal("48000.00")
+    assert mar["nrr"] == 1.0
+
+
+def test_quarantine_names_each_rejected_record(warehouse: Path) -> None:
+    rows = read_rows(warehouse, "select stream, reason from intermediate.int_quarantine__records "
+                     "order by all")
+    assert [(r["stream"], r["reason"]) for r in rows] == [
+        ("deals", "no amount"),
+        ("time_entries", "longer than 24 hours"),
+        ("time_entries", "zero or negative length"),
+    ]
+
+
+def test_ownership_comes_from_history_where_there_is_any(warehouse: Path) -> None:
+    rows = read_rows(warehouse, """
+        select account_id, csm_id, ownership_source, valid_from
+        from intermediate.int_ownership__intervals order by account_id, valid_from""")
+    by_account: dict[str, list] = {}
+    for row in rows:
+        by_account.setdefault(row["account_id"], []).append(row)
+    globex = next(v for k, v in by_account.items() if len(v) == 2 and k.startswith("sf:"))
+    assert [(r["csm_id"], r["ownership_source"]) for r in globex] == [
+        (ALICE, "history"), (BOB, "history")]
+    sources = {r["ownership_source"] for v in by_account.values() for r in v}
+    assert sources == {"history", "current"}
