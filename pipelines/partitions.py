@@ -35,7 +35,10 @@ def month_range(window: TimeWindow) -> tuple[date, date]:
 
 
 def _next_month(instant: datetime) -> datetime:
-    year, month = (instant.year + 1, 1) if instant.month == 12 else (instant.year, instant.month + 1)
+    if instant.month == 12:
+        year, month = instant.year + 1, 1
+    else:
+        year, month = instant.year, instant.month + 1
     # Rebuild from the naive wall clock so a daylight-saving change keeps midnight at midnight.
     return instant.replace(year=year, month=month, day=1, tzinfo=None).replace(
         tzinfo=instant.tzinfo)

@@ -33,7 +33,8 @@ def raw_key(stream: Stream) -> AssetKey:
     return AssetKey(["raw", stream.source, stream.name])
 
 
-def raw_stream_assets(streams: list[Stream], monthly: PartitionsDefinition) -> list[AssetsDefinition]:
+def raw_stream_assets(streams: list[Stream],
+                      monthly: PartitionsDefinition) -> list[AssetsDefinition]:
     return [_raw_asset(stream, monthly) for stream in streams]
 
 

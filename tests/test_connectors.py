@@ -9,12 +9,16 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from connectors.clockify import STREAMS as CLOCKIFY, ClockifyConnector
+from connectors.clockify import STREAMS as CLOCKIFY
+from connectors.clockify import ClockifyConnector
 from connectors.errors import SourceAuthError, SourceNotConfigured
-from connectors.hubspot import STREAMS as HUBSPOT, HubSpotConnector
-from connectors.salesforce import STREAMS as SALESFORCE, SalesforceConnector
+from connectors.hubspot import STREAMS as HUBSPOT
+from connectors.hubspot import HubSpotConnector
+from connectors.salesforce import STREAMS as SALESFORCE
+from connectors.salesforce import SalesforceConnector
 from connectors.streams import Window
-from connectors.toggl import STREAMS as TOGGL, TogglConnector
+from connectors.toggl import STREAMS as TOGGL
+from connectors.toggl import TogglConnector
 from sandbox.company import Company, generate_company
 from sandbox.servers import Sandbox
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from decimal import Decimal
+from itertools import pairwise
 from pathlib import Path
 
 import pytest
@@ -47,7 +48,7 @@ def test_the_waterfall_closes_and_months_chain(warehouse: Path) -> None:
         assert row["total_arr"] == (row["starting_arr"] + row["new_arr"] + row["reactivation_arr"]
                                     + row["expansion_arr"] - row["contraction_arr"]
                                     - row["churned_arr"])
-    for before, after in zip(team, team[1:], strict=False):
+    for before, after in pairwise(team):
         assert before["total_arr"] == after["starting_arr"]
 
 

@@ -70,7 +70,7 @@ def land(
 
     conn.execute("begin transaction")
     try:
-        run(conn, f"""
+        run(conn, """
             create or replace temp table landed as
             select _pk,
                    try_cast(json_extract_string(_record::json, $event_path) as timestamptz)

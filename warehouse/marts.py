@@ -8,7 +8,6 @@ transaction, so readers see either the old range or the new one, and a re-run ne
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
 
 import duckdb
 

@@ -16,8 +16,8 @@ from typing import Any
 from hubspot import HubSpot
 
 from connectors.errors import SourceAuthError, SourceError, SourceNotConfigured
-from connectors.hubspot.streams import STREAMS, HubSpotStream
 from connectors.http import DEFAULT_TIMEOUT, retry_policy
+from connectors.hubspot.streams import STREAMS, HubSpotStream
 from connectors.streams import Page, Window
 
 PUBLIC_HOST = "https://api.hubapi.com"

@@ -132,9 +132,9 @@ def _filter(rows: list[dict[str, Any]], term: str) -> list[dict[str, Any]]:
         current = row[name]
         if isinstance(value, datetime) and isinstance(current, str):
             current = _parse_sf_datetime(current)
-        if current is not None and value is not None and compare(current, value):
-            kept.append(row)
-        elif value is None and op in ("=", "!=") and compare(current, value):
+        comparable = (current is not None and value is not None) or (
+            value is None and op in ("=", "!="))
+        if comparable and compare(current, value):
             kept.append(row)
     return kept
 
@@ -182,7 +182,8 @@ def render(company: Company) -> dict[str, list[dict[str, Any]]]:
             for twin, (old, new) in enumerate((
                 (vendor_id("sf_user", previous) if previous else None,
                  vendor_id("sf_user", owner) if owner else None),
-                (people[previous].name if previous else None, people[owner].name if owner else None),
+                (people[previous].name if previous else None,
+                 people[owner].name if owner else None),
             )):
                 history.append({
                     "Id": vendor_id("sf_history", f"{account.key}-{n}-{twin}"),
