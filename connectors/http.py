@@ -15,6 +15,8 @@ import requests
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
+from connectors.errors import SourceAuthError, SourceError
+
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 DEFAULT_TIMEOUT = (10.0, 120.0)  # connect, read (seconds)
 
@@ -60,3 +62,23 @@ class ApiSession(requests.Session):
             self._last = time.monotonic()
             self.request_count += 1
         return super().request(method, url, *args, **kwargs)
+
+
+def send(session: requests.Session, method: str, url: str, *, source: str, what: str,
+         credentials: str, **kwargs: Any) -> requests.Response:
+    """One request through the session's retry policy, its failures as clear `SourceError`s.
+
+    The message names the stream and the variables to check; it never quotes request headers,
+    where the credentials travel.
+    """
+    try:
+        response = session.request(method, url, **kwargs)
+    except requests.RequestException as error:
+        raise SourceError(source, f"{what}: {type(error).__name__} talking to the API") from error
+    if response.status_code in (401, 403):
+        raise SourceAuthError(source, f"{what}: HTTP {response.status_code} "
+                              f"{response.text[:200]!r}; check {credentials}")
+    if response.status_code >= 400:
+        raise SourceError(source, f"{what} failed with HTTP {response.status_code}: "
+                          f"{response.text[:300]}")
+    return response

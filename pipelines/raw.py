@@ -23,7 +23,7 @@ from dagster import (
 )
 from dagster_duckdb import DuckDBResource
 
-from connectors.streams import Stream
+from connectors.streams import Connector, Stream
 from pipelines.partitions import month_windows
 from warehouse.loading import land
 from warehouse.schema import ensure_raw_table, ensure_schemas
@@ -67,7 +67,7 @@ def _raw_asset(stream: Stream, monthly: PartitionsDefinition) -> AssetsDefinitio
                 ensure_schemas(conn)
                 ensure_raw_table(conn, stream)
             return MaterializeResult(metadata={"skipped": "source not configured"})
-        connector = source.connector()
+        connector: Connector = source.connector()
         windows = list(month_windows(context.partition_time_window)) if windowed else [None]
         totals = {"pages": 0, "records": 0, "rows_written": 0, "quarantined": 0}
         with warehouse.get_connection() as conn:

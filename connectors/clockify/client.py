@@ -10,11 +10,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-import requests
-
 from connectors.clockify.streams import STREAMS
-from connectors.errors import SourceAuthError, SourceError, SourceNotConfigured
-from connectors.http import ApiSession
+from connectors.errors import SourceNotConfigured
+from connectors.http import ApiSession, send
 from connectors.streams import Page, Stream, Window
 
 PUBLIC_HOST = "https://api.clockify.me/api/v1"
@@ -65,14 +63,6 @@ class ClockifyConnector:
             page += 1
 
     def _get(self, url: str, stream: Stream, params: dict[str, Any]) -> Any:
-        try:
-            response = self.session.get(url, params=params)
-        except requests.RequestException as error:
-            raise SourceError("clockify", f"{stream.name}: {type(error).__name__}") from error
-        if response.status_code in (401, 403):
-            raise SourceAuthError("clockify", f"HTTP {response.status_code}: check "
-                                  "CLOCKIFY_API_KEY and CLOCKIFY_WORKSPACE_ID")
-        if response.status_code >= 400:
-            raise SourceError("clockify", f"{stream.name} failed with HTTP "
-                              f"{response.status_code}: {response.text[:300]}")
-        return response.json()
+        return send(self.session, "GET", url, source="clockify", what=stream.name,
+                    credentials="CLOCKIFY_API_KEY and CLOCKIFY_WORKSPACE_ID",
+                    params=params).json()

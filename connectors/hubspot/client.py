@@ -36,7 +36,7 @@ class HubSpotConnector:
                               retry=retry_policy())
         self.request_count = 0
 
-    def read(self, stream: HubSpotStream, window: Window | None = None) -> Iterator[Page]:  # type: ignore[override]
+    def read(self, stream: HubSpotStream, window: Window | None = None) -> Iterator[Page]:
         if stream.object_type == "pipelines":
             yield self._call(stream, self.client.crm.pipelines.pipelines_api.get_all,
                              object_type="deals")["results"]

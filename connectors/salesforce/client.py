@@ -57,7 +57,7 @@ class SalesforceConnector:
         where = f" WHERE {stream.where}" if stream.where else ""
         return f"SELECT {', '.join(stream.fields)} FROM {stream.sobject}{where}"
 
-    def read(self, stream: SoqlStream, window: Window | None = None) -> Iterator[Page]:  # type: ignore[override]
+    def read(self, stream: SoqlStream, window: Window | None = None) -> Iterator[Page]:
         headers = {"Sforce-Query-Options": f"batchSize={self.batch_size}"}
         try:
             result: dict[str, Any] = self.client.query(self.soql(stream), headers=headers)

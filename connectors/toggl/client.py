@@ -15,8 +15,8 @@ from typing import Any
 
 import requests
 
-from connectors.errors import SourceAuthError, SourceError, SourceNotConfigured
-from connectors.http import ApiSession
+from connectors.errors import SourceNotConfigured
+from connectors.http import ApiSession, send
 from connectors.streams import Page, Stream, Window
 from connectors.toggl.streams import STREAMS
 
@@ -87,14 +87,5 @@ class TogglConnector:
         return self._request(method, url, stream, **kwargs).json()
 
     def _request(self, method: str, url: str, stream: Stream, **kwargs: Any) -> requests.Response:
-        try:
-            response = self.session.request(method, url, **kwargs)
-        except requests.RequestException as error:
-            raise SourceError("toggl", f"{stream.name}: {type(error).__name__}") from error
-        if response.status_code in (401, 403):
-            raise SourceAuthError("toggl", f"HTTP {response.status_code} {response.text[:200]!r}: "
-                                  "check TOGGL_API_TOKEN and TOGGL_WORKSPACE_ID")
-        if response.status_code >= 400:
-            raise SourceError("toggl", f"{stream.name} failed with HTTP {response.status_code}: "
-                              f"{response.text[:300]}")
-        return response
+        return send(self.session, method, url, source="toggl", what=stream.name,
+                    credentials="TOGGL_API_TOKEN and TOGGL_WORKSPACE_ID", **kwargs)

@@ -16,45 +16,45 @@ identities as (
     select * from intermediate.int_people__identities
 ),
 
-toggl as (
-    select
-        entries.*,
-        projects.project_name,
-        clients.client_name,
-        coalesce((
-            select list(tags.tag_name order by tags.tag_name)
-            from staging.stg_toggl__tags as tags
-            where list_contains(entries.tag_ids, tags.tag_id)
-        ), []) as tags
-    from staging.stg_toggl__time_entries as entries
-    left join staging.stg_toggl__projects as projects on projects.project_id = entries.project_id
-    left join staging.stg_toggl__clients as clients on clients.client_id = projects.client_id
-),
-
-clockify as (
-    select
-        entries.*,
-        projects.project_name,
-        clients.client_name,
-        coalesce((
-            select list(tags.tag_name order by tags.tag_name)
-            from staging.stg_clockify__tags as tags
-            where list_contains(entries.tag_ids, tags.tag_id)
-        ), []) as tags
-    from staging.stg_clockify__time_entries as entries
-    left join staging.stg_clockify__projects as projects
-        on projects.project_id = entries.project_id
-    left join staging.stg_clockify__clients as clients on clients.client_id = projects.client_id
-),
-
 entries as (
-    select entry_id, source, user_id, start_at, stop_at, description, project_name, client_name,
-        tags, entry_type
-    from toggl
-    union all
-    select entry_id, source, user_id, start_at, stop_at, description, project_name, client_name,
-        tags, entry_type
-    from clockify
+    select * from staging.stg_toggl__time_entries
+    union all by name
+    select * from staging.stg_clockify__time_entries
+),
+
+projects as (
+    select 'toggl' as source, * from staging.stg_toggl__projects
+    union all by name
+    select 'clockify' as source, * from staging.stg_clockify__projects
+),
+
+clients as (
+    select 'toggl' as source, * from staging.stg_toggl__clients
+    union all by name
+    select 'clockify' as source, * from staging.stg_clockify__clients
+),
+
+tags as (
+    select 'toggl' as source, * from staging.stg_toggl__tags
+    union all by name
+    select 'clockify' as source, * from staging.stg_clockify__tags
+),
+
+named as (
+    select
+        entries.*,
+        projects.project_name,
+        clients.client_name,
+        coalesce((
+            select list(tags.tag_name order by tags.tag_name)
+            from tags
+            where tags.source = entries.source and list_contains(entries.tag_ids, tags.tag_id)
+        ), []) as tags
+    from entries
+    left join projects
+        on projects.source = entries.source and projects.project_id = entries.project_id
+    left join clients
+        on clients.source = entries.source and clients.client_id = projects.client_id
 ),
 
 id_refs as (
@@ -64,7 +64,7 @@ id_refs as (
             concat_ws(' ', description, project_name, client_name, array_to_string(tags, ' ')),
             '(?i)\b(?:sf:[a-z0-9]{15,18}|hs:[0-9]+|001[a-z0-9]{15})\b'
         )) as ref
-    from entries
+    from named
 ),
 
 id_matches as (
@@ -85,19 +85,19 @@ names as (
 
 final as (
     select
-        entries.entry_id,
-        entries.source,
+        named.entry_id,
+        named.source,
         identities.csm_id,
-        entries.start_at,
-        entries.stop_at,
-        entries.description,
-        entries.project_name,
-        entries.client_name,
-        entries.tags,
-        entries.entry_type <> 'REGULAR'
-            or coalesce(lower(entries.project_name) in (select unnest(leave_projects)
+        named.start_at,
+        named.stop_at,
+        named.description,
+        named.project_name,
+        named.client_name,
+        named.tags,
+        named.entry_type <> 'REGULAR'
+            or coalesce(lower(named.project_name) in (select unnest(leave_projects)
                                                         from settings), false)
-            or list_has_any(list_transform(entries.tags, lambda t: lower(t)),
+            or list_has_any(list_transform(named.tags, lambda t: lower(t)),
                             (select leave_tags from settings))
             as is_leave,
         coalesce(id_matches.account_id, by_client.account_id, by_project.account_id)
@@ -108,21 +108,21 @@ final as (
             when by_project.account_id is not null then 'project_name'
         end as account_match,
         case
-            when entries.start_at is null then 'no readable start'
-            when entries.stop_at is null then null
-            when entries.stop_at <= entries.start_at then 'zero or negative length'
-            when entries.stop_at - entries.start_at > interval 24 hour then 'longer than 24 hours'
+            when named.start_at is null then 'no readable start'
+            when named.stop_at is null then null
+            when named.stop_at <= named.start_at then 'zero or negative length'
+            when named.stop_at - named.start_at > interval 24 hour then 'longer than 24 hours'
         end as reject_reason,
-        entries.stop_at is null as is_running
-    from entries
+        named.stop_at is null as is_running
+    from named
     left join identities
-        on identities.system = entries.source and identities.ref = entries.user_id
-    left join id_matches on id_matches.entry_id = entries.entry_id
+        on identities.system = named.source and identities.ref = named.user_id
+    left join id_matches on id_matches.entry_id = named.entry_id
     left join names as by_client
-        on by_client.name_key = regexp_replace(lower(entries.client_name), '[^\p{L}\p{N}]+', '', 'g')
+        on by_client.name_key = regexp_replace(lower(named.client_name), '[^\p{L}\p{N}]+', '', 'g')
     left join names as by_project
         on by_project.name_key
-            = regexp_replace(lower(entries.project_name), '[^\p{L}\p{N}]+', '', 'g')
+            = regexp_replace(lower(named.project_name), '[^\p{L}\p{N}]+', '', 'g')
 )
 
 select * from final
