@@ -65,3 +65,9 @@ def test_the_readme_backfill_command_works(tmp_path: Path) -> None:
     # Both runs are kept in DAGSTER_HOME's run storage, which `make ui` shows.
     with sqlite3.connect(home / "history" / "runs.db") as runs:
         assert runs.execute("select count(*) from runs where status = 'SUCCESS'").fetchone() == (2,)
+
+
+def test_dg_finds_the_definitions() -> None:
+    result = subprocess.run([str(Path(sys.executable).with_name("dg")), "check", "defs"],
+                            cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
