@@ -7,6 +7,7 @@ are not set is skipped with a warning: the metrics are built from the sources th
 """
 
 
+from datetime import UTC, datetime
 from typing import Any
 
 from dagster import (
@@ -25,8 +26,13 @@ from dagster_duckdb import DuckDBResource
 
 from connectors.streams import Connector, Stream
 from pipelines.partitions import month_windows
-from warehouse.loading import land
+from pipelines.settings import load_settings
+from warehouse.loading import land, snapshot_ownership
 from warehouse.schema import ensure_raw_table, ensure_schemas
+
+
+# The account streams whose owners the pipeline snapshots daily (METRICS.md 3).
+ACCOUNT_STREAMS = {("salesforce", "accounts"), ("hubspot", "companies")}
 
 
 def raw_key(stream: Stream) -> AssetKey:
@@ -76,6 +82,11 @@ def _raw_asset(stream: Stream, monthly: PartitionsDefinition) -> AssetsDefinitio
                 for name in totals:
                     totals[name] += getattr(stats, name)
                 context.log.info(f"{stream.table} {window or 'full'}: {stats}")
+            if (stream.source, stream.name) in ACCOUNT_STREAMS:
+                today = datetime.now(UTC).date()
+                owner_path = load_settings().owner_path(stream.source)
+                totals["ownership_snapshot"] = snapshot_ownership(
+                    conn, stream, owner_path, today, context.run_id)
         return MaterializeResult(metadata={**totals, "windows": len(windows)})
 
     return _pull

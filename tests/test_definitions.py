@@ -59,9 +59,11 @@ def test_the_readme_backfill_command_works(tmp_path: Path) -> None:
                          "--select", "tag:partitioning=monthly",
                          "--partition-range", "2025-01-01...2025-03-01")
         assert months.returncode == 0, months.stderr[-3000:]
-    team = read_rows(warehouse, "select period_start, total_arr from marts.team_period_metrics "
-                     "order by 1")
-    assert [str(r["period_start"]) for r in team] == ["2025-01-01", "2025-02-01", "2025-03-01"]
+    team = read_rows(warehouse, "select period_grain, period_start from marts.team_period_metrics "
+                     "order by period_grain, period_start")
+    assert [(r["period_grain"], str(r["period_start"])) for r in team] == [
+        ("month", "2025-01-01"), ("month", "2025-02-01"), ("month", "2025-03-01"),
+        ("quarter", "2025-01-01"), ("year", "2025-01-01")]
     # Both runs are kept in DAGSTER_HOME's run storage, which `make ui` shows.
     with sqlite3.connect(home / "history" / "runs.db") as runs:
         assert runs.execute("select count(*) from runs where status = 'SUCCESS'").fetchone() == (2,)

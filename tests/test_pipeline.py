@@ -26,10 +26,12 @@ def warehouse(demo_sandbox: Sandbox, tmp_path_factory: pytest.TempPathFactory) -
     return path
 
 
-def marts(path: Path) -> dict[str, list[dict]]:
+def marts(path: Path, grain: str = "month") -> dict[str, list[dict]]:
     return {table: [{k: v for k, v in row.items() if k not in LINEAGE}
-                    for row in read_rows(path, f"select * from marts.{table} order by all")]
-            for table in ("csm_period_metrics", "team_period_metrics")}
+                    for row in read_rows(path, f"select * from marts.{table} "
+                                         "where period_grain = $g order by all", {"g": grain})]
+            for table in ("csm_period_metrics", "team_period_metrics", "account_period_metrics",
+                          "csm_activity_hours")}
 
 
 def test_every_month_of_the_range_has_a_team_row(warehouse: Path) -> None:
@@ -82,14 +84,14 @@ def test_csm_count_and_unassigned(warehouse: Path) -> None:
 
 def test_a_rerun_gives_identical_marts_and_no_duplicates(
         warehouse: Path, demo_sandbox: Sandbox) -> None:
-    before = marts(warehouse)
+    before = {grain: marts(warehouse, grain) for grain in ("month", "quarter", "year")}
     with pytest.MonkeyPatch.context() as monkeypatch:
         point_at(monkeypatch, demo_sandbox, warehouse)
         run_pipeline("2025-03-01", "2025-04-01")  # a second backfill over part of the range
-    assert marts(warehouse) == before
-    runs = read_rows(warehouse, "select period_start, count(distinct run_id) as runs "
-                     "from marts.team_period_metrics group by all order by all")
-    assert [r["runs"] for r in runs] == [1, 1, 1, 1, 1, 1]
+    assert {grain: marts(warehouse, grain) for grain in ("month", "quarter", "year")} == before
+    runs = read_rows(warehouse, "select period_start, count(*) as n from marts.team_period_metrics "
+                     "where period_grain = 'month' group by all order by all")
+    assert [r["n"] for r in runs] == [1, 1, 1, 1, 1, 1]
     raw = read_rows(warehouse, "select count(*) as n, count(distinct _pk) as keys "
                     "from raw.toggl__time_entries")[0]
     assert raw["n"] == raw["keys"] > 0

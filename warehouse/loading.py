@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 import duckdb
@@ -120,3 +121,24 @@ def _quarantine(conn: duckdb.DuckDBPyConnection, stream: Stream, run_id: str) ->
 def _key(record: dict[str, Any], field: str) -> str | None:
     value = record.get(field)
     return None if value is None or value == "" else str(value)
+
+
+def snapshot_ownership(conn: duckdb.DuckDBPyConnection, stream: Stream, owner_path: str,
+                       day: date, run_id: str) -> int:
+    """Record today's owner of every account in a freshly landed accounts table (one snapshot
+    per source and day; a second pull the same day replaces it)."""
+    params = {"source": stream.source, "day": day, "owner_path": owner_path, "run_id": run_id}
+    conn.execute("begin transaction")
+    try:
+        run(conn, "delete from raw.ownership_snapshots where source = $source "
+            "and snapshot_date = $day", params)
+        row = run(conn, f"""
+            insert into raw.ownership_snapshots
+            select $day, $source, _pk, nullif(json_extract_string(_record, $owner_path), ''),
+                   $run_id
+            from raw.{stream.table}""", params).fetchone()
+        conn.execute("commit")
+    except BaseException:
+        conn.execute("rollback")
+        raise
+    return int(row[0]) if row else 0

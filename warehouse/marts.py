@@ -1,8 +1,9 @@
-"""Building the month marts for a range of months, replaced in one transaction.
+"""Building the marts for a range of months, replaced in one transaction.
 
-The models in `transforms/marts` run in order into temporary tables (`mart_<model>`); the
-published tables then have the range's rows deleted and the new ones inserted inside the same
-transaction, so readers see either the old range or the new one, and a re-run never duplicates.
+The models in `transforms/marts` run in order into temporary tables (`mart_<model>`). A range of
+months touches its months and every quarter and year that overlaps them; the period tables then
+have those periods' rows deleted and the new ones inserted inside the same transaction, so
+readers see either the old periods or the new ones, and a re-run never duplicates.
 """
 
 from __future__ import annotations
@@ -15,8 +16,12 @@ from transforms import read_model
 from warehouse.sql import run
 
 # Working models, in the order they run; each reads the ones before it.
-WORKING_MODELS = ("periods", "account_periods", "csm_hours")
-MART_TABLES = ("csm_period_metrics", "team_period_metrics")
+WORKING_MODELS = ("periods", "entry_periods", "account_periods", "csm_hours", "csm_capacity")
+# Tables keyed by period, in the order they are built (the team's reads the people's).
+MART_TABLES = ("csm_period_metrics", "team_period_metrics", "account_period_metrics",
+               "csm_activity_hours")
+# Tables replaced whole on every build.
+WHOLE_TABLES = ("quarantine",)
 LINEAGE_COLUMNS = ("loaded_at", "run_id")
 
 
@@ -27,7 +32,8 @@ class MartSchemaError(RuntimeError):
 def build_month_marts(
     conn: duckdb.DuckDBPyConnection, range_start: date, range_end: date, run_id: str
 ) -> dict[str, int]:
-    """Rebuild every month in [range_start, range_end); returns rows written per table."""
+    """Rebuild the periods that the months [range_start, range_end) touch; returns the rows
+    written per table."""
     params = {"range_start": range_start, "range_end": range_end, "run_id": run_id}
     written: dict[str, int] = {}
     conn.execute("begin transaction")
@@ -40,10 +46,16 @@ def build_month_marts(
             run(conn, f"create or replace temp table mart_{table} as\n"
                 f"select *, now() as loaded_at, $run_id as run_id from (\n{sql}\n)", params)
             _ensure_table(conn, table)
-            run(conn, f"delete from marts.{table} where period_grain = 'month' "
-                "and period_start >= $range_start and period_start < $range_end", params)
+            conn.execute(f"delete from marts.{table} where (period_grain, period_start) in "
+                         "(select period_grain, period_start from mart_periods)")
             row = conn.execute(
                 f"insert into marts.{table} by name select * from mart_{table}").fetchone()
+            written[table] = int(row[0]) if row else 0
+        for table in WHOLE_TABLES:
+            sql = read_model("marts", table)
+            run(conn, f"create or replace table marts.{table} as\n"
+                f"select *, now() as loaded_at, $run_id as run_id from (\n{sql}\n)", params)
+            row = conn.execute(f"select count(*) from marts.{table}").fetchone()
             written[table] = int(row[0]) if row else 0
         conn.execute("commit")
     except BaseException:

@@ -10,11 +10,25 @@ from __future__ import annotations
 from typing import Any
 
 import duckdb
+import pyarrow as pa
 
 from connectors.streams import Stream
 from transforms import VIEW_LAYERS, model_paths
 
 SCHEMAS = ("raw", "staging", "intermediate", "marts")
+
+# The list-shaped settings, as typed tables the models join (see pipelines/settings.py).
+SETTINGS_TABLES = {
+    "roster": pa.schema([("email", pa.string()), ("name", pa.string()),
+                         ("annual_cost", pa.float64()), ("fte", pa.float64()),
+                         ("start_date", pa.date32()), ("end_date", pa.date32())]),
+    "roster_aliases": pa.schema([("alias", pa.string()), ("email", pa.string())]),
+    "currency_rates": pa.schema([("currency", pa.string()), ("rate", pa.float64())]),
+    "segments": pa.schema([("segment", pa.string()), ("lower_bound", pa.float64())]),
+    "activity_keywords": pa.schema([("activity", pa.string()), ("keyword", pa.string()),
+                                    ("priority", pa.int64())]),
+    "account_aliases": pa.schema([("name", pa.string()), ("account_id", pa.string())]),
+}
 
 
 def ensure_schemas(conn: duckdb.DuckDBPyConnection) -> None:
@@ -25,6 +39,12 @@ def ensure_schemas(conn: duckdb.DuckDBPyConnection) -> None:
             source varchar not null, stream varchar not null, record_id varchar,
             reason varchar not null, record json, seen_at timestamptz not null,
             run_id varchar not null
+        )""")
+    # The pipeline's own daily record of who owned each account, for CRMs without history.
+    conn.execute("""
+        create table if not exists raw.ownership_snapshots (
+            snapshot_date date not null, source varchar not null, account_ref varchar not null,
+            owner_ref varchar, run_id varchar not null
         )""")
 
 
@@ -38,10 +58,31 @@ def ensure_raw_table(conn: duckdb.DuckDBPyConnection, stream: Stream) -> str:
     return table
 
 
-def write_settings(conn: duckdb.DuckDBPyConnection, values: dict[str, Any]) -> None:
-    """The business rules the views read, as one row (replaced on every run)."""
-    columns = ", ".join(f"${name} as {name}" for name in values)
+def write_settings(conn: duckdb.DuckDBPyConnection, values: dict[str, Any],
+                   tables: dict[str, list[dict[str, Any]]] | None = None) -> None:
+    """The business rules the views read: scalars as one row of `staging.settings`, lists as
+    `staging.<name>` tables (all replaced on every run)."""
+    columns = ", ".join(f"cast(${name} as {_sql_type(value)}) as {name}"
+                        for name, value in values.items())
     conn.execute(f"create or replace table staging.settings as select {columns}", values)
+    for name, schema in SETTINGS_TABLES.items():
+        rows = pa.Table.from_pylist((tables or {}).get(name, []), schema=schema)
+        conn.register("settings_rows", rows)
+        conn.execute(f"create or replace table staging.{name} as select * from settings_rows")
+        conn.unregister("settings_rows")
+
+
+def _sql_type(value: Any) -> str:
+    """Explicit types, so that an unset (None) setting is still a typed column."""
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int):
+        return "integer"
+    if isinstance(value, float):
+        return "double"
+    if isinstance(value, list):
+        return "varchar[]"
+    return "varchar"
 
 
 def apply_views(conn: duckdb.DuckDBPyConnection) -> list[str]:
@@ -70,11 +111,11 @@ def apply_views(conn: duckdb.DuckDBPyConnection) -> list[str]:
     return created
 
 
-def prepare(conn: duckdb.DuckDBPyConnection, streams: list[Stream],
-            settings: dict[str, Any]) -> None:
+def prepare(conn: duckdb.DuckDBPyConnection, streams: list[Stream], settings: dict[str, Any],
+            settings_tables: dict[str, list[dict[str, Any]]] | None = None) -> None:
     """Everything the models need to exist before marts are built."""
     ensure_schemas(conn)
     for stream in streams:
         ensure_raw_table(conn, stream)
-    write_settings(conn, settings)
+    write_settings(conn, settings, settings_tables)
     apply_views(conn)

@@ -10,7 +10,7 @@ ours retries every method and honours `Retry-After`.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 from hubspot import HubSpot
@@ -29,9 +29,15 @@ class HubSpotConnector:
     source = "hubspot"
     streams = STREAMS
 
-    def __init__(self, access_token: str | None, base_url: str | None = None) -> None:
+    def __init__(self, access_token: str | None, base_url: str | None = None,
+                 extra_fields: Mapping[str, Sequence[str]] | None = None,
+                 owner_property: str = "hubspot_owner_id") -> None:
         if not access_token:
             raise SourceNotConfigured("hubspot", "set HUBSPOT_ACCESS_TOKEN")
+        # Properties beyond a stream's defaults (a custom owner property, a deal's term).
+        self.extra_fields = {k: tuple(v) for k, v in (extra_fields or {}).items()}
+        # The owner property whose history gives point-in-time ownership.
+        self.owner_property = owner_property
         self.client = HubSpot(access_token=access_token, host=(base_url or PUBLIC_HOST).rstrip("/"),
                               retry=retry_policy())
         self.request_count = 0
@@ -47,10 +53,12 @@ class HubSpotConnector:
         else:
             api = getattr(self.client.crm, stream.object_type).basic_api
             fetch = api.get_page
+            properties = dict.fromkeys((*stream.properties,
+                                        *self.extra_fields.get(stream.name, ())))
             kwargs = {"limit": HISTORY_PAGE_LIMIT if stream.properties_with_history
-                      else PAGE_LIMIT, "properties": list(stream.properties), "archived": False}
+                      else PAGE_LIMIT, "properties": list(properties), "archived": False}
             if stream.properties_with_history:
-                kwargs["properties_with_history"] = list(stream.properties_with_history)
+                kwargs["properties_with_history"] = [self.owner_property]
             if stream.associations:
                 kwargs["associations"] = list(stream.associations)
         after: str | None = None

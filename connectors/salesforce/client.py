@@ -8,11 +8,11 @@ in memory (`query_all` would build the whole result).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
-from simple_salesforce import Salesforce
+from simple_salesforce import Salesforce, format_soql
 from simple_salesforce.exceptions import SalesforceError, SalesforceExpiredSession
 
 from connectors.errors import SourceAuthError, SourceError, SourceNotConfigured
@@ -37,9 +37,15 @@ class SalesforceConnector:
         domain: str | None = None,
         batch_size: int = 2000,
         session: ApiSession | None = None,
+        extra_fields: Mapping[str, Sequence[str]] | None = None,
+        history_field: str = "Owner",
     ) -> None:
         self.session = session or ApiSession()
         self.batch_size = batch_size
+        # Fields beyond a stream's defaults (a custom owner lookup, a deal's term), per stream.
+        self.extra_fields = {k: tuple(v) for k, v in (extra_fields or {}).items()}
+        # AccountHistory's `Field` for the owner: `Owner`, or a custom field's API name.
+        self.history_field = history_field
         if instance_url and access_token:
             netloc = urlsplit(instance_url).netloc or instance_url
             self.client = Salesforce(instance_url=f"https://{netloc}", session_id=access_token,
@@ -54,8 +60,10 @@ class SalesforceConnector:
                 "SALESFORCE_USERNAME, SALESFORCE_PASSWORD and SALESFORCE_SECURITY_TOKEN")
 
     def soql(self, stream: SoqlStream) -> str:
-        where = f" WHERE {stream.where}" if stream.where else ""
-        return f"SELECT {', '.join(stream.fields)} FROM {stream.sobject}{where}"
+        fields = dict.fromkeys((*stream.fields, *self.extra_fields.get(stream.name, ())))
+        where = (" WHERE " + format_soql(stream.where, history_field=self.history_field)
+                 if stream.where else "")
+        return f"SELECT {', '.join(fields)} FROM {stream.sobject}{where}"
 
     def read(self, stream: SoqlStream, window: Window | None = None) -> Iterator[Page]:
         headers = {"Sforce-Query-Options": f"batchSize={self.batch_size}"}

@@ -11,7 +11,8 @@ from connectors.streams import Stream
 class SoqlStream(Stream):
     sobject: str = ""
     fields: tuple[str, ...] = ()
-    where: str = ""  # a fixed filter written by us, never from user input
+    # A filter template; values are filled in by simple-salesforce's `format_soql`.
+    where: str = ""
 
 
 STREAMS: dict[str, SoqlStream] = {
@@ -30,6 +31,6 @@ STREAMS: dict[str, SoqlStream] = {
                    sobject="AccountHistory",
                    fields=("Id", "AccountId", "Field", "DataType", "OldValue", "NewValue",
                            "CreatedDate", "IsDeleted"),
-                   where="Field = 'Owner'"),
+                   where="Field = {history_field}"),
     )
 }

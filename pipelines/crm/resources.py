@@ -7,6 +7,7 @@ from pydantic import Field
 
 from connectors.hubspot import HubSpotConnector
 from connectors.salesforce import SalesforceConnector
+from pipelines.settings import load_settings
 
 
 class SalesforceResource(ConfigurableResource):
@@ -26,10 +27,13 @@ class SalesforceResource(ConfigurableResource):
                     (self.username and self.password))
 
     def connector(self) -> SalesforceConnector:
+        settings = load_settings()
         return SalesforceConnector(
             instance_url=self.instance_url, access_token=self.access_token,
             username=self.username, password=self.password,
-            security_token=self.security_token, domain=self.domain, batch_size=self.batch_size)
+            security_token=self.security_token, domain=self.domain, batch_size=self.batch_size,
+            extra_fields=settings.extra_fields("salesforce"),
+            history_field=settings.salesforce_history_field)
 
 
 class HubSpotResource(ConfigurableResource):
@@ -43,4 +47,7 @@ class HubSpotResource(ConfigurableResource):
         return bool(self.access_token)
 
     def connector(self) -> HubSpotConnector:
-        return HubSpotConnector(access_token=self.access_token, base_url=self.base_url)
+        settings = load_settings()
+        return HubSpotConnector(access_token=self.access_token, base_url=self.base_url,
+                                extra_fields=settings.extra_fields("hubspot"),
+                                owner_property=settings.hubspot_owner_property)

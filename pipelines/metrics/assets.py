@@ -50,7 +50,7 @@ def month_marts_asset(streams: list[Stream], monthly: PartitionsDefinition) -> A
         settings = load_settings()
         start, end = month_range(context.partition_time_window)
         with warehouse.get_connection() as conn:
-            prepare(conn, streams, settings.for_warehouse())
+            prepare(conn, streams, settings.for_warehouse(), settings.tables())
             written = build_month_marts(conn, start, end, context.run_id)
         context.log.info(f"months {start}..{end} (exclusive) rebuilt: {written}")
         for key in DESCRIPTIONS:

@@ -1,8 +1,9 @@
 -- grain: one row per (account, interval of instants with one owner), [valid_from, valid_to).
 -- rule: the owner at an instant comes from the CRM's owner history where there is any
--- (`history`), else from the current owner (`current`) (METRICS.md 3). Before its first
--- recorded change an account had the change's old owner; an owner that resolves to no person
--- is `unassigned`.
+-- (`history`), else from the pipeline's own daily snapshots (`snapshot`), else from the current
+-- owner (`current`) (METRICS.md 3). Before its first recorded change an account had the
+-- change's old owner; before its first snapshot, the current owner is the best knowledge. An
+-- owner that resolves to no person is `unassigned`.
 with accounts as (
     select * from intermediate.int_accounts__unified
 ),
@@ -17,6 +18,10 @@ salesforce_changes as (
 
 hubspot_changes as (
     select * from staging.stg_hubspot__company_owner_history
+),
+
+snapshots as (
+    select * from staging.stg_pipeline__ownership_snapshots
 ),
 
 salesforce_events as (
@@ -45,6 +50,12 @@ history_events as (
     )
 ),
 
+snapshot_events as (
+    select account_id, snapshot_at as valid_from, owner_ref, 'snapshot' as ownership_source
+    from snapshots
+    where account_id not in (select account_id from history_events)
+),
+
 current_events as (
     select account_id, '-infinity'::timestamptz as valid_from, owner_ref, 'current'
     from accounts
@@ -53,6 +64,8 @@ current_events as (
 
 events as (
     select * from history_events
+    union all
+    select * from snapshot_events
     union all
     select * from current_events
 ),

@@ -1,6 +1,6 @@
 -- grain: one row per user id in each system (CRM users, HubSpot owners, tracker users).
 -- rule: a person is their trimmed, lower-cased e-mail; the same e-mail in any system is the
--- same person (METRICS.md 2).
+-- same person (METRICS.md 2). The roster may map extra e-mails (aliases) to a person.
 with salesforce as (
     select * from staging.stg_salesforce__users
 ),
@@ -17,14 +17,28 @@ clockify as (
     select * from staging.stg_clockify__users
 ),
 
-final as (
-    select 'salesforce' as system, user_id as ref, email as csm_id, name from salesforce
+aliases as (
+    select * from staging.roster_aliases
+),
+
+identities as (
+    select 'salesforce' as system, user_id as ref, email, name from salesforce
     union all
     select 'hubspot', owner_id, email, name from hubspot
     union all
     select 'toggl', user_id, email, name from toggl
     union all
     select 'clockify', user_id, email, name from clockify
+),
+
+final as (
+    select
+        identities.system,
+        identities.ref,
+        coalesce(aliases.email, identities.email) as csm_id,
+        identities.name
+    from identities
+    left join aliases on aliases.alias = identities.email
 )
 
 select * from final

@@ -1,7 +1,6 @@
 -- grain: one row per revenue schedule (one per accepted won deal).
 -- rule: a schedule covers [service_start, service_end) with
--- annual_value = amount * 12 / term_months; service_start defaults to the close date
--- (METRICS.md 4).
+-- annual_value = amount * 12 / term_months, in the reporting currency (METRICS.md 4).
 with deals as (
     select * from intermediate.int_revenue__won_deals
     where reject_reason is null
@@ -11,9 +10,9 @@ final as (
     select
         deal_id,
         account_id,
-        close_date as service_start,
-        cast(close_date + to_months(term) as date) as service_end,
-        cast(round(amount * 12 / term, 2) as decimal(18, 2)) as annual_value
+        schedule_start as service_start,
+        cast(schedule_start + to_months(term) as date) as service_end,
+        cast(round(amount * rate * 12 / term, 2) as decimal(18, 2)) as annual_value
     from deals
 )
 

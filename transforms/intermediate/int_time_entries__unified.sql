@@ -1,9 +1,10 @@
 -- grain: one row per time entry from either tracker.
 -- rule: the entry's account is, in order, a CRM account id written in its tags, description,
 -- project or client; the client's name equal to an account's; the project's name equal to an
--- account's (names folded) (METRICS.md 6). Leave (a non-REGULAR Clockify type, or a configured
--- project or tag) is not work. Running timers are not counted; zero, negative or >24 h entries
--- are rejected with a reason.
+-- account's (names folded); the alias table (METRICS.md 6). Its activity is the first category
+-- of the keyword map whose keyword is one of its tags or appears in its project's name, else
+-- `other`. Leave (a non-REGULAR Clockify type, or a configured project or tag) is not work.
+-- Running timers are not counted; zero, negative or >24 h entries are rejected with a reason.
 with settings as (
     select * from staging.settings
 ),
@@ -83,6 +84,30 @@ names as (
     group by name_key
 ),
 
+aliases as (
+    select
+        regexp_replace(lower(aliases.name), '[^\p{L}\p{N}]+', '', 'g') as name_key,
+        min(accounts.account_id) as account_id
+    from staging.account_aliases as aliases
+    inner join accounts on accounts.account_id = aliases.account_id
+    group by 1
+),
+
+keywords as (
+    select * from staging.activity_keywords
+),
+
+activities as (
+    select
+        named.entry_id,
+        arg_min(keywords.activity, keywords.priority) as activity
+    from named
+    inner join keywords
+        on list_contains(list_transform(named.tags, lambda t: lower(t)), keywords.keyword)
+        or contains(lower(coalesce(named.project_name, '')), keywords.keyword)
+    group by named.entry_id
+),
+
 final as (
     select
         named.entry_id,
@@ -100,13 +125,16 @@ final as (
             or list_has_any(list_transform(named.tags, lambda t: lower(t)),
                             (select leave_tags from settings))
             as is_leave,
-        coalesce(id_matches.account_id, by_client.account_id, by_project.account_id)
-            as account_id,
+        coalesce(id_matches.account_id, by_client.account_id, by_project.account_id,
+                 by_alias_client.account_id, by_alias_project.account_id) as account_id,
         case
             when id_matches.account_id is not null then 'id'
             when by_client.account_id is not null then 'client_name'
             when by_project.account_id is not null then 'project_name'
+            when coalesce(by_alias_client.account_id, by_alias_project.account_id) is not null
+                then 'alias'
         end as account_match,
+        coalesce(activities.activity, 'other') as activity,
         case
             when named.start_at is null then 'no readable start'
             when named.stop_at is null then null
@@ -123,6 +151,13 @@ final as (
     left join names as by_project
         on by_project.name_key
             = regexp_replace(lower(named.project_name), '[^\p{L}\p{N}]+', '', 'g')
+    left join aliases as by_alias_client
+        on by_alias_client.name_key
+            = regexp_replace(lower(named.client_name), '[^\p{L}\p{N}]+', '', 'g')
+    left join aliases as by_alias_project
+        on by_alias_project.name_key
+            = regexp_replace(lower(named.project_name), '[^\p{L}\p{N}]+', '', 'g')
+    left join activities on activities.entry_id = named.entry_id
 )
 
 select * from final

@@ -1,4 +1,4 @@
--- grain: one row per (period, account) with ARR at period start or end.
+-- grain: one row per (period, account) for every known account.
 -- rule: s and e are the ARR at the period's start and end instants; movements are classified
 -- churn and reactivation first, then expansion and contraction, so that a drop to zero is churn
 -- and a return from zero is reactivation (METRICS.md 5). Each account carries its owner at
@@ -19,20 +19,30 @@ accounts as (
     select * from intermediate.int_accounts__unified
 ),
 
+known_accounts as (
+    select account_id from accounts
+    union
+    select account_id from schedules
+),
+
 arr as (
     select
         periods.period_grain,
         periods.period_start,
-        schedules.account_id,
+        known_accounts.account_id,
         coalesce(sum(schedules.annual_value) filter (
             where schedules.service_start <= periods.period_start
               and periods.period_start < schedules.service_end), 0) as s,
         coalesce(sum(schedules.annual_value) filter (
             where schedules.service_start <= periods.period_end
               and periods.period_end < schedules.service_end), 0) as e,
-        bool_or(schedules.service_start < periods.period_start) as was_customer_before
+        coalesce(bool_or(schedules.service_start < periods.period_start), false)
+            as was_customer_before
     from periods
-    inner join schedules on schedules.service_start <= periods.period_end
+    cross join known_accounts
+    left join schedules
+        on schedules.account_id = known_accounts.account_id
+        and schedules.service_start <= periods.period_end
     group by all
 ),
 
@@ -55,7 +65,6 @@ owned as (
         on at_end.account_id = arr.account_id
         and at_end.valid_from <= periods.end_instant
         and periods.end_instant < at_end.valid_to
-    where arr.s > 0 or arr.e > 0
 ),
 
 final as (
@@ -65,7 +74,9 @@ final as (
         owned.period_end,
         owned.account_id,
         accounts.account_name,
-        accounts.source,
+        coalesce(accounts.source,
+                 case when owned.account_id like 'sf:%' then 'salesforce' else 'hubspot' end)
+            as source,
         owned.owner_at_start,
         owned.ownership_source_at_start,
         owned.owner_at_end,
@@ -73,6 +84,7 @@ final as (
         cast(owned.s as decimal(18, 2)) as starting_arr,
         cast(owned.e as decimal(18, 2)) as ending_arr,
         case
+            when owned.s = 0 and owned.e = 0 then 'none'
             when owned.s = 0 and not owned.was_customer_before then 'new'
             when owned.s = 0 then 'reactivation'
             when owned.e = 0 then 'churn'

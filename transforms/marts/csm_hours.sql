@@ -1,35 +1,7 @@
 -- grain: one row per (period, CSM) who tracked any time in the period.
--- rule: hours count in the period they were worked: an entry across a boundary is split at the
--- period's instants in the reporting time zone. Leave is not work; it is kept apart as leave.
--- Only the CSM population's hours count (METRICS.md 2, 6). Durations are summed as whole
--- milliseconds (exact integers), turned into hours only by the marts, so a re-run gives identical hours
--- whatever order the rows are added in.
-with periods as (
-    select * from mart_periods
-),
-
-entries as (
-    select * from intermediate.int_time_entries__unified
-    where reject_reason is null and not is_running
-),
-
-population as (
-    select * from intermediate.int_people__csms
-),
-
-splits as (
-    select
-        periods.period_grain,
-        periods.period_start,
-        entries.csm_id,
-        entries.is_leave,
-        entries.account_id,
-        date_diff('millisecond', greatest(entries.start_at, periods.start_instant),
-                  least(entries.stop_at, periods.end_instant)) as milliseconds
-    from entries
-    inner join periods
-        on entries.start_at < periods.end_instant and entries.stop_at > periods.start_instant
-    where entries.csm_id in (select csm_id from population)
+-- rule: worked hours exclude leave; leave is kept apart, to reduce capacity (METRICS.md 6).
+with entry_periods as (
+    select * from mart_entry_periods
 ),
 
 final as (
@@ -43,7 +15,7 @@ final as (
         coalesce(sum(milliseconds) filter (where not is_leave and account_id is null), 0)
             as unattributed_ms,
         coalesce(sum(milliseconds) filter (where is_leave), 0) as leave_ms
-    from splits
+    from entry_periods
     group by all
 )
 

@@ -3,7 +3,9 @@
 -- then; the ending book those they own at period end that are customers then. Expansion,
 -- contraction and churn belong to the starting book's owner; new and reactivation to the
 -- ending book's, so per-CSM movements (unassigned included) add up to the team's
--- (METRICS.md 7). Ratios are NULL, not errors, when their denominator is zero.
+-- (METRICS.md 7). Capacity is the person's base capacity less leave, never below zero; cost is
+-- the period's share of the fully-loaded cost; `unassigned` has neither. Ratios are NULL, not
+-- errors, when their denominator is zero.
 with periods as (
     select * from mart_periods
 ),
@@ -18,6 +20,14 @@ hours as (
 
 people as (
     select * from intermediate.int_people__csms
+),
+
+capacity as (
+    select * from mart_csm_capacity
+),
+
+settings as (
+    select * from staging.settings
 ),
 
 starting_book as (
@@ -80,13 +90,18 @@ joined as (
         coalesce(starting_book.accounts_retained, 0) as accounts_retained,
         coalesce(hours.worked_ms, 0) / 3600000.0 as hours_worked,
         coalesce(hours.on_accounts_ms, 0) / 3600000.0 as hours_on_accounts,
-        coalesce(hours.unattributed_ms, 0) / 3600000.0 as hours_unattributed
+        coalesce(hours.unattributed_ms, 0) / 3600000.0 as hours_unattributed,
+        case when csm_id <> 'unassigned' then greatest(
+            capacity.base_capacity_hours - coalesce(hours.leave_ms, 0) / 3600000.0, 0)
+        end as capacity_hours,
+        cast(round(capacity.fully_loaded_cost, 2) as decimal(18, 2)) as fully_loaded_cost
     from members
     inner join periods using (period_grain, period_start)
     left join people using (csm_id)
     left join starting_book using (period_grain, period_start, csm_id)
     left join ending_book using (period_grain, period_start, csm_id)
     left join hours using (period_grain, period_start, csm_id)
+    left join capacity using (period_grain, period_start, csm_id)
 ),
 
 final as (
@@ -118,8 +133,29 @@ final as (
         hours_unattributed,
         hours_on_accounts / nullif(accounts_managed, 0) as hours_per_account,
         accounts_managed / nullif(hours_worked, 0) as accounts_per_hour,
-        cast(arr_managed as double) / nullif(hours_worked, 0) as arr_per_hour
+        cast(arr_managed as double) / nullif(hours_worked, 0) as arr_per_hour,
+        capacity_hours,
+        hours_worked / nullif(capacity_hours, 0) as utilization,
+        fully_loaded_cost,
+        cast(fully_loaded_cost as double) / nullif(accounts_managed, 0) as cost_per_account,
+        cast(fully_loaded_cost as double) / nullif(cast(arr_managed as double), 0)
+            as cost_per_arr,
+        cast(starting_arr + expansion_arr - contraction_arr - churned_arr as double)
+            / nullif(hours_worked, 0) as outcome_per_hour,
+        case
+            when csm_id = 'unassigned' then null
+            when arr_managed < settings.arr_band_low then 'below'
+            when arr_managed > settings.arr_band_high then 'above'
+            else 'within'
+        end as arr_band,
+        case
+            when csm_id = 'unassigned' then null
+            when accounts_managed < settings.accounts_band_low then 'below'
+            when accounts_managed > settings.accounts_band_high then 'above'
+            else 'within'
+        end as accounts_band
     from joined
+    cross join settings
 )
 
 select * from final

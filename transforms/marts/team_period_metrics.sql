@@ -1,7 +1,8 @@
 -- grain: one row per (period_grain, period_start).
 -- rule: csm_count counts people with a non-empty ending book, `unassigned` excluded; customers
 -- are accounts with ARR > 0 at period end; the team's movements satisfy
--- e = s + new + reactivation + expansion - contraction - churn exactly (METRICS.md 5, 7).
+-- e = s + new + reactivation + expansion - contraction - churn exactly (METRICS.md 5, 7). The
+-- team's cost is the sum of its people's (the rows of csm_period_metrics).
 with periods as (
     select * from mart_periods
 ),
@@ -12,6 +13,10 @@ account_periods as (
 
 hours as (
     select * from mart_csm_hours
+),
+
+people_metrics as (
+    select * from mart_csm_period_metrics
 ),
 
 revenue as (
@@ -32,6 +37,13 @@ revenue as (
         count(*) filter (where movement = 'churn') as customers_churned,
         count(*) filter (where starting_arr > 0 and ending_arr > 0) as customers_retained
     from account_periods
+    group by all
+),
+
+costs as (
+    select period_grain, period_start, sum(fully_loaded_cost) as fully_loaded_cost
+    from people_metrics
+    where csm_id <> 'unassigned'
     group by all
 ),
 
@@ -63,10 +75,12 @@ joined as (
         coalesce(revenue.customers_churned, 0) as customers_churned,
         coalesce(revenue.customers_retained, 0) as customers_retained,
         coalesce(time_tracked.hours_worked, 0) as hours_worked,
-        coalesce(time_tracked.hours_unattributed, 0) as hours_unattributed
+        coalesce(time_tracked.hours_unattributed, 0) as hours_unattributed,
+        cast(coalesce(costs.fully_loaded_cost, 0) as decimal(18, 2)) as fully_loaded_cost
     from periods
     left join revenue using (period_grain, period_start)
     left join time_tracked using (period_grain, period_start)
+    left join costs using (period_grain, period_start)
 ),
 
 final as (
@@ -96,7 +110,9 @@ final as (
             / nullif(cast(starting_arr as double), 0) as grr,
         cast(customers_retained as double) / nullif(customers_at_start, 0) as logo_retention,
         hours_worked,
-        hours_unattributed
+        hours_unattributed,
+        fully_loaded_cost,
+        cast(fully_loaded_cost as double) / nullif(customer_count, 0) as cost_per_customer
     from joined
 )
 

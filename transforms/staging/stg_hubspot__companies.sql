@@ -1,7 +1,12 @@
 -- grain: one row per HubSpot company, archived ones kept and flagged.
--- rule: every HubSpot property arrives as a string; an empty owner means no owner.
+-- rule: every HubSpot property arrives as a string; an empty owner means no owner. The owner
+-- is the configured owner property (default hubspot_owner_id).
 with source as (
     select * from raw.hubspot__companies
+),
+
+settings as (
+    select * from staging.settings
 ),
 
 final as (
@@ -9,10 +14,12 @@ final as (
         'hs:' || (_record->>'id') as account_id,
         'hubspot' as source,
         _record->'properties'->>'name' as account_name,
-        nullif(_record->'properties'->>'hubspot_owner_id', '') as owner_ref,
+        nullif(json_extract_string(_record, '$.properties.' || settings.hubspot_owner_property),
+            '') as owner_ref,
         coalesce(try_cast(_record->>'archived' as boolean), false) as is_deleted,
         try_cast(_record->>'createdAt' as timestamptz) as created_at
     from source
+    cross join settings
 )
 
 select * from final

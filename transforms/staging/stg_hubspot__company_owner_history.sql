@@ -4,15 +4,25 @@ with source as (
     select * from raw.hubspot__companies
 ),
 
-changes as (
+settings as (
+    select * from staging.settings
+),
+
+histories as (
     select
         'hs:' || (_record->>'id') as account_id,
-        unnest(from_json(
-            _record->'propertiesWithHistory'->'hubspot_owner_id',
-            '[{"value": "VARCHAR", "timestamp": "VARCHAR"}]'
-        )) as change
+        json_extract(_record, '$.propertiesWithHistory.' || settings.hubspot_owner_property)
+            as history
     from source
-    where (_record->'propertiesWithHistory'->'hubspot_owner_id') is not null
+    cross join settings
+),
+
+changes as (
+    select
+        account_id,
+        unnest(from_json(history, '[{"value": "VARCHAR", "timestamp": "VARCHAR"}]')) as change
+    from histories
+    where history is not null
 ),
 
 final as (

@@ -5,6 +5,10 @@ with source as (
     select * from raw.hubspot__deals
 ),
 
+settings as (
+    select * from staging.settings
+),
+
 companies as (
     select
         _pk,
@@ -34,8 +38,16 @@ final as (
         source._record->'properties'->>'dealstage' as stage_id,
         coalesce(try_cast(source._record->>'archived' as boolean), false) as is_deleted,
         upper(nullif(source._record->'properties'->>'deal_currency_code', '')) as currency,
-        cast(null as integer) as term_months
+        json_extract_string(source._record, '$.properties.' || settings.hubspot_term_property)
+            as term_raw,
+        try_cast(json_extract_string(
+            source._record, '$.properties.' || settings.hubspot_term_property) as integer)
+            as term_months,
+        cast(timezone('UTC', try_cast(json_extract_string(
+            source._record, '$.properties.' || settings.hubspot_start_property) as timestamptz))
+            as date) as service_start
     from source
+    cross join settings
     left join companies on companies._pk = source._pk
 )
 

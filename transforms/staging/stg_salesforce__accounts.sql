@@ -1,7 +1,12 @@
 -- grain: one row per Salesforce account, deleted ones kept and flagged.
--- rule: account ids are prefixed by their source (METRICS.md 3).
+-- rule: account ids are prefixed by their source (METRICS.md 3); the owner is the configured
+-- owner field (default OwnerId, or a custom user lookup such as CSM__c).
 with source as (
     select * from raw.salesforce__accounts
+),
+
+settings as (
+    select * from staging.settings
 ),
 
 final as (
@@ -9,10 +14,12 @@ final as (
         'sf:' || (_record->>'Id') as account_id,
         'salesforce' as source,
         _record->>'Name' as account_name,
-        nullif(_record->>'OwnerId', '') as owner_ref,
+        nullif(json_extract_string(_record, '$.' || settings.salesforce_owner_field), '')
+            as owner_ref,
         coalesce(try_cast(_record->>'IsDeleted' as boolean), false) as is_deleted,
         try_strptime(_record->>'CreatedDate', '%Y-%m-%dT%H:%M:%S.%g%z') as created_at
     from source
+    cross join settings
 )
 
 select * from final

@@ -1,8 +1,13 @@
 -- grain: one row per Salesforce opportunity.
 -- rule: revenue comes from won opportunities (IsWon); CurrencyIsoCode exists only in
--- multi-currency orgs, so its absence means the org's single currency.
+-- multi-currency orgs, so its absence means the org's single currency. A deal's term and
+-- service start come from the configured fields, when set.
 with source as (
     select * from raw.salesforce__opportunities
+),
+
+settings as (
+    select * from staging.settings
 ),
 
 final as (
@@ -17,8 +22,13 @@ final as (
         coalesce(try_cast(_record->>'IsWon' as boolean), false) as is_won,
         coalesce(try_cast(_record->>'IsDeleted' as boolean), false) as is_deleted,
         upper(_record->>'CurrencyIsoCode') as currency,
-        cast(null as integer) as term_months
+        json_extract_string(_record, '$.' || settings.salesforce_term_field) as term_raw,
+        try_cast(json_extract_string(_record, '$.' || settings.salesforce_term_field)
+            as integer) as term_months,
+        try_cast(json_extract_string(_record, '$.' || settings.salesforce_start_field)
+            as date) as service_start
     from source
+    cross join settings
 )
 
 select * from final

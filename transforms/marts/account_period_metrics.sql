@@ -1,0 +1,77 @@
+-- grain: one row per (period_grain, period_start, account_id) for accounts with ARR at period
+-- start or end, or with hours in the period.
+-- rule: the account's ARR at both instants, its movement, its owners at both instants with
+-- where that ownership came from, its segment by ARR (the highest segment whose lower bound its
+-- ARR reaches, ending ARR else starting ARR), and the hours all CSMs and its owner at period
+-- end spent on it (METRICS.md 7).
+with account_periods as (
+    select * from mart_account_periods
+),
+
+entry_periods as (
+    select * from mart_entry_periods
+),
+
+segments as (
+    select * from staging.segments
+),
+
+hours as (
+    select
+        entry_periods.period_grain,
+        entry_periods.period_start,
+        entry_periods.account_id,
+        sum(entry_periods.milliseconds) as all_ms,
+        coalesce(sum(entry_periods.milliseconds) filter (
+            where entry_periods.csm_id = account_periods.owner_at_end), 0) as owner_ms
+    from entry_periods
+    inner join account_periods using (period_grain, period_start, account_id)
+    where not entry_periods.is_leave and entry_periods.account_id is not null
+    group by all
+),
+
+segmented as (
+    select
+        account_periods.period_grain,
+        account_periods.period_start,
+        account_periods.account_id,
+        arg_max(segments.segment, segments.lower_bound) as segment
+    from account_periods
+    inner join segments
+        on case when account_periods.ending_arr > 0 then account_periods.ending_arr
+                else account_periods.starting_arr end >= segments.lower_bound
+    where account_periods.starting_arr > 0 or account_periods.ending_arr > 0
+    group by all
+),
+
+final as (
+    select
+        account_periods.period_grain,
+        account_periods.period_start,
+        account_periods.period_end,
+        account_periods.account_id,
+        account_periods.account_name,
+        account_periods.source,
+        segmented.segment,
+        account_periods.owner_at_start,
+        account_periods.ownership_source_at_start,
+        account_periods.owner_at_end,
+        account_periods.ownership_source_at_end,
+        account_periods.starting_arr,
+        account_periods.ending_arr,
+        account_periods.movement,
+        account_periods.new_arr,
+        account_periods.reactivation_arr,
+        account_periods.expansion_arr,
+        account_periods.contraction_arr,
+        account_periods.churned_arr,
+        coalesce(hours.all_ms, 0) / 3600000.0 as hours_all_csms,
+        coalesce(hours.owner_ms, 0) / 3600000.0 as hours_by_owner
+    from account_periods
+    left join hours using (period_grain, period_start, account_id)
+    left join segmented using (period_grain, period_start, account_id)
+    where account_periods.starting_arr > 0 or account_periods.ending_arr > 0
+        or hours.all_ms > 0
+)
+
+select * from final

@@ -1,0 +1,59 @@
+-- grain: one row per (period, member of the CSM population).
+-- rule: base capacity is FTE x working hours x the period's weekdays while employed (roster
+-- start and end dates, inclusive); cost is the annual fully-loaded cost / 12 for a month, / 4 for
+-- a quarter, whole for a year, prorated by the days employed when a roster date falls inside
+-- the period (METRICS.md 7). Leave is subtracted from capacity by the mart.
+with periods as (
+    select * from mart_periods
+),
+
+people as (
+    select * from intermediate.int_people__csms
+),
+
+settings as (
+    select * from staging.settings
+),
+
+days as (
+    select cast(day as date) as day, isodow(day) <= 5 as is_weekday
+    from range(
+        (select cast(min(period_start) as timestamp) from periods),
+        (select cast(max(period_end) as timestamp) from periods),
+        interval 1 day) as days(day)
+),
+
+employment as (
+    select
+        periods.period_grain,
+        periods.period_start,
+        periods.days,
+        periods.months,
+        people.csm_id,
+        people.fte,
+        people.annual_cost,
+        count(days.day) as days_employed,
+        count(days.day) filter (where days.is_weekday) as weekdays_employed
+    from periods
+    cross join people
+    left join days
+        on days.day >= periods.period_start and days.day < periods.period_end
+        and days.day >= coalesce(people.start_date, periods.period_start)
+        and days.day <= coalesce(people.end_date, periods.period_end)
+    group by all
+),
+
+final as (
+    select
+        employment.period_grain,
+        employment.period_start,
+        employment.csm_id,
+        employment.fte * settings.working_hours_per_weekday * employment.weekdays_employed
+            as base_capacity_hours,
+        employment.annual_cost * employment.months / 12.0
+            * employment.days_employed / employment.days as fully_loaded_cost
+    from employment
+    cross join settings
+)
+
+select * from final

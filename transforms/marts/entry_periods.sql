@@ -1,0 +1,37 @@
+-- grain: one row per (period, time entry) of the CSM population that overlaps the period.
+-- rule: hours count in the period they were worked: an entry across a boundary is split at the
+-- period's instants in the reporting time zone. Running and rejected entries are left out; only
+-- the CSM population's entries count (METRICS.md 2, 6). Lengths are whole milliseconds (exact
+-- integers), turned into hours only by the marts, so a re-run gives identical hours whatever
+-- order rows are added in.
+with periods as (
+    select * from mart_periods
+),
+
+entries as (
+    select * from intermediate.int_time_entries__unified
+    where reject_reason is null and not is_running
+),
+
+population as (
+    select * from intermediate.int_people__csms
+),
+
+final as (
+    select
+        periods.period_grain,
+        periods.period_start,
+        entries.entry_id,
+        entries.csm_id,
+        entries.account_id,
+        entries.activity,
+        entries.is_leave,
+        date_diff('millisecond', greatest(entries.start_at, periods.start_instant),
+                  least(entries.stop_at, periods.end_instant)) as milliseconds
+    from entries
+    inner join periods
+        on entries.start_at < periods.end_instant and entries.stop_at > periods.start_instant
+    where entries.csm_id in (select csm_id from population)
+)
+
+select * from final

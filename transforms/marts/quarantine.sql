@@ -1,0 +1,13 @@
+-- grain: one row per record rejected anywhere in the pipeline.
+-- rule: every rejected record is kept aside with its source, id, reason and the time it was
+-- seen (METRICS.md 7, quarantine); nothing is dropped silently.
+with records as (
+    select * from intermediate.int_quarantine__records
+),
+
+final as (
+    select source, stream, record_id, reason, coalesce(seen_at, now()) as seen_at
+    from records
+)
+
+select * from final
