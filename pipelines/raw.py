@@ -30,7 +30,6 @@ from pipelines.settings import load_settings
 from warehouse.loading import land, snapshot_ownership
 from warehouse.schema import ensure_raw_table, ensure_schemas
 
-
 # The account streams whose owners the pipeline snapshots daily (METRICS.md 3).
 ACCOUNT_STREAMS = {("salesforce", "accounts"), ("hubspot", "companies")}
 

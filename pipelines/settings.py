@@ -195,7 +195,7 @@ def _strings(value: Any) -> bool:
     return isinstance(value, list) and all(isinstance(v, str) for v in value)
 
 
-def _check(fail: _Fail, key: str, value: Any) -> Any:  # noqa: C901 - one branch per key
+def _check(fail: _Fail, key: str, value: Any) -> Any:
     if key == "reporting_timezone":
         try:
             ZoneInfo(str(value))

@@ -71,6 +71,10 @@ class Deal:
     pipeline: str = "default"  # HubSpot pipeline id
     stage: str | None = None  # HubSpot stage id; derived from won/closed when None
     currency: str | None = None
+    # Custom fields some CRMs carry (Salesforce Term_Months__c / Service_Start__c, HubSpot
+    # contract_term_months / contract_start_date); str, to send what a user typed.
+    term_months: int | str | None = None
+    service_start: date | None = None
 
 
 @dataclass

@@ -10,10 +10,18 @@ ARR by account at each instant (deals are 12-month schedules from their close da
     a5 Hooli    (no owner)         10,000   10,000   10,000   10,000   unassigned
     a6 Stark    bob                50,000   40,000   40,000   40,000   renewed lower: contraction
 
+Later deals, seen only by the year 2025: 1,000 EUR for Hooli from Apr 10 (x 1.1 = 1,100 USD),
+and Wayne's 48,000 over 24 months from a service start of Apr 2 (24,000 a year).
+
 Hours (UTC): alice 2 h Jan 6 (Acme, client), 4 h across Jan 31 -> Feb 1 (Globex, project name),
-1.5 h internal Feb 3, a day of leave Feb 10, 1 h Mar 3 (Globex by its id in the description);
-bob 3 h Jan 15 (Initech), 1 h unmatched across Feb 28 -> Mar 1, a day of time off, a running
-timer, a zero-length and a 25-hour entry (both quarantined); an engineer's 2 h count nowhere.
+1.5 h internal Feb 3, a day of leave Feb 10, 1 h Mar 3 (Globex by its id in the description),
+1 h Mar 4 (client "Big U", an alias of Umbrella); bob (known to Clockify by a roster alias) 3 h
+Jan 15 (Initech), 1 h unmatched across Feb 28 -> Mar 1, 2 h unmatched late on Mar 31, a day of
+time off, a running timer, a zero-length and a 25-hour entry (both quarantined); an engineer's
+2 h count nowhere.
+
+Roster: alice starts on 2025-01-15 (default cost 120,000, FTE 1); bob costs 96,000 at FTE 0.5;
+dana is on the roster only. Eight working hours a weekday.
 """
 
 from __future__ import annotations
@@ -26,16 +34,21 @@ import pytest
 
 from sandbox.servers import Sandbox
 from tests.conftest import point_at, read_rows, run_pipeline
-from tests.tiny_company import ALICE, BOB, CAROL, tiny_company
+from tests.tiny_company import ALICE, BOB, CAROL, tiny_company, tiny_settings
 
 JAN, FEB, MAR = date(2025, 1, 1), date(2025, 2, 1), date(2025, 3, 1)
 
 
 @pytest.fixture(scope="module")
 def warehouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("tiny") / "warehouse.duckdb"
-    with pytest.MonkeyPatch.context() as monkeypatch, Sandbox(tiny_company()) as sandbox:
+    folder = tmp_path_factory.mktemp("tiny")
+    path = folder / "warehouse.duckdb"
+    company = tiny_company()
+    settings = folder / "settings.toml"
+    settings.write_text(tiny_settings(company))
+    with pytest.MonkeyPatch.context() as monkeypatch, Sandbox(company) as sandbox:
         point_at(monkeypatch, sandbox, path)
+        monkeypatch.setenv("CSM_METRICS_SETTINGS", str(settings))
         run_pipeline("2025-01-01", "2025-03-01")
     return path
 
@@ -151,12 +164,14 @@ def test_march_reactivation_and_null_ratios(warehouse: Path) -> None:
     assert carol["hours_worked"] == 0 and carol["accounts_per_hour"] is None
 
     alice = csm(warehouse, MAR, ALICE)
-    assert alice["hours_on_accounts"] == pytest.approx(1.0)  # matched by the id it names
+    # 1 h matched by the account id it names, 1 h by the account alias "Big U".
+    assert alice["hours_on_accounts"] == pytest.approx(2.0)
 
     bob = csm(warehouse, MAR, BOB)
-    # Only the half hour after midnight: time off, the running timer and the quarantined
-    # entries are not worked hours.
-    assert bob["hours_worked"] == pytest.approx(0.5)
+    # The half hour after midnight on Mar 1 and 2 h late on Mar 31: time off, the running
+    # timer and the quarantined entries are not worked hours.
+    assert bob["hours_worked"] == pytest.approx(2.5)
+    assert bob["hours_unattributed"] == pytest.approx(2.5)
 
     mar = team(warehouse, MAR)
     assert (mar["csm_count"], mar["customer_count"]) == (3, 5)
@@ -168,7 +183,10 @@ def test_march_reactivation_and_null_ratios(warehouse: Path) -> None:
 def test_quarantine_names_each_rejected_record(warehouse: Path) -> None:
     rows = read_rows(warehouse, "select stream, reason from marts.quarantine order by all")
     assert [(r["stream"], r["reason"]) for r in rows] == [
+        ("deals", "currency GBP has no conversion rate to USD"),
         ("deals", "no amount"),
+        ("deals", "non-positive term"),
+        ("deals", "term is not a whole number of months"),
         ("time_entries", "longer than 24 hours"),
         ("time_entries", "zero or negative length"),
     ]
@@ -191,3 +209,125 @@ def test_ownership_comes_from_history_where_there_is_any(warehouse: Path) -> Non
     # HubSpot's propertiesWithHistory is history too; an owner nobody resolves is unassigned.
     assert [(r["csm_id"], r["ownership_source"]) for r in by_account[accounts["a5"]]] == [
         ("unassigned", "history")]
+
+
+def test_capacity_utilization_and_cost(warehouse: Path) -> None:
+    alice = csm(warehouse, JAN, ALICE)
+    # Starts Jan 15: 17 of 31 days employed, 13 weekdays (Wed 15 .. Fri 31).
+    assert alice["fully_loaded_cost"] == Decimal("5483.87")  # 120,000 / 12 * 17 / 31
+    assert alice["capacity_hours"] == pytest.approx(13 * 8)
+    assert alice["utilization"] == pytest.approx(4 / 104)
+    assert alice["cost_per_account"] == pytest.approx(5483.87 / 2)
+    assert alice["cost_per_arr"] == pytest.approx(5483.87 / 180000)
+    assert alice["outcome_per_hour"] == pytest.approx(60000 / 4)  # net retained / hours
+    assert (alice["arr_band"], alice["accounts_band"]) == ("below", "below")
+
+    # February: 20 weekdays, less the 8 h day of leave.
+    alice_feb = csm(warehouse, FEB, ALICE)
+    assert alice_feb["capacity_hours"] == pytest.approx(20 * 8 - 8)
+    assert alice_feb["utilization"] == pytest.approx(3.5 / 152)
+    assert alice_feb["fully_loaded_cost"] == Decimal("10000.00")
+
+    bob = csm(warehouse, JAN, BOB)
+    assert bob["fully_loaded_cost"] == Decimal("8000.00")  # 96,000 / 12
+    assert bob["capacity_hours"] == pytest.approx(0.5 * 8 * 23)
+    # March: 21 weekdays at half time, less the 8 h of time off.
+    bob_mar = csm(warehouse, MAR, BOB)
+    assert bob_mar["capacity_hours"] == pytest.approx(0.5 * 8 * 21 - 8)
+    assert bob_mar["utilization"] == pytest.approx(2.5 / 76)
+
+    unassigned = csm(warehouse, JAN, "unassigned")
+    assert unassigned["fully_loaded_cost"] is None and unassigned["capacity_hours"] is None
+    assert unassigned["arr_band"] is None
+
+    jan, mar = team(warehouse, JAN), team(warehouse, MAR)
+    assert jan["fully_loaded_cost"] == Decimal("13483.87")
+    assert jan["cost_per_customer"] == pytest.approx(13483.87 / 5)
+    assert mar["fully_loaded_cost"] == Decimal("28000.00")  # alice, bob and carol (default)
+    assert mar["cost_per_customer"] == pytest.approx(28000 / 5)
+
+
+def test_a_roster_only_person_without_a_book_or_hours_has_no_row(warehouse: Path) -> None:
+    rows = read_rows(warehouse, "select csm_id from marts.csm_period_metrics "
+                     "where csm_id = 'dana@example.com'")
+    assert rows == []
+
+
+def test_quarter_is_computed_from_its_own_snapshots(warehouse: Path) -> None:
+    q1 = team(warehouse, JAN, "quarter")
+    assert q1["period_end"] == date(2025, 4, 1)
+    assert q1["starting_arr"] == Decimal("144000.00")  # Jan 1
+    assert q1["total_arr"] == Decimal("290000.00")  # Apr 1
+    assert (q1["new_arr"], q1["reactivation_arr"], q1["expansion_arr"]) == (
+        Decimal("120000.00"), Decimal("48000.00"), Decimal("12000.00"))
+    assert (q1["contraction_arr"], q1["churned_arr"]) == (Decimal("10000.00"),
+                                                          Decimal("24000.00"))
+    assert q1["nrr"] == pytest.approx(122000 / 144000)
+    months = [team(warehouse, m)["nrr"] for m in (JAN, FEB, MAR)]
+    product = months[0] * months[1] * months[2]
+    assert product == pytest.approx((134000 / 144000) * (242000 / 254000))
+    assert abs(q1["nrr"] - product) > 0.03  # not the product of the months'
+
+    alice = csm(warehouse, JAN, ALICE, "quarter")
+    assert (alice["starting_arr"], alice["expansion_arr"]) == (Decimal("60000.00"),
+                                                               Decimal("12000.00"))
+    assert (alice["accounts_managed"], alice["arr_managed"]) == (1, Decimal("120000.00"))
+    assert alice["nrr"] == pytest.approx(72000 / 60000)
+    assert alice["fully_loaded_cost"] == Decimal("25333.33")  # 120,000 / 4 * 76 / 90
+    bob = csm(warehouse, JAN, BOB, "quarter")
+    assert bob["nrr"] == pytest.approx(40000 / 74000)
+    assert bob["fully_loaded_cost"] == Decimal("24000.00")
+
+
+def test_year_uses_term_start_and_currency_settings(warehouse: Path) -> None:
+    year = team(warehouse, JAN, "year")
+    assert year["period_end"] == date(2026, 1, 1)
+    # Wayne: 48,000 over 24 months from Apr 2 = 24,000; Hooli: 1,000 EUR x 1.1 = 1,100.
+    assert year["total_arr"] == Decimal("245100.00")
+    assert year["new_arr"] == Decimal("144000.00")
+    assert year["contraction_arr"] == Decimal("66900.00")  # Globex 48,000, Stark, Hooli 8,900
+    assert year["churned_arr"] == Decimal("24000.00")
+    wayne = read_rows(warehouse, """
+        select movement, ending_arr, owner_at_end from marts.account_period_metrics
+        where period_grain = 'year' and account_name = 'Wayne'""")
+    assert wayne == [{"movement": "new", "ending_arr": Decimal("24000.00"), "owner_at_end": BOB}]
+
+
+def test_account_period_metrics(warehouse: Path) -> None:
+    rows = read_rows(warehouse, """
+        select account_name, segment, movement, owner_at_start, ownership_source_at_start,
+               owner_at_end, ownership_source_at_end, starting_arr, ending_arr,
+               hours_all_csms, hours_by_owner
+        from marts.account_period_metrics
+        where period_grain = 'month' and period_start = $m order by account_name""", {"m": FEB})
+    by_name = {r.pop("account_name"): r for r in rows}
+    assert set(by_name) == {"Acme", "Globex, Inc.", "Hooli", "Initech", "Stark"}
+    assert by_name["Globex, Inc."] == {
+        "segment": "mid_market", "movement": "expansion",
+        "owner_at_start": ALICE, "ownership_source_at_start": "history",
+        "owner_at_end": BOB, "ownership_source_at_end": "history",
+        "starting_arr": Decimal("60000.00"), "ending_arr": Decimal("72000.00"),
+        # alice's 2 h after midnight on Feb 1; none by bob, its owner at period end.
+        "hours_all_csms": pytest.approx(2.0), "hours_by_owner": 0}
+    assert by_name["Acme"]["segment"] == "enterprise"
+    assert by_name["Initech"]["movement"] == "churn"
+    assert by_name["Hooli"]["owner_at_end"] == "unassigned"
+    umbrella = read_rows(warehouse, """
+        select movement, hours_all_csms, hours_by_owner from marts.account_period_metrics
+        where period_grain = 'month' and period_start = $m and account_name = 'Umbrella'""",
+                         {"m": MAR})
+    assert umbrella == [{"movement": "reactivation", "hours_all_csms": pytest.approx(1.0),
+                         "hours_by_owner": 0}]
+
+
+def test_activity_hours_and_shares(warehouse: Path) -> None:
+    rows = read_rows(warehouse, """
+        select period_start, activity, hours, share from marts.csm_activity_hours
+        where period_grain = 'month' and csm_id = $c order by all""", {"c": ALICE})
+    assert [(r["period_start"], r["activity"], r["hours"], r["share"]) for r in rows] == [
+        (JAN, "onboarding", pytest.approx(2.0), pytest.approx(0.5)),  # tagged onboarding
+        (JAN, "other", pytest.approx(2.0), pytest.approx(0.5)),
+        (FEB, "internal", pytest.approx(1.5), pytest.approx(1.5 / 3.5)),  # project Internal
+        (FEB, "other", pytest.approx(2.0), pytest.approx(2.0 / 3.5)),
+        (MAR, "other", pytest.approx(2.0), pytest.approx(1.0)),
+    ]

@@ -1,6 +1,7 @@
 """A company small enough to compute every metric by hand (see test_metrics_hand_computed.py).
 
-Three months are measured: January, February and March 2025, reporting time zone UTC.
+Three months are measured: January, February and March 2025, reporting time zone UTC, with the
+settings `tiny_settings()` returns (a roster, an account alias, a currency rate, term fields).
 """
 
 from __future__ import annotations
@@ -18,7 +19,8 @@ CAROL = "carol@example.com"
 def tiny_company() -> Company:
     people = [
         Person("alice", "Alice Adams", ALICE, ("salesforce",), "toggl", " Alice@Example.COM "),
-        Person("bob", "Bob Brown", BOB, ("salesforce",), "clockify", BOB),
+        # Clockify knows bob by another e-mail, which the roster maps to him.
+        Person("bob", "Bob Brown", BOB, ("salesforce",), "clockify", "Robert.Brown@Example.com"),
         Person("carol", "Carol Chen", CAROL, ("hubspot",), None),
         # Shares the Toggl workspace but owns nothing: not a CSM, hours count nowhere.
         Person("eng", "Erin Engineer", "erin@example.com", (), "toggl", "erin@example.com"),
@@ -32,6 +34,7 @@ def tiny_company() -> Company:
         Account("a4", "Umbrella", "hubspot", created, [(created, "carol")]),
         Account("a5", "Hooli", "hubspot", created, [(created, None)]),
         Account("a6", "Stark", "salesforce", created, [(created, "bob")]),
+        Account("a7", "Wayne", "salesforce", created, [(created, "bob")]),
     ]
     deals = [
         Deal("d1", "a1", "Acme new", Decimal("120000"), date(2025, 1, 15)),
@@ -45,6 +48,16 @@ def tiny_company() -> Company:
         Deal("d5-noamount", "a5", "Hooli add-on", None, date(2025, 1, 10)),
         Deal("d6", "a6", "Stark", Decimal("50000"), date(2024, 2, 1)),
         Deal("d6-renewal", "a6", "Stark renewal", Decimal("40000"), date(2025, 2, 1)),
+        # 1,000 EUR at 1.1 = 1,100 USD a year from 2025-04-10; a GBP deal has no rate.
+        Deal("d5-eur", "a5", "Hooli EU", Decimal("1000"), date(2025, 4, 10), currency="EUR"),
+        Deal("d5-gbp", "a5", "Hooli UK", Decimal("2000"), date(2025, 2, 15), currency="GBP"),
+        # Two years for 48,000 from a service start after the close: 24,000 a year from April 2.
+        Deal("d7", "a7", "Wayne 2y", Decimal("48000"), date(2024, 12, 20), term_months=24,
+             service_start=date(2025, 4, 2)),
+        Deal("d7-zero", "a7", "Wayne zero term", Decimal("1000"), date(2025, 1, 5),
+             term_months=0),
+        Deal("d4-typo", "a4", "Umbrella typo", Decimal("1000"), date(2025, 1, 5),
+             term_months="twelve"),
     ]
     sf_a2 = accounts[1].account_id
     entries = [
@@ -70,5 +83,43 @@ def tiny_company() -> Company:
                   "Initech", "Calls"),
         TimeEntry("g1", "eng", utc(2025, 1, 7, 10), utc(2025, 1, 7, 12), "Integration", "Acme",
                   "Integration"),
+        # A client name the settings' account aliases map to Umbrella.
+        TimeEntry("e6", "alice", utc(2025, 3, 4, 9), utc(2025, 3, 4, 10), "Exec sync", "Big U",
+                  "Exec"),
+        # Late on March 31 (UTC): in Europe/Berlin, summer time, half of it is April.
+        TimeEntry("f7", "bob", utc(2025, 3, 31, 21, 30), utc(2025, 3, 31, 23, 30), "misc"),
     ]
     return Company(people=people, accounts=accounts, deals=deals, entries=entries)
+
+
+def tiny_settings(company: Company, timezone: str = "UTC") -> str:
+    """The settings file the hand-computed tests run with (TOML)."""
+    umbrella = next(a.account_id for a in company.accounts if a.key == "a4")
+    return f"""
+reporting_timezone = "{timezone}"
+default_annual_cost = 120000
+salesforce_term_field = "Term_Months__c"
+salesforce_start_field = "Service_Start__c"
+hubspot_term_property = "contract_term_months"
+hubspot_start_property = "contract_start_date"
+
+[currency_rates]
+EUR = 1.1
+
+[account_aliases]
+"Big U" = "{umbrella}"
+
+[[roster]]
+email = "alice@example.com"
+start_date = 2025-01-15
+
+[[roster]]
+email = "bob@example.com"
+aliases = ["robert.brown@example.com"]
+annual_cost = 96000
+fte = 0.5
+
+[[roster]]
+email = "dana@example.com"
+name = "Dana Roster-Only"
+"""

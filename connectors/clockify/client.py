@@ -8,6 +8,7 @@ arrive as ISO-8601 strings and running entries have no `end`. Leave is kept: its
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import UTC
 from typing import Any
 
 from connectors.clockify.streams import STREAMS
@@ -44,8 +45,9 @@ class ClockifyConnector:
             return
         if window is None:
             raise ValueError("clockify time_entries needs a window")
-        params = {"start": window.start.strftime("%Y-%m-%dT%H:%M:%SZ"),
-                  "end": window.end.strftime("%Y-%m-%dT%H:%M:%SZ")}
+        # Clockify wants UTC with a Z; a window may be in the reporting time zone.
+        params = {"start": window.start.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+                  "end": window.end.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")}
         for users in self._pages(f"{workspace}/users", STREAMS["users"]):
             for user in users:
                 yield from self._pages(f"{workspace}/user/{user['id']}/time-entries", stream,

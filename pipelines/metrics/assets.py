@@ -1,5 +1,6 @@
-"""The month marts: one multi-asset, because both tables come from the same snapshots and are
-replaced together in one transaction."""
+"""The marts: one multi-asset, because every table comes from the same snapshots and they are
+replaced together in one transaction. Partitioned by month; a run also rebuilds the quarters and
+years its months touch."""
 
 
 from collections.abc import Iterator
@@ -25,12 +26,21 @@ from warehouse.schema import prepare
 
 CSM_PERIOD_METRICS = AssetKey(["marts", "csm_period_metrics"])
 TEAM_PERIOD_METRICS = AssetKey(["marts", "team_period_metrics"])
+ACCOUNT_PERIOD_METRICS = AssetKey(["marts", "account_period_metrics"])
+CSM_ACTIVITY_HOURS = AssetKey(["marts", "csm_activity_hours"])
+QUARANTINE = AssetKey(["marts", "quarantine"])
 
 DESCRIPTIONS = {
-    CSM_PERIOD_METRICS: "One row per CSM and month: book of business, ARR movements, "
-    "retention and hours (marts.csm_period_metrics).",
-    TEAM_PERIOD_METRICS: "One row per month for the whole team: customers per CSM, revenue "
-    "per CSM, movements and retention (marts.team_period_metrics).",
+    CSM_PERIOD_METRICS: "One row per CSM and period (month, quarter, year): book of business, "
+    "ARR movements, retention, hours, capacity and cost (marts.csm_period_metrics).",
+    TEAM_PERIOD_METRICS: "One row per period for the whole team: customers per CSM, revenue "
+    "per CSM, movements, retention, hours and cost (marts.team_period_metrics).",
+    ACCOUNT_PERIOD_METRICS: "One row per account and period: ARR at start and end, movement, "
+    "owners with their ownership source, segment, hours (marts.account_period_metrics).",
+    CSM_ACTIVITY_HOURS: "One row per CSM, period and activity: where the hours go "
+    "(marts.csm_activity_hours).",
+    QUARANTINE: "Every record rejected anywhere in the pipeline, with its reason "
+    "(marts.quarantine).",
 }
 
 
@@ -52,7 +62,7 @@ def month_marts_asset(streams: list[Stream], monthly: PartitionsDefinition) -> A
         with warehouse.get_connection() as conn:
             prepare(conn, streams, settings.for_warehouse(), settings.tables())
             written = build_month_marts(conn, start, end, context.run_id)
-        context.log.info(f"months {start}..{end} (exclusive) rebuilt: {written}")
+        context.log.info(f"periods touching {start}..{end} (exclusive) rebuilt: {written}")
         for key in DESCRIPTIONS:
             yield MaterializeResult(asset_key=key, metadata={
                 "rows_written": written[key.path[-1]], "first_month": start.isoformat(),

@@ -6,7 +6,12 @@ from typing import Any
 from dagster import AssetCheckResult, AssetCheckSeverity, asset_check
 from dagster_duckdb import DuckDBResource
 
-from pipelines.metrics.assets import CSM_PERIOD_METRICS, TEAM_PERIOD_METRICS
+from pipelines.metrics.assets import (
+    ACCOUNT_PERIOD_METRICS,
+    CSM_ACTIVITY_HOURS,
+    CSM_PERIOD_METRICS,
+    TEAM_PERIOD_METRICS,
+)
 
 MOVEMENTS = ("new_arr", "reactivation_arr", "expansion_arr", "contraction_arr", "churned_arr",
              "starting_arr")
@@ -37,6 +42,31 @@ def team_period_metrics_keys_unique(warehouse: DuckDBResource) -> AssetCheckResu
         group by all having count(*) > 1"""))
 
 
+@asset_check(asset=ACCOUNT_PERIOD_METRICS, description="One row per (period_grain, "
+             "period_start, account_id).")
+def account_period_metrics_keys_unique(warehouse: DuckDBResource) -> AssetCheckResult:
+    return _result(_failures(warehouse, """
+        select period_grain, period_start, account_id from marts.account_period_metrics
+        group by all having count(*) > 1"""))
+
+
+@asset_check(asset=CSM_ACTIVITY_HOURS, description="One row per (period_grain, period_start, "
+             "csm_id, activity).")
+def csm_activity_hours_keys_unique(warehouse: DuckDBResource) -> AssetCheckResult:
+    return _result(_failures(warehouse, """
+        select period_grain, period_start, csm_id, activity from marts.csm_activity_hours
+        group by all having count(*) > 1"""))
+
+
+@asset_check(asset=ACCOUNT_PERIOD_METRICS, description="Every account's waterfall closes: "
+             "ending ARR = starting + its movements (METRICS.md 5).")
+def account_waterfall_closes(warehouse: DuckDBResource) -> AssetCheckResult:
+    return _result(_failures(warehouse, """
+        select period_grain, period_start, account_id from marts.account_period_metrics
+        where ending_arr <> starting_arr + new_arr + reactivation_arr + expansion_arr
+                            - contraction_arr - churned_arr"""))
+
+
 @asset_check(asset=TEAM_PERIOD_METRICS, description="The ARR waterfall closes: ending ARR = "
              "starting + new + reactivation + expansion - contraction - churn (METRICS.md 5).")
 def team_waterfall_closes(warehouse: DuckDBResource) -> AssetCheckResult:
@@ -64,4 +94,5 @@ def csm_movements_sum_to_team(warehouse: DuckDBResource) -> AssetCheckResult:
 
 
 CHECKS: list[Any] = [csm_period_metrics_keys_unique, team_period_metrics_keys_unique,
-                     team_waterfall_closes, csm_movements_sum_to_team]
+                     account_period_metrics_keys_unique, csm_activity_hours_keys_unique,
+                     account_waterfall_closes, team_waterfall_closes, csm_movements_sum_to_team]

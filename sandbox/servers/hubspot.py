@@ -149,6 +149,8 @@ def _deal(company: Company, deal: Deal, n: int) -> dict[str, Any]:
         "dealtype": "newbusiness" if deal.deal_type == "New Business" else "existingbusiness",
         "hubspot_owner_id": None, "createdate": close, "hs_lastmodifieddate": iso_z(MODIFIED),
         "deal_currency_code": deal.currency or "USD",
+        "contract_term_months": None if deal.term_months is None else str(deal.term_months),
+        "contract_start_date": deal.service_start.isoformat() if deal.service_start else None,
     }
     deal_id = vendor_id("hs_deal", deal.key)
     associations = {"companies": {"results": [

@@ -204,6 +204,8 @@ def render(company: Company) -> dict[str, list[dict[str, Any]]]:
             "IsClosed": deal.closed, "IsWon": deal.won, "Type": deal.deal_type,
             "Probability": 100.0 if deal.won else 0.0 if deal.closed else 60.0,
             "CurrencyIsoCode": deal.currency or "USD",
+            "Term_Months__c": deal.term_months,
+            "Service_Start__c": deal.service_start.isoformat() if deal.service_start else None,
             "SystemModstamp": sf_datetime(datetime.combine(
                 deal.close_date or date(2026, 1, 1), datetime.min.time()) + timedelta(hours=1)),
             "IsDeleted": False,
