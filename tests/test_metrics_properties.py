@@ -1,0 +1,136 @@
+"""Invariants of the marts on random companies (hypothesis), at every grain.
+
+Each example generates a company, serves it from the fake APIs, pulls it through the real
+connectors, and builds the marts for six months (Dagster is left out to keep examples fast; the
+whole graph is tested elsewhere). Whatever the company, time zone or fiscal year:
+- every account's and the team's ARR waterfall closes;
+- per-CSM starting-book movements, `unassigned` included, add up to the team's;
+- an account's and the team's ending ARR equals the next month's starting ARR;
+- rebuilding gives identical tables.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterator
+from datetime import date, datetime
+from decimal import Decimal
+from itertools import pairwise
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import duckdb
+import pytest
+from dagster import TimeWindow
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from connectors.clockify import ClockifyConnector
+from connectors.hubspot import HubSpotConnector
+from connectors.salesforce import SalesforceConnector
+from connectors.streams import Window
+from connectors.toggl import TogglConnector
+from pipelines.partitions import month_windows
+from pipelines.settings import Settings
+from sandbox.company import generate_company
+from sandbox.servers import Sandbox
+from warehouse.loading import land
+from warehouse.marts import MART_TABLES, build_month_marts
+from warehouse.schema import prepare
+
+START, END = date(2025, 1, 1), date(2025, 7, 1)
+MOVEMENTS = ("new_arr", "reactivation_arr", "expansion_arr", "contraction_arr", "churned_arr")
+
+
+def build(sandbox: Sandbox, rules: Settings) -> duckdb.DuckDBPyConnection:
+    connectors = [
+        SalesforceConnector(sandbox.salesforce.base_url, sandbox.salesforce.access_token),
+        HubSpotConnector(sandbox.hubspot.access_token, sandbox.hubspot.base_url),
+        TogglConnector(sandbox.toggl.api_token, sandbox.toggl.workspace_id,
+                       sandbox.toggl.base_url, min_interval=0),
+        ClockifyConnector(sandbox.clockify.api_key, sandbox.clockify.workspace_id,
+                          f"{sandbox.clockify.base_url}/api/v1"),
+    ]
+    conn = duckdb.connect(":memory:")
+    streams = [s for c in connectors for s in c.streams.values()]
+    prepare(conn, streams, rules.for_warehouse(), rules.tables())
+    for connector in connectors:
+        for stream in connector.streams.values():
+            windows = list(months(rules)) if stream.write_mode == "replace_window" else [None]
+            for window in windows:
+                land(conn, stream, connector.read(stream, window), "pull", window)
+    build_month_marts(conn, START, END, "first")
+    return conn
+
+
+def months(rules: Settings) -> Iterator[Window]:
+    zone = ZoneInfo(rules.reporting_timezone)
+    return month_windows(TimeWindow(datetime(2025, 1, 1, tzinfo=zone),
+                                    datetime(2025, 7, 1, tzinfo=zone)))
+
+
+def rows(conn: duckdb.DuckDBPyConnection, table: str) -> list[dict[str, Any]]:
+    cursor = conn.execute(f"select * exclude (loaded_at, run_id) from marts.{table} "
+                          "order by all")
+    names = [d[0] for d in cursor.description]
+    return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+
+@pytest.fixture(autouse=True)
+def _no_settings_file(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("CSM_METRICS_SETTINGS", raising=False)
+
+
+@settings(max_examples=8, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(seed=st.integers(0, 10_000), csm_count=st.integers(2, 5),
+       account_count=st.integers(3, 14),
+       timezone=st.sampled_from(["UTC", "Europe/Berlin", "America/New_York", "Asia/Kolkata"]),
+       fiscal_start=st.integers(1, 12))
+def test_invariants_hold_on_random_companies(
+        tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch, seed: int,
+        csm_count: int, account_count: int, timezone: str, fiscal_start: int) -> None:
+    company = generate_company(seed=seed, csm_count=csm_count, account_count=account_count,
+                               start=START, end=END, entries_per_day=1)
+    rules = Settings(reporting_timezone=timezone, fiscal_year_start_month=fiscal_start)
+    with Sandbox(company).start(str(tmp_path_factory.mktemp("ca"))) as sandbox:
+        monkeypatch.setenv("REQUESTS_CA_BUNDLE", sandbox.ca_bundle)
+        conn = build(sandbox, rules)
+
+    accounts, people, team = (rows(conn, t) for t in (
+        "account_period_metrics", "csm_period_metrics", "team_period_metrics"))
+    assert {r["period_grain"] for r in team} == {"month", "quarter", "year"}
+
+    for row in (*accounts, *team):
+        ending = row.get("ending_arr", row.get("total_arr"))
+        assert ending == (row["starting_arr"] + row["new_arr"] + row["reactivation_arr"]
+                          + row["expansion_arr"] - row["contraction_arr"] - row["churned_arr"])
+
+    sums: dict[tuple, dict[str, Decimal]] = defaultdict(lambda: defaultdict(Decimal))
+    for row in people:
+        key = (row["period_grain"], row["period_start"])
+        for name in (*MOVEMENTS, "starting_arr", "arr_managed"):
+            sums[key][name] += row[name]
+    for row in team:
+        key = (row["period_grain"], row["period_start"])
+        assert {m: sums[key][m] for m in (*MOVEMENTS, "starting_arr")} == {
+            m: row[m] for m in (*MOVEMENTS, "starting_arr")}
+        assert sums[key]["arr_managed"] == row["total_arr"]
+
+    monthly = [r for r in team if r["period_grain"] == "month"]
+    assert len(monthly) == 6
+    for before, after in pairwise(monthly):
+        assert before["total_arr"] == after["starting_arr"]
+    by_account: dict[str, dict[date, dict]] = defaultdict(dict)
+    for row in accounts:
+        if row["period_grain"] == "month":
+            by_account[row["account_id"]][row["period_start"]] = row
+    for periods in by_account.values():
+        for month, row in periods.items():
+            following = periods.get(date(month.year + month.month // 12, month.month % 12 + 1, 1))
+            if following is not None:
+                assert row["ending_arr"] == following["starting_arr"]
+
+    before = {t: rows(conn, t) for t in MART_TABLES}
+    build_month_marts(conn, START, END, "again")
+    assert {t: rows(conn, t) for t in MART_TABLES} == before
