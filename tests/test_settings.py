@@ -37,6 +37,19 @@ def test_a_file_is_read_and_validated(tmp_path: Path, monkeypatch: pytest.Monkey
     ({"first_month": "2024-13"}, "'first_month' must be a month written YYYY-MM"),
     ({"reporting_currency": "dollars"}, "'reporting_currency' must be a three-letter"),
     ({"leave_tags": "pto"}, "'leave_tags' must be a list of strings"),
+    ({"fiscal_year_start_month": 13}, "'fiscal_year_start_month' must be a month number"),
+    ({"currency_rates": {"EUR": 0}}, "'currency_rates' must be a table of three-letter"),
+    ({"arr_band": [2, 1]}, "'arr_band' must be a pair"),
+    ({"segments": {}}, "'segments' must be a table of segment names"),
+    ({"activity_keywords": {"golf": ["tee"]}}, "'activity_keywords' must be a table of "
+     "activities"),
+    ({"account_aliases": {"Big U": "umbrella"}}, "'account_aliases' must be a table of tracker"),
+    ({"salesforce_owner_field": "CSM__c; drop"}, "'salesforce_owner_field' must be a field"),
+    ({"default_fte": 3}, "'default_fte' must be a number from 0 to 1.5"),
+    ({"roster": [{"name": "no e-mail"}]}, "entries each with an e-mail"),
+    ({"roster": [{"email": "a@x.com", "salary": 1}]}, r"unknown \['salary'\]"),
+    ({"roster": [{"email": "a@x.com", "fte": 2}]}, "an fte from 0 to 1.5 for a@x.com"),
+    ({"roster": [{"email": "a@x.com", "start_date": "2025-01-01"}]}, "as a TOML date"),
 ])
 def test_a_wrong_key_or_value_names_it(raw: dict, message: str) -> None:
     with pytest.raises(SettingsError, match=message):
@@ -50,3 +63,38 @@ def test_a_missing_or_broken_file_is_a_clear_error(tmp_path: Path) -> None:
     broken.write_text("reporting_timezone = \n")
     with pytest.raises(SettingsError, match="not valid TOML"):
         load_settings(broken)
+
+
+def test_a_full_file_with_a_roster(tmp_path: Path) -> None:
+    path = tmp_path / "settings.toml"
+    path.write_text("""
+fiscal_year_start_month = 4
+salesforce_owner_field = "CSM__c"
+arr_band = [500000, 1500000]
+
+[currency_rates]
+eur = 1.08
+
+[activity_keywords]
+business_review = ["qbr"]
+
+[[roster]]
+email = " Ana.Lopez@Example.com "
+aliases = ["ana@old.example.com"]
+annual_cost = 150000
+fte = 0.8
+start_date = 2025-03-01
+""")
+    settings = load_settings(path)
+    assert settings.fiscal_year_start_month == 4
+    assert settings.currency_rates == {"EUR": 1.08}
+    assert settings.arr_band == (500000.0, 1500000.0)
+    person = settings.roster[0]
+    assert (person.email, person.aliases, person.fte) == (
+        "ana.lopez@example.com", ("ana@old.example.com",), 0.8)
+    assert settings.tables()["roster_aliases"] == [
+        {"alias": "ana@old.example.com", "email": "ana.lopez@example.com"}]
+    # A custom owner lookup is pulled, and its history is filtered by its API name.
+    assert settings.extra_fields("salesforce")["accounts"] == ("CSM__c",)
+    assert settings.salesforce_history_field == "CSM__c"
+    assert Settings().salesforce_history_field == "Owner"
