@@ -75,28 +75,45 @@ def demo() -> int:
 
 def print_report(conn: duckdb.DuckDBPyConnection, month: date) -> None:
     csm = conn.execute("""
-        select csm_name, accounts_managed, arr_managed, starting_arr, nrr, grr, hours_worked,
-               hours_on_accounts, accounts_per_hour
+        select csm_name, accounts_managed, arr_managed, nrr, grr, hours_worked,
+               accounts_per_hour, utilization, cost_per_account, arr_band
         from marts.csm_period_metrics
         where period_grain = 'month' and period_start = $month
         order by csm_id = 'unassigned', arr_managed desc""", {"month": month}).fetchall()
     print(f"\nPer-CSM metrics, {month:%B %Y} (marts.csm_period_metrics)")
-    print_table(["CSM", "accounts", "ARR managed", "starting ARR", "NRR", "GRR", "hours",
-                 "on accounts", "accounts/hour"], csm)
-    team = conn.execute("""
-        select csm_count, customer_count, csm_ratio, total_arr, revenue_efficiency, starting_arr,
-               new_arr, reactivation_arr, expansion_arr, contraction_arr, churned_arr, nrr, grr,
-               logo_retention, hours_worked, hours_unattributed, account_efficiency
-        from marts.team_period_metrics
-        where period_grain = 'month' and period_start = $month""", {"month": month}).fetchone()
+    print_table(["CSM", "accounts", "ARR managed", "NRR", "GRR", "hours", "accounts/hour",
+                 "utilization", "cost/account", "ARR band"], csm)
     names = ["CSMs", "customers", "customers per CSM", "total ARR", "ARR per CSM",
              "starting ARR", "new ARR", "reactivation ARR", "expansion ARR", "contraction ARR",
              "churned ARR", "NRR", "GRR", "logo retention", "hours worked",
-             "hours unattributed", "customers per hour"]
-    print(f"\nTeam, {month:%B %Y} (marts.team_period_metrics)")
+             "hours unattributed", "customers per hour", "fully loaded cost",
+             "cost per customer"]
+    team_sql = """
+        select period_start, csm_count, customer_count, csm_ratio, total_arr,
+               revenue_efficiency, starting_arr, new_arr, reactivation_arr, expansion_arr,
+               contraction_arr, churned_arr, nrr, grr, logo_retention, hours_worked,
+               hours_unattributed, account_efficiency, fully_loaded_cost, cost_per_customer
+        from marts.team_period_metrics
+        where period_grain = $grain and period_end <= $end
+        order by period_start desc limit 1"""
+    end = add_months(month, 1)
+    month_row = conn.execute(team_sql, {"grain": "month", "end": end}).fetchone()
+    quarter_row = conn.execute(team_sql, {"grain": "quarter", "end": end}).fetchone()
+    if month_row is None or quarter_row is None:
+        raise SystemExit("the marts have no team rows: did the Dagster runs write anything?")
+    quarter = quarter_row[0]
+    print(f"\nTeam (marts.team_period_metrics)   {month:%B %Y}"
+          f"   quarter from {quarter:%B %Y}")
     width = max(map(len, names))
-    for name, value in zip(names, team or [], strict=False):
-        print(f"  {name:<{width}}  {fmt(value)}")
+    for name, value, of_quarter in zip(names, month_row[1:], quarter_row[1:], strict=True):
+        print(f"  {name:<{width}}  {fmt(value):>14}  {fmt(of_quarter):>14}")
+    activities = conn.execute("""
+        select activity, sum(hours), sum(hours) / sum(sum(hours)) over ()
+        from marts.csm_activity_hours
+        where period_grain = 'quarter' and period_start = $quarter
+        group by activity order by 2 desc""", {"quarter": quarter}).fetchall()
+    print(f"\nWhere the hours went, quarter from {quarter:%B %Y} (marts.csm_activity_hours)")
+    print_table(["activity", "hours", "share"], activities)
 
 
 def print_table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:

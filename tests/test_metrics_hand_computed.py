@@ -331,3 +331,9 @@ def test_activity_hours_and_shares(warehouse: Path) -> None:
         (FEB, "other", pytest.approx(2.0), pytest.approx(2.0 / 3.5)),
         (MAR, "other", pytest.approx(2.0), pytest.approx(1.0)),
     ]
+
+
+def test_hours_outside_the_population_are_only_counted(warehouse: Path) -> None:
+    rows = read_rows(warehouse, "select * from intermediate.int_time_entries__outside_population")
+    assert rows == [{"source": "toggl", "tracker_email": "erin@example.com", "entries": 1,
+                     "hours": pytest.approx(2.0)}]

@@ -64,19 +64,32 @@ def build_month_marts(
     return written
 
 
-def _ensure_table(conn: duckdb.DuckDBPyConnection, table: str) -> None:
+def _ensure_table(conn: duckdb.DuckDBPyConnection, table: str) -> list[str]:
+    """Create the table, or add the columns a newer version writes; returns the added ones.
+
+    Rows of periods not rebuilt since keep NULL in an added column. A column whose type changed,
+    or that this version no longer writes, cannot be reconciled in place: that is an error
+    telling the user what to do.
+    """
     exists = conn.execute(
         "select count(*) from information_schema.tables "
         "where table_schema = 'marts' and table_name = $name", {"name": table}).fetchone()
     if not exists or not exists[0]:
         conn.execute(f"create table marts.{table} as select * from mart_{table} limit 0")
-        return
+        return []
     wanted = _columns(conn, f"mart_{table}")
-    present = _columns(conn, f"marts.{table}")
-    if wanted != present:
+    present = dict(_columns(conn, f"marts.{table}"))
+    changed = [name for name, kind in wanted if name in present and present[name] != kind]
+    dropped = sorted(set(present) - {name for name, _ in wanted})
+    if changed or dropped:
         raise MartSchemaError(
-            f"marts.{table} has columns {present}, but this version writes {wanted}. "
-            f"Drop the table (drop table marts.{table}) and backfill every month again.")
+            f"marts.{table} was written by another version (columns changed: {changed}, "
+            f"no longer written: {dropped}). Drop it (drop table marts.{table}) and backfill "
+            "every month again.")
+    added = [(name, kind) for name, kind in wanted if name not in present]
+    for name, kind in added:
+        conn.execute(f'alter table marts.{table} add column "{name}" {kind}')
+    return [name for name, _ in added]
 
 
 def _columns(conn: duckdb.DuckDBPyConnection, relation: str) -> list[tuple[str, str]]:

@@ -88,10 +88,17 @@ def _sql_type(value: Any) -> str:
 def apply_views(conn: duckdb.DuckDBPyConnection) -> list[str]:
     """(Re)create every staging and intermediate view.
 
-    DuckDB binds a view when it is created, so a model must come after the models it reads.
-    Rather than keep an order by hand, models that fail for a missing table are retried after
-    the others until no more can be made; then the first real error is raised.
+    DuckDB binds a view when it is created, so a model must come after the models it reads,
+    and must not bind against an older version of them: every existing view of these layers is
+    dropped first. Rather than keep an order by hand, models that fail for a missing table are
+    retried after the others until no more can be made; then the first real error is raised.
     """
+    stale = conn.execute(
+        "select schema_name, view_name from duckdb_views() where not internal "
+        "and database_name = current_database() and schema_name in $layers",
+        {"layers": list(VIEW_LAYERS)}).fetchall()
+    for schema, view in stale:
+        conn.execute(f'drop view if exists {schema}."{view}"')
     pending = [(layer, path) for layer in VIEW_LAYERS for path in model_paths(layer)]
     created: list[str] = []
     while pending:

@@ -62,10 +62,19 @@ def month_marts_asset(streams: list[Stream], monthly: PartitionsDefinition) -> A
         with warehouse.get_connection() as conn:
             prepare(conn, streams, settings.for_warehouse(), settings.tables())
             written = build_month_marts(conn, start, end, context.run_id)
+            outside = conn.execute(
+                "select tracker_email, hours from intermediate.int_time_entries__outside_population"
+                " order by hours desc").fetchall()
         context.log.info(f"periods touching {start}..{end} (exclusive) rebuilt: {written}")
+        if outside:
+            context.log.warning(f"{len(outside)} tracker user(s) outside the CSM population; "
+                                f"their hours count nowhere: {[u for u, _ in outside[:10]]}")
         for key in DESCRIPTIONS:
-            yield MaterializeResult(asset_key=key, metadata={
-                "rows_written": written[key.path[-1]], "first_month": start.isoformat(),
-                "end_month_exclusive": end.isoformat()})
+            metadata = {"rows_written": written[key.path[-1]], "first_month": start.isoformat(),
+                        "end_month_exclusive": end.isoformat()}
+            if key == CSM_PERIOD_METRICS:
+                metadata |= {"tracker_users_outside_population": len(outside),
+                             "hours_outside_population": round(sum(h for _, h in outside), 2)}
+            yield MaterializeResult(asset_key=key, metadata=metadata)
 
     return month_marts

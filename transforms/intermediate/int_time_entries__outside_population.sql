@@ -1,0 +1,26 @@
+-- grain: one row per tracker user whose time entries count nowhere in the marts.
+-- rule: tracker users outside the CSM population (an engineer sharing the workspace, or an
+-- e-mail no CRM or roster knows) are not CSMs: their hours appear only in this data-quality
+-- count (METRICS.md 2).
+with entries as (
+    select * from intermediate.int_time_entries__unified
+    where reject_reason is null and not is_running
+),
+
+population as (
+    select * from intermediate.int_people__csms
+),
+
+final as (
+    select
+        entries.source,
+        coalesce(entries.csm_id, '(no e-mail)') as tracker_email,
+        count(*) as entries,
+        sum(date_diff('millisecond', entries.start_at, entries.stop_at)) / 3600000.0 as hours
+    from entries
+    where entries.csm_id is null
+        or entries.csm_id not in (select csm_id from population)
+    group by all
+)
+
+select * from final
