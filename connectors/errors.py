@@ -13,3 +13,8 @@ class SourceAuthError(SourceError):
 
 class SourceNotConfigured(SourceError):
     """A setting the source needs is missing."""
+
+
+class SourceLimitReached(SourceError):
+    """The API's quota is spent. Pages read before it are good: an incremental pull keeps them,
+    and the next run resumes from the records they reached."""

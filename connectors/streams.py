@@ -29,7 +29,9 @@ class Stream:
     # Windowed streams (time entries) are pulled and replaced one window of instants at a time;
     # this field places a record in its window.
     event_time_field: str | None = None
-    write_mode: Literal["replace", "replace_window"] = "replace"
+    # replace: a full pull replaces the table; merge: an incremental pull (records modified since
+    # the cursor) upserts on the primary key; replace_window: one window at a time.
+    write_mode: Literal["replace", "merge", "replace_window"] = "replace"
 
     @property
     def table(self) -> str:
@@ -40,4 +42,5 @@ class Connector(Protocol):
     source: str
     streams: dict[str, Stream]
 
-    def read(self, stream: Stream, window: Window | None = None) -> Iterator[Page]: ...
+    def read(self, stream: Stream, window: Window | None = None,
+             since: str | None = None) -> Iterator[Page]: ...

@@ -2,8 +2,10 @@
 
 A stream's asset pulls it through its source's connector and lands it in `raw.<source>__<name>`.
 Windowed streams (time entries) are partitioned by month with a single-run backfill policy, so a
-range of months is one run that pulls and replaces month by month. A source whose credentials
-are not set is skipped with a warning: the metrics are built from the sources that are set.
+range of months is one run that pulls and replaces month by month. Incremental (merge) streams
+read from their stored cursor; run config `full_refresh: true` pulls them whole and replaces
+the table. A source whose credentials are not set is skipped with a warning: the metrics are
+built from the sources that are set.
 """
 
 
@@ -17,6 +19,7 @@ from dagster import (
     AssetKey,
     AssetsDefinition,
     BackfillPolicy,
+    Config,
     MaterializeResult,
     PartitionsDefinition,
     asset,
@@ -27,11 +30,17 @@ from dagster_duckdb import DuckDBResource
 from connectors.streams import Connector, Stream
 from pipelines.partitions import month_windows
 from pipelines.settings import load_settings
-from warehouse.loading import land, snapshot_ownership
+from warehouse.loading import get_cursor, land, reset_cursor, snapshot_ownership
 from warehouse.schema import ensure_raw_table, ensure_schemas
 
 # The account streams whose owners the pipeline snapshots daily (METRICS.md 3).
 ACCOUNT_STREAMS = {("salesforce", "accounts"), ("hubspot", "companies")}
+
+
+class PullConfig(Config):
+    """Run config of every raw asset."""
+
+    full_refresh: bool = False  # pull an incremental stream whole and replace its table
 
 
 def raw_key(stream: Stream) -> AssetKey:
@@ -63,7 +72,7 @@ def _raw_asset(stream: Stream, monthly: PartitionsDefinition) -> AssetsDefinitio
         metadata={"table": f"raw.{stream.table}", "primary_key": stream.primary_key,
                   "cursor_field": stream.cursor_field or "", "write_mode": stream.write_mode},
     )
-    def _pull(context: AssetExecutionContext) -> MaterializeResult:
+    def _pull(context: AssetExecutionContext, config: PullConfig) -> MaterializeResult:
         source = getattr(context.resources, stream.source)
         warehouse: DuckDBResource = context.resources.warehouse
         if not source.configured:
@@ -74,13 +83,25 @@ def _raw_asset(stream: Stream, monthly: PartitionsDefinition) -> AssetsDefinitio
             return MaterializeResult(metadata={"skipped": "source not configured"})
         connector: Connector = source.connector()
         windows = list(month_windows(context.partition_time_window)) if windowed else [None]
-        totals = {"pages": 0, "records": 0, "rows_written": 0, "quarantined": 0}
+        totals: dict[str, Any] = {"pages": 0, "records": 0, "rows_written": 0, "quarantined": 0}
+        incremental = stream.write_mode == "merge" and not config.full_refresh
         with warehouse.get_connection() as conn:
+            if config.full_refresh:
+                reset_cursor(conn, stream.source, stream.name)
+            since = get_cursor(conn, stream.source, stream.name) if incremental else None
             for window in windows:
-                stats = land(conn, stream, connector.read(stream, window), context.run_id, window)
+                pages = connector.read(stream, window, since=since)
+                stats = land(conn, stream, pages, context.run_id, window,
+                             write_mode="replace" if config.full_refresh else None)
                 for name in totals:
                     totals[name] += getattr(stats, name)
                 context.log.info(f"{stream.table} {window or 'full'}: {stats}")
+                if stats.limit_reached:
+                    context.log.warning(stats.limit_reached)
+                    totals["limit_reached"] = stats.limit_reached
+            totals["mode"] = "incremental" if since else "full"
+            if stream.cursor_field:
+                totals["cursor"] = get_cursor(conn, stream.source, stream.name) or ""
             if (stream.source, stream.name) in ACCOUNT_STREAMS:
                 today = datetime.now(UTC).date()
                 owner_path = load_settings().owner_path(stream.source)

@@ -204,9 +204,10 @@ def test_salesforce_extra_fields_and_a_quoted_history_filter(sandbox: Sandbox) -
                                     extra_fields={"opportunities": ("Term_Months__c",)})
     records = [r for p in connector.read(SALESFORCE["opportunities"]) for r in p]
     assert "Term_Months__c" in records[0]
-    assert connector.soql(SALESFORCE["account_history"]).endswith("WHERE Field = 'Owner'")
+    assert connector.soql(SALESFORCE["account_history"]).endswith(
+        "WHERE Field = 'Owner' ORDER BY CreatedDate")
     # A value goes through format_soql: quotes are escaped, never spliced into the query.
     hostile = SalesforceConnector(sandbox.salesforce.base_url, sandbox.salesforce.access_token,
                                   history_field="x' OR Field != 'y")
     assert hostile.soql(SALESFORCE["account_history"]).endswith(
-        "WHERE Field = 'x\\' OR Field != \\'y'")
+        "WHERE Field = 'x\\' OR Field != \\'y' ORDER BY CreatedDate")

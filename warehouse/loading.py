@@ -2,10 +2,14 @@
 
 Pages are appended to a temporary landing table as they arrive (one Arrow batch each, never row
 by row), so memory holds one page at a time. Only when the pull has finished does one
-transaction replace what the pull covers: the whole table for a full pull, or the window's
-rows for a windowed stream. A pull that fails half-way therefore leaves the raw table exactly
-as it was, and a re-run replaces rather than duplicates, since rows are keyed on the stream's
-primary key.
+transaction replace what the pull covers: the whole table for a full pull, the window's rows for
+a windowed stream, or the pulled records (upserted on their key) for an incremental one, whose
+cursor advances in the same transaction. A pull that fails half-way therefore leaves the raw
+table and its cursor exactly as they were, and a re-run replaces rather than duplicates.
+
+One failure is kept rather than thrown away: when an API's quota runs out in the middle of an
+incremental pull, whose pages come in cursor order, the pages read so far are committed with the
+cursor they reached, and the next run resumes from there.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
+from connectors.errors import SourceLimitReached
 from connectors.streams import Page, Stream, Window
 from warehouse.schema import ensure_raw_table, ensure_schemas
 from warehouse.sql import run
@@ -32,6 +37,8 @@ class LandingStats:
     records: int = 0
     rows_written: int = 0
     quarantined: int = 0
+    cursor: str | None = None
+    limit_reached: str | None = None  # the quota error that cut an incremental pull short
 
 
 def land(
@@ -40,30 +47,41 @@ def land(
     pages: Iterable[Page],
     run_id: str,
     window: Window | None = None,
+    write_mode: str | None = None,
 ) -> LandingStats:
+    """Land a pull; `write_mode` overrides the stream's (a full refresh of a merge stream)."""
     ensure_schemas(conn)
     table = ensure_raw_table(conn, stream)
+    mode = write_mode or stream.write_mode
     stats = LandingStats()
     conn.execute("create or replace temp table landing "
                  "(_seq bigint, _pk varchar, _record varchar)")
-    for page in pages:
-        stats.pages += 1
-        if not page:
-            continue
-        batch = pa.table({
-            "_seq": pa.array(range(stats.records, stats.records + len(page)), pa.int64()),
-            "_pk": [_key(record, stream.primary_key) for record in page],
-            "_record": [json.dumps(record, default=str, ensure_ascii=False) for record in page],
-        }, schema=_LANDING)
-        stats.records += len(page)
-        conn.register("landing_batch", batch)
-        conn.execute("insert into landing select * from landing_batch")
-        conn.unregister("landing_batch")
+    try:
+        for page in pages:
+            stats.pages += 1
+            if not page:
+                continue
+            batch = pa.table({
+                "_seq": pa.array(range(stats.records, stats.records + len(page)), pa.int64()),
+                "_pk": [_key(record, stream.primary_key) for record in page],
+                "_record": [json.dumps(record, default=str, ensure_ascii=False)
+                            for record in page],
+            }, schema=_LANDING)
+            stats.records += len(page)
+            conn.register("landing_batch", batch)
+            conn.execute("insert into landing select * from landing_batch")
+            conn.unregister("landing_batch")
+    except SourceLimitReached as error:
+        if mode != "merge":
+            raise  # a partial full pull would delete what it did not reach
+        stats.limit_reached = str(error)
 
     event_path = f"$.{stream.event_time_field}" if stream.event_time_field else None
-    params: dict[str, Any] = {"run_id": run_id, "event_path": event_path}
+    params: dict[str, Any] = {"run_id": run_id, "event_path": event_path,
+                              "source": stream.source, "stream": stream.name,
+                              "cursor_path": f"$.{stream.cursor_field}"}
     in_window = "true"
-    if stream.write_mode == "replace_window":
+    if mode == "replace_window":
         if window is None:
             raise ValueError(f"{stream.table} is windowed: a window is required")
         params |= {"window_start": window.start, "window_end": window.end}
@@ -81,8 +99,10 @@ def land(
             qualify row_number() over (partition by _pk order by _seq desc) = 1
             """, params)
         stats.quarantined = _quarantine(conn, stream, run_id)
-        if stream.write_mode == "replace":
+        if mode == "replace":
             conn.execute(f"delete from {table}")
+        elif mode == "merge":
+            conn.execute(f"delete from {table} where _pk in (select _pk from landed)")
         else:
             run(conn, f"delete from {table} where {in_window}", params)
             # A record that moved into this window from another one is replaced, not doubled.
@@ -93,11 +113,42 @@ def land(
             select _pk, _event_at, _record, now(), $run_id from landed
             where _pk is not null and {in_window}
             """, params).fetchone()[0]
+        if stream.cursor_field and mode in ("merge", "replace"):
+            stats.cursor = _advance_cursor(conn, params)
         conn.execute("commit")
     except BaseException:
         conn.execute("rollback")
         raise
     return stats
+
+
+def _advance_cursor(conn: duckdb.DuckDBPyConnection, params: dict[str, Any]) -> str | None:
+    """Move the stream's cursor to the furthest record landed (never backwards). Cursor values
+    are the APIs' fixed-width UTC timestamps, so text order is time order."""
+    row = run(conn, """
+        select max(json_extract_string(_record, $cursor_path)) from landed
+        where _pk is not null""", params).fetchone()
+    reached = row[0] if row else None
+    current = get_cursor(conn, params["source"], params["stream"])
+    if reached is None or (current is not None and current >= reached):
+        return current
+    run(conn, "delete from raw._state where source = $source and stream = $stream", params)
+    run(conn, "insert into raw._state values ($source, $stream, $cursor, now(), $run_id)",
+        params | {"cursor": reached})
+    return reached
+
+
+def get_cursor(conn: duckdb.DuckDBPyConnection, source: str, stream: str) -> str | None:
+    ensure_schemas(conn)
+    row = run(conn, "select cursor_value from raw._state where source = $source "
+              "and stream = $stream", {"source": source, "stream": stream}).fetchone()
+    return row[0] if row else None
+
+
+def reset_cursor(conn: duckdb.DuckDBPyConnection, source: str, stream: str) -> None:
+    ensure_schemas(conn)
+    run(conn, "delete from raw._state where source = $source and stream = $stream",
+        {"source": source, "stream": stream})
 
 
 def _quarantine(conn: duckdb.DuckDBPyConnection, stream: Stream, run_id: str) -> int:

@@ -40,6 +40,12 @@ def ensure_schemas(conn: duckdb.DuckDBPyConnection) -> None:
             reason varchar not null, record json, seen_at timestamptz not null,
             run_id varchar not null
         )""")
+    # How far each incremental stream has read: advanced in the transaction that lands the data.
+    conn.execute("""
+        create table if not exists raw._state (
+            source varchar not null, stream varchar not null, cursor_value varchar not null,
+            updated_at timestamptz not null, run_id varchar not null
+        )""")
     # The pipeline's own daily record of who owned each account, for CRMs without history.
     conn.execute("""
         create table if not exists raw.ownership_snapshots (

@@ -38,7 +38,9 @@ class ClockifyConnector:
     def request_count(self) -> int:
         return self.session.request_count
 
-    def read(self, stream: Stream, window: Window | None = None) -> Iterator[Page]:
+    def read(self, stream: Stream, window: Window | None = None,
+             since: str | None = None) -> Iterator[Page]:
+        """Clockify has no modified-since filter: `since` is not used; windows are re-pulled."""
         workspace = f"{self.base_url}/workspaces/{self.workspace_id}"
         if stream.name != "time_entries":
             yield from self._pages(f"{workspace}/{stream.name}", stream)

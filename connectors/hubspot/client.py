@@ -42,7 +42,9 @@ class HubSpotConnector:
                               retry=retry_policy())
         self.request_count = 0
 
-    def read(self, stream: HubSpotStream, window: Window | None = None) -> Iterator[Page]:
+    def read(self, stream: HubSpotStream, window: Window | None = None,
+             since: str | None = None) -> Iterator[Page]:
+        """Full pulls of every stream; `since` is not used yet."""
         if stream.object_type == "pipelines":
             yield self._call(stream, self.client.crm.pipelines.pipelines_api.get_all,
                              object_type="deals")["results"]

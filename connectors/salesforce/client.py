@@ -4,23 +4,35 @@ simple-salesforce always builds https:// URLs from the instance URL (a port is k
 fake must speak TLS; trust comes from `REQUESTS_CA_BUNDLE`, which `requests` lets override a
 session's `verify`. Pages are read with `query` then `query_more` so that one page at a time is
 in memory (`query_all` would build the whole result).
+
+Incremental pulls ask for records whose cursor is at or after the stored watermark less a small
+overlap, ordered by the cursor, through `queryAll` so that deleted records arrive flagged
+`IsDeleted` rather than vanishing. Records read twice at the boundary are merged on Id. The API
+limit answers 403 REQUEST_LIMIT_EXCEEDED (not 429): the pull stops cleanly with what it read.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
+from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
 from simple_salesforce import Salesforce, format_soql
-from simple_salesforce.exceptions import SalesforceError, SalesforceExpiredSession
+from simple_salesforce.exceptions import (
+    SalesforceError,
+    SalesforceExpiredSession,
+    SalesforceRefusedRequest,
+)
 
-from connectors.errors import SourceAuthError, SourceError, SourceNotConfigured
+from connectors.errors import SourceAuthError, SourceError, SourceLimitReached, SourceNotConfigured
 from connectors.http import ApiSession
 from connectors.salesforce.streams import STREAMS, SoqlStream
 from connectors.streams import Page, Window
 
 API_VERSION = "59.0"
+# Re-read this much before the watermark: records committed late with an earlier timestamp.
+OVERLAP = timedelta(minutes=5)
 
 
 class SalesforceConnector:
@@ -59,22 +71,38 @@ class SalesforceConnector:
                 "salesforce", "set SALESFORCE_INSTANCE_URL and SALESFORCE_ACCESS_TOKEN, or "
                 "SALESFORCE_USERNAME, SALESFORCE_PASSWORD and SALESFORCE_SECURITY_TOKEN")
 
-    def soql(self, stream: SoqlStream) -> str:
+    def soql(self, stream: SoqlStream, since: str | None = None) -> str:
         fields = dict.fromkeys((*stream.fields, *self.extra_fields.get(stream.name, ())))
-        where = (" WHERE " + format_soql(stream.where, history_field=self.history_field)
-                 if stream.where else "")
-        return f"SELECT {', '.join(fields)} FROM {stream.sobject}{where}"
+        conditions = []
+        if stream.where:
+            conditions.append(format_soql(stream.where, history_field=self.history_field))
+        if since and stream.cursor_field:
+            watermark = datetime.strptime(since, "%Y-%m-%dT%H:%M:%S.%f%z") - OVERLAP
+            conditions.append(format_soql(f"{stream.cursor_field} >= {{watermark}}",
+                                          watermark=watermark))
+        where = f" WHERE {' AND '.join(conditions)}" if conditions else ""
+        order = f" ORDER BY {stream.cursor_field}" if stream.cursor_field else ""
+        return f"SELECT {', '.join(fields)} FROM {stream.sobject}{where}{order}"
 
-    def read(self, stream: SoqlStream, window: Window | None = None) -> Iterator[Page]:
+    def read(self, stream: SoqlStream, window: Window | None = None,
+             since: str | None = None) -> Iterator[Page]:
         headers = {"Sforce-Query-Options": f"batchSize={self.batch_size}"}
         try:
-            result: dict[str, Any] = self.client.query(self.soql(stream), headers=headers)
+            result: dict[str, Any] = self.client.query(self.soql(stream, since), headers=headers,
+                                                       include_deleted=True)
             while True:
                 yield [_plain(record) for record in result["records"]]
                 if result.get("done", True) or not result.get("nextRecordsUrl"):
                     return
                 result = self.client.query_more(result["nextRecordsUrl"],
                                                 identifier_is_url=True, headers=headers)
+        except SalesforceRefusedRequest as error:
+            if "REQUEST_LIMIT_EXCEEDED" in str(error.content):
+                raise SourceLimitReached("salesforce", f"{stream.sobject}: the org's API request "
+                                         f"limit is spent ({self.api_usage}); the pull stopped "
+                                         "with what it read and resumes next run") from error
+            raise SourceError("salesforce", f"{stream.sobject} refused (403): "
+                              f"{_messages(error.content)}") from error
         except SalesforceExpiredSession as error:
             raise SourceAuthError("salesforce", "the session or access token was refused (401): "
                                   "check SALESFORCE_ACCESS_TOKEN") from error

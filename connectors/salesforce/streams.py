@@ -1,4 +1,8 @@
-"""Salesforce objects csm-metrics reads, as data: object, fields, key and cursor."""
+"""Salesforce objects csm-metrics reads, as data: object, fields, key and cursor.
+
+Every stream is incremental on its cursor (SystemModstamp; CreatedDate for history, which is
+never edited) and merged on Id.
+"""
 
 from __future__ import annotations
 
@@ -18,16 +22,19 @@ class SoqlStream(Stream):
 STREAMS: dict[str, SoqlStream] = {
     s.name: s
     for s in (
-        SoqlStream("salesforce", "users", "Id", "SystemModstamp", sobject="User",
+        SoqlStream("salesforce", "users", "Id", "SystemModstamp", write_mode="merge",
+                   sobject="User",
                    fields=("Id", "Name", "Email", "IsActive", "SystemModstamp")),
-        SoqlStream("salesforce", "accounts", "Id", "SystemModstamp", sobject="Account",
+        SoqlStream("salesforce", "accounts", "Id", "SystemModstamp", write_mode="merge",
+                   sobject="Account",
                    fields=("Id", "Name", "OwnerId", "Type", "Industry", "CreatedDate",
                            "SystemModstamp", "IsDeleted")),
-        SoqlStream("salesforce", "opportunities", "Id", "SystemModstamp", sobject="Opportunity",
+        SoqlStream("salesforce", "opportunities", "Id", "SystemModstamp", write_mode="merge",
+                   sobject="Opportunity",
                    fields=("Id", "AccountId", "OwnerId", "Name", "Amount", "CloseDate",
                            "StageName", "IsClosed", "IsWon", "Type", "SystemModstamp",
                            "IsDeleted")),
-        SoqlStream("salesforce", "account_history", "Id", "CreatedDate",
+        SoqlStream("salesforce", "account_history", "Id", "CreatedDate", write_mode="merge",
                    sobject="AccountHistory",
                    fields=("Id", "AccountId", "Field", "DataType", "OldValue", "NewValue",
                            "CreatedDate", "IsDeleted"),

@@ -44,7 +44,9 @@ class TogglConnector:
     def request_count(self) -> int:
         return self.session.request_count
 
-    def read(self, stream: Stream, window: Window | None = None) -> Iterator[Page]:
+    def read(self, stream: Stream, window: Window | None = None,
+             since: str | None = None) -> Iterator[Page]:
+        """Full pulls (directory) and windows (time entries); `since` is not used yet."""
         workspace = f"{self.base_url}/api/v9/workspaces/{self.workspace_id}"
         if stream.name == "time_entries":
             if window is None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import itertools
 import re
 import uuid
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from sandbox.company import Company, Person, vendor_id
@@ -27,7 +27,9 @@ _TERM = re.compile(r"^\s*(\w+)\s*(=|!=|<=|>=|<|>)\s*(.+?)\s*$", re.DOTALL)
 
 
 def sf_datetime(value: datetime) -> str:
-    return value.strftime("%Y-%m-%dT%H:%M:%S.000+0000")
+    """Salesforce's UTC timestamp text, milliseconds included."""
+    value = value.astimezone(UTC) if value.tzinfo else value
+    return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}+0000"
 
 
 class FakeSalesforce(FakeServer):
@@ -43,6 +45,21 @@ class FakeSalesforce(FakeServer):
         self._api_usage = itertools.count(1)
         self.route("GET", f"{API}/(?P<kind>query|queryAll)/?", self.query)
         self.route("GET", f"{API}/query/(?P<locator>[\\w-]+)-(?P<offset>\\d+)", self.query_more)
+
+    # -- changes, as users make them: each stamps SystemModstamp with the server's clock ---------
+    def update(self, sobject: str, record_id: str, **fields: Any) -> dict[str, Any]:
+        record = next(r for r in self.objects[sobject] if r["Id"] == record_id)
+        record.update(fields, SystemModstamp=sf_datetime(datetime.now(UTC)))
+        return record
+
+    def delete(self, sobject: str, record_id: str) -> dict[str, Any]:
+        """To the recycle bin: hidden from query, returned by queryAll with IsDeleted."""
+        return self.update(sobject, record_id, IsDeleted=True)
+
+    def insert(self, sobject: str, record: dict[str, Any]) -> dict[str, Any]:
+        record = {**record, "IsDeleted": False, "SystemModstamp": sf_datetime(datetime.now(UTC))}
+        self.objects[sobject].append(record)
+        return record
 
     def authenticate(self, request: Request) -> None:
         if request.headers.get("authorization") != f"Bearer {self.access_token}":
@@ -172,7 +189,9 @@ def render(company: Company) -> dict[str, list[dict[str, Any]]]:
             "Id": account.crm_id, "Name": account.name,
             "OwnerId": vendor_id("sf_user", current) if current else None,
             "Type": "Customer - Direct", "Industry": account.industry,
-            "CreatedDate": sf_datetime(account.created_at), "SystemModstamp": modstamp,
+            "CreatedDate": sf_datetime(account.created_at),
+            # Last modified when it was created or last changed hands.
+            "SystemModstamp": sf_datetime(max(at for at, _ in account.owners)),
             "IsDeleted": False,
         })
         previous = first_owner
