@@ -123,3 +123,46 @@ def test_a_full_pull_cut_short_changes_nothing(conn, sandbox: Sandbox) -> None:
     with pytest.raises(SourceLimitReached):
         land(conn, OPPORTUNITIES, connector.read(OPPORTUNITIES), "replace", write_mode="replace")
     assert count(conn, "salesforce__opportunities") == before
+
+
+def test_time_entries_that_vanish_from_a_re_pulled_window_are_marked_deleted(
+        conn, sandbox: Sandbox) -> None:
+    from datetime import UTC
+
+    from connectors.clockify import STREAMS as CLOCKIFY
+    from connectors.clockify import ClockifyConnector
+    from connectors.streams import Window
+    from connectors.toggl import STREAMS as TOGGL
+    from connectors.toggl import TogglConnector
+
+    february = Window(datetime(2025, 2, 1, tzinfo=UTC), datetime(2025, 3, 1, tzinfo=UTC))
+    clockify = ClockifyConnector(sandbox.clockify.api_key, sandbox.clockify.workspace_id,
+                                 f"{sandbox.clockify.base_url}/api/v1")
+    toggl = TogglConnector(sandbox.toggl.api_token, sandbox.toggl.workspace_id,
+                           sandbox.toggl.base_url, min_interval=0)
+    for connector, stream in ((clockify, CLOCKIFY["time_entries"]),
+                              (toggl, TOGGL["time_entries"])):
+        land(conn, stream, connector.read(stream, february), "first", february)
+
+    gone_c = next(e for entries in sandbox.clockify.entries.values() for e in entries
+                  if e["timeInterval"]["start"].startswith("2025-02-1"))["id"]
+    sandbox.clockify.delete_entry(gone_c)
+    gone_t = next(e for e in sandbox.toggl.entries if e["start"].startswith("2025-02-1"))["id"]
+    sandbox.toggl.delete_entry(gone_t)
+    edited = next(e for e in sandbox.toggl.entries if e["start"].startswith("2025-02-2"))["id"]
+    sandbox.toggl.update_entry(edited, description="Renamed in Toggl")
+
+    for connector, stream in ((clockify, CLOCKIFY["time_entries"]),
+                              (toggl, TOGGL["time_entries"])):
+        land(conn, stream, connector.read(stream, february), "again", february)
+
+    deleted = conn.execute(
+        "select _pk from raw.clockify__time_entries where _deleted_at is not null "
+        "union all select _pk from raw.toggl__time_entries where _deleted_at is not null"
+    ).fetchall()
+    assert sorted(r[0] for r in deleted) == sorted([gone_c, str(gone_t)])
+    assert conn.execute("select _record->>'description' from raw.toggl__time_entries "
+                        "where _pk = $id", {"id": str(edited)}).fetchone() == (
+        "Renamed in Toggl",)
+    for table in ("clockify__time_entries", "toggl__time_entries"):
+        assert count(conn, table)[0] == count(conn, table)[1]  # nothing doubled

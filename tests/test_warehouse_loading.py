@@ -86,10 +86,15 @@ def test_a_window_replaces_only_its_own_rows(conn: duckdb.DuckDBPyConnection) ->
     # Entry 2 was fetched with January's margin but belongs to February: landed once, by Feb.
     assert conn.execute("select _pk, _run_id from raw.test__entries order by _pk").fetchall() == [
         ("1", "jan"), ("2", "feb"), ("3", "feb")]
-    # Re-landing January with entry 1 gone deletes it and leaves February alone.
+    # Re-landing January with entry 1 gone marks it deleted (kept, not dropped) and leaves
+    # February alone.
     land(conn, WINDOWED, [[entry(2, "2025-02-03T09:00:00Z")]], "jan-again", JAN)
-    assert [r[0] for r in conn.execute("select _pk from raw.test__entries order by _pk")
-            .fetchall()] == ["2", "3"]
+    assert conn.execute("select _pk, _deleted_at is not null from raw.test__entries "
+                        "order by _pk").fetchall() == [("1", True), ("2", False), ("3", False)]
+    # If it comes back, it is live again.
+    land(conn, WINDOWED, [[entry(1, "2025-01-10T09:00:00Z")]], "jan-third", JAN)
+    assert conn.execute("select _deleted_at from raw.test__entries where _pk = '1'"
+                        ).fetchone() == (None,)
 
 
 def test_an_entry_moved_to_another_window_is_not_doubled(

@@ -104,13 +104,18 @@ def land(
         elif mode == "merge":
             conn.execute(f"delete from {table} where _pk in (select _pk from landed)")
         else:
-            run(conn, f"delete from {table} where {in_window}", params)
+            # A record the window held that the source no longer returns was deleted there:
+            # kept, and marked (Clockify sends no tombstones; Toggl's reports omit deletions).
+            run(conn, f"""
+                update {table} set _deleted_at = now(), _run_id = $run_id
+                where {in_window} and _deleted_at is null
+                  and _pk not in (select _pk from landed where {in_window})""", params)
             # A record that moved into this window from another one is replaced, not doubled.
             run(conn, f"delete from {table} where _pk in "
                 f"(select _pk from landed where {in_window})", params)
         stats.rows_written = run(conn, f"""
             insert into {table}
-            select _pk, _event_at, _record, now(), $run_id from landed
+            select _pk, _event_at, _record, now(), $run_id, null from landed
             where _pk is not null and {in_window}
             """, params).fetchone()[0]
         if stream.cursor_field and mode in ("merge", "replace"):

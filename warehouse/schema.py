@@ -1,7 +1,8 @@
 """The warehouse's layout: schemas, raw tables, the run's settings table and the views.
 
 Raw tables share one shape: the record's primary key, the instant that places it in a window
-(for windowed streams), the record as the API sent it (JSON), and lineage. Staging and
+(for windowed streams), the record as the API sent it (JSON), lineage, and when the pipeline saw
+it vanish from the source (`_deleted_at`, for APIs that send no tombstones). Staging and
 intermediate models are views over them, so they never hold stale copies.
 """
 
@@ -59,8 +60,11 @@ def ensure_raw_table(conn: duckdb.DuckDBPyConnection, stream: Stream) -> str:
     conn.execute(f"""
         create table if not exists {table} (
             _pk varchar not null, _event_at timestamptz, _record json not null,
-            _loaded_at timestamptz not null, _run_id varchar not null
+            _loaded_at timestamptz not null, _run_id varchar not null,
+            _deleted_at timestamptz
         )""")
+    # Tables landed by a version before deletions were tracked gain the column in place.
+    conn.execute(f"alter table {table} add column if not exists _deleted_at timestamptz")
     return table
 
 

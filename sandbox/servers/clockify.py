@@ -46,6 +46,15 @@ class FakeClockify(FakeServer):
         self.route("GET", f"{V1}/workspaces/{wid}/user/(?P<uid>[0-9a-f]+)/time-entries",
                    self.time_entries)
 
+    def delete_entry(self, entry_id: str) -> dict[str, Any]:
+        """Clockify deletes without a trace: the entry simply stops being listed."""
+        for entries in self.entries.values():
+            for entry in entries:
+                if entry["id"] == entry_id:
+                    entries.remove(entry)
+                    return entry
+        raise KeyError(entry_id)
+
     def authenticate(self, request: Request) -> None:
         if request.headers.get("x-api-key") != self.api_key:
             raise HttpError(401, {"message": "Full authentication is required to access this "

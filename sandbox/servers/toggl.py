@@ -43,6 +43,16 @@ class FakeToggl(FakeServer):
         self.route("GET", f"{V9}/workspaces/{wid}/projects", self.list_projects)
         self.route("POST", f"{REPORTS}/workspace/{wid}/search/time_entries", self.search)
 
+    def update_entry(self, entry_id: int, **fields: Any) -> dict[str, Any]:
+        entry = next(e for e in self.entries if e["id"] == entry_id)
+        entry.update(fields, at=toggl_time(datetime.now(UTC)))
+        self._reports.clear()
+        return entry
+
+    def delete_entry(self, entry_id: int) -> dict[str, Any]:
+        """Deleted entries carry server_deleted_at and drop out of reports."""
+        return self.update_entry(entry_id, server_deleted_at=toggl_time(datetime.now(UTC)))
+
     def authenticate(self, request: Request) -> None:
         expected = base64.b64encode(f"{self.api_token}:api_token".encode()).decode()
         if request.headers.get("authorization") != f"Basic {expected}":
@@ -100,7 +110,7 @@ def _report_rows(entries: list[dict[str, Any]], first: date, last: date) -> list
     groups: dict[tuple, dict[str, Any]] = {}
     for entry in entries:
         begins = datetime.fromisoformat(entry["start"])
-        if entry["stop"] is None or not start <= begins < stop:
+        if entry["stop"] is None or entry["server_deleted_at"] or not start <= begins < stop:
             continue
         key = (entry["user_id"], entry["project_id"], entry["description"],
                tuple(entry["tag_ids"]), entry["billable"])

@@ -1,4 +1,4 @@
--- grain: one row per Clockify time entry.
+-- grain: one row per Clockify time entry, less those that vanished from Clockify.
 -- rule: `type` other than REGULAR (TIME_OFF, HOLIDAY) is leave; a running entry has no end.
 with source as (
     select * from raw.clockify__time_entries
@@ -16,6 +16,7 @@ final as (
         try_cast(_record->'timeInterval'->>'end' as timestamptz) as stop_at,
         upper(coalesce(_record->>'type', 'REGULAR')) as entry_type
     from source
+    where _deleted_at is null
 )
 
 select * from final

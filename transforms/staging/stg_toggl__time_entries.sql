@@ -1,4 +1,5 @@
--- grain: one row per Toggl time entry (flattened from the detailed report's grouped rows).
+-- grain: one row per Toggl time entry (flattened from the detailed report's grouped rows),
+-- less those deleted in Toggl.
 -- rule: a running entry has no stop (and a negative duration); it is not counted until stopped.
 with source as (
     select * from raw.toggl__time_entries
@@ -16,6 +17,7 @@ final as (
         try_cast(_record->>'stop' as timestamptz) as stop_at,
         'REGULAR' as entry_type
     from source
+    where _deleted_at is null
 )
 
 select * from final
