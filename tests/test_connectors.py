@@ -86,7 +86,8 @@ def test_hubspot_pages_with_after_cursors(sandbox: Sandbox) -> None:
     connector = HubSpotConnector(sandbox.hubspot.access_token, sandbox.hubspot.base_url)
     deals = list(connector.read(HUBSPOT["deals"]))
     assert len(sandbox.hubspot.deals) > 100
-    assert len(deals) == math.ceil(len(sandbox.hubspot.deals) / 100)
+    # The active listing's pages, then one (empty) page of archived deals.
+    assert len(deals) == math.ceil(len(sandbox.hubspot.deals) / 100) + 1
     records = [r for p in deals for r in p]
     assert len({r["id"] for r in records}) == len(sandbox.hubspot.deals)
     # Properties stay strings, as HubSpot sends them; associations come along.
@@ -96,7 +97,7 @@ def test_hubspot_pages_with_after_cursors(sandbox: Sandbox) -> None:
 
     companies = list(connector.read(HUBSPOT["companies"]))
     # propertiesWithHistory caps a page at 50.
-    assert len(companies) == math.ceil(len(sandbox.hubspot.companies) / 50)
+    assert len(companies) == math.ceil(len(sandbox.hubspot.companies) / 50) + 1
     first = companies[0][0]
     assert first["propertiesWithHistory"]["hubspot_owner_id"][0]["timestamp"].endswith("Z")
 
@@ -211,3 +212,13 @@ def test_salesforce_extra_fields_and_a_quoted_history_filter(sandbox: Sandbox) -
                                   history_field="x' OR Field != 'y")
     assert hostile.soql(SALESFORCE["account_history"]).endswith(
         "WHERE Field = 'x\\' OR Field != \\'y' ORDER BY CreatedDate")
+
+
+def test_hubspot_archived_records_arrive_as_archived(sandbox: Sandbox) -> None:
+    gone = sandbox.hubspot.companies[3]["id"]
+    sandbox.hubspot.archive("companies", gone)
+    connector = HubSpotConnector(sandbox.hubspot.access_token, sandbox.hubspot.base_url)
+    records = [r for p in connector.read(HUBSPOT["companies"]) for r in p]
+    assert len(records) == len(sandbox.hubspot.companies)  # active and archived, once each
+    archived = [r for r in records if r["archived"]]
+    assert [r["id"] for r in archived] == [gone] and archived[0]["archivedAt"].endswith("Z")

@@ -44,7 +44,8 @@ class HubSpotConnector:
 
     def read(self, stream: HubSpotStream, window: Window | None = None,
              since: str | None = None) -> Iterator[Page]:
-        """Full pulls of every stream; `since` is not used yet."""
+        """Full pulls of every stream (`since` is not used yet); companies and deals are read
+        twice, active then archived, so that a deletion arrives as an archived record."""
         if stream.object_type == "pipelines":
             yield self._call(stream, self.client.crm.pipelines.pipelines_api.get_all,
                              object_type="deals")["results"]
@@ -58,11 +59,18 @@ class HubSpotConnector:
             properties = dict.fromkeys((*stream.properties,
                                         *self.extra_fields.get(stream.name, ())))
             kwargs = {"limit": HISTORY_PAGE_LIMIT if stream.properties_with_history
-                      else PAGE_LIMIT, "properties": list(properties), "archived": False}
+                      else PAGE_LIMIT, "properties": list(properties)}
             if stream.properties_with_history:
                 kwargs["properties_with_history"] = [self.owner_property]
             if stream.associations:
                 kwargs["associations"] = list(stream.associations)
+            yield from self._pages(stream, fetch, archived=False, **kwargs)
+            yield from self._pages(stream, fetch, archived=True, **kwargs)
+            return
+        yield from self._pages(stream, fetch, **kwargs)
+
+    def _pages(self, stream: HubSpotStream, fetch: Callable[..., Any],
+               **kwargs: Any) -> Iterator[Page]:
         after: str | None = None
         while True:
             body = self._call(stream, fetch, after=after, **kwargs)

@@ -48,6 +48,14 @@ class FakeHubSpot(FakeServer):
         self.route("GET", "/crm/v3/objects/(?P<object_type>companies|deals)", self.list_objects)
         self.route("GET", "/crm/v3/pipelines/(?P<object_type>deals)", self.list_pipelines)
 
+    def archive(self, object_type: str, record_id: str) -> dict[str, Any]:
+        """Deleting in HubSpot archives: the record moves to the `archived=true` listing."""
+        records = self.companies if object_type == "companies" else self.deals
+        record = next(r for r in records if r["id"] == record_id)
+        now = iso_z(datetime.now(UTC))
+        record.update(archived=True, archivedAt=now, updatedAt=now)
+        return record
+
     def authenticate(self, request: Request) -> None:
         if request.headers.get("authorization") != f"Bearer {self.access_token}":
             raise HttpError(401, {
