@@ -5,12 +5,22 @@ Responses are read raw (`_preload_content=False`) so that records keep HubSpot's
 sub-package has its own `ApiException` class, so errors are caught through their common
 attributes (`status`, `body`), not one class. The client's default `Retry` never retries POST;
 ours retries every method and honours `Retry-After`.
+
+Companies are incremental. The search endpoint finds what changed since the watermark (less an
+overlap), ascending on `hs_lastmodifieddate`; one query cannot page past 10,000 results, so the
+read moves in windows: when a window fills, the next starts at the last timestamp reached, and a
+window filled by one single timestamp continues by object id at that timestamp (search sorts on
+one property, so the records at that timestamp are read again, in id order, and merged on id:
+twice at most, in that rare case). Search returns no
+property history, so each page of ids is batch-read with the owner's history. Deletions arrive
+from the `archived=true` listing. Deals stay full pulls: search returns no associations.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from datetime import datetime
 from typing import Any
 
 from hubspot import HubSpot
@@ -23,6 +33,11 @@ from connectors.streams import Page, Window
 PUBLIC_HOST = "https://api.hubapi.com"
 PAGE_LIMIT = 100
 HISTORY_PAGE_LIMIT = 50  # HubSpot's cap when propertiesWithHistory is asked for
+SEARCH_LIMIT = 200  # search's page maximum
+SEARCH_CAP = 10_000  # no query pages past this many results
+BATCH_LIMIT = 100  # ids per batch read
+OVERLAP_MS = 5 * 60 * 1000  # search lags writes: re-read a little before the watermark
+MODIFIED = "hs_lastmodifieddate"
 
 
 class HubSpotConnector:
@@ -44,8 +59,8 @@ class HubSpotConnector:
 
     def read(self, stream: HubSpotStream, window: Window | None = None,
              since: str | None = None) -> Iterator[Page]:
-        """Full pulls of every stream (`since` is not used yet); companies and deals are read
-        twice, active then archived, so that a deletion arrives as an archived record."""
+        """Companies and deals are read active then archived, so that a deletion arrives as an
+        archived record; with `since`, companies read only what changed (see the module)."""
         if stream.object_type == "pipelines":
             yield self._call(stream, self.client.crm.pipelines.pipelines_api.get_all,
                              object_type="deals")["results"]
@@ -64,10 +79,65 @@ class HubSpotConnector:
                 kwargs["properties_with_history"] = [self.owner_property]
             if stream.associations:
                 kwargs["associations"] = list(stream.associations)
-            yield from self._pages(stream, fetch, archived=False, **kwargs)
+            if since and stream.write_mode == "merge":
+                yield from self._modified_since(stream, since, kwargs)
+            else:
+                yield from self._pages(stream, fetch, archived=False, **kwargs)
             yield from self._pages(stream, fetch, archived=True, **kwargs)
             return
         yield from self._pages(stream, fetch, **kwargs)
+
+    def _modified_since(self, stream: HubSpotStream, since: str,
+                        listing: dict[str, Any]) -> Iterator[Page]:
+        api = getattr(self.client.crm, stream.object_type)
+        lower = _epoch_ms(since) - OVERLAP_MS
+        operator, tie_id = "GTE", None
+        while True:
+            if tie_id is None:
+                filters = [{"propertyName": MODIFIED, "operator": operator, "value": str(lower)}]
+                sorts = [{"propertyName": MODIFIED, "direction": "ASCENDING"}]
+            else:  # a window of one timestamp: go on by id at that timestamp
+                filters = [{"propertyName": MODIFIED, "operator": "EQ", "value": str(lower)},
+                           {"propertyName": "hs_object_id", "operator": "GT", "value": tie_id}]
+                sorts = [{"propertyName": "hs_object_id", "direction": "ASCENDING"}]
+            first = last = None
+            after: str | None = None
+            while True:
+                request = {"filterGroups": [{"filters": filters}], "sorts": sorts,
+                           "properties": [MODIFIED], "limit": SEARCH_LIMIT}
+                body = self._call(stream, api.search_api.do_search,
+                                  public_object_search_request=request | (
+                                      {"after": after} if after else {}))
+                results = body.get("results", [])
+                if results:
+                    first, last = first or results[0], results[-1]
+                    for start in range(0, len(results), BATCH_LIMIT):
+                        ids = [r["id"] for r in results[start : start + BATCH_LIMIT]]
+                        yield self._batch_read(stream, api, ids, listing)
+                after = ((body.get("paging") or {}).get("next") or {}).get("after")
+                if not after or int(after) + SEARCH_LIMIT > SEARCH_CAP:
+                    break
+            if not after:  # this window is exhausted
+                if tie_id is None:
+                    return
+                operator, tie_id = "GT", None  # everything at `lower` is read
+                continue
+            assert first is not None and last is not None
+            reached = _epoch_ms(last["properties"][MODIFIED])
+            if tie_id is not None or _epoch_ms(first["properties"][MODIFIED]) == reached:
+                lower, tie_id = reached, last["id"]
+            else:
+                lower, operator = reached, "GTE"
+
+    def _batch_read(self, stream: HubSpotStream, api: Any, ids: list[str],
+                    listing: dict[str, Any]) -> Page:
+        request: dict[str, Any] = {"inputs": [{"id": i} for i in ids],
+                                   "properties": listing["properties"]}
+        if stream.properties_with_history:
+            request["propertiesWithHistory"] = listing["properties_with_history"]
+        body = self._call(stream, api.batch_api.read,
+                          batch_read_input_simple_public_object_id=request, archived=False)
+        return body.get("results", [])
 
     def _pages(self, stream: HubSpotStream, fetch: Callable[..., Any],
                **kwargs: Any) -> Iterator[Page]:
@@ -101,3 +171,7 @@ def _message(body: Any) -> str:
         return str(json.loads(body).get("message"))
     except (TypeError, ValueError, AttributeError):
         return str(body)[:500]
+
+
+def _epoch_ms(text: str) -> int:
+    return int(datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp() * 1000)

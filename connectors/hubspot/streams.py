@@ -19,8 +19,8 @@ STREAMS: dict[str, HubSpotStream] = {
     s.name: s
     for s in (
         HubSpotStream("hubspot", "owners", "id", "updatedAt", object_type="owners"),
-        HubSpotStream("hubspot", "companies", "id", "hs_lastmodifieddate",
-                      object_type="companies",
+        HubSpotStream("hubspot", "companies", "id", "properties.hs_lastmodifieddate",
+                      write_mode="merge", object_type="companies",
                       properties=("name", "domain", "hubspot_owner_id", "industry",
                                   "createdate", "hs_lastmodifieddate"),
                       properties_with_history=("hubspot_owner_id",)),

@@ -2,7 +2,9 @@
 
 Every property value is a string (or null), as HubSpot sends it. Lists page with an opaque
 `after` cursor and at most 100 results (50 when `propertiesWithHistory` is asked for), and the
-last page carries no `paging`.
+last page carries no `paging`. Search (POST) filters, sorts and pages up to 200 results, and
+refuses to page past 10,000 results of one query, as HubSpot does. Batch read returns records
+by id, property history included.
 """
 
 from __future__ import annotations
@@ -47,6 +49,87 @@ class FakeHubSpot(FakeServer):
         self.route("GET", "/crm/v3/owners/?", self.list_owners)
         self.route("GET", "/crm/v3/objects/(?P<object_type>companies|deals)", self.list_objects)
         self.route("GET", "/crm/v3/pipelines/(?P<object_type>deals)", self.list_pipelines)
+        self.route("POST", "/crm/v3/objects/(?P<object_type>companies|deals)/search", self.search)
+        self.route("POST", "/crm/v3/objects/(?P<object_type>companies|deals)/batch/read",
+                   self.batch_read)
+
+    def _records(self, object_type: str) -> list[dict[str, Any]]:
+        return self.companies if object_type == "companies" else self.deals
+
+    def update(self, object_type: str, record_id: str, **properties: str | None
+               ) -> dict[str, Any]:
+        """A user edits a record: its properties change and it is modified now."""
+        record = next(r for r in self._records(object_type) if r["id"] == record_id)
+        now = iso_z(datetime.now(UTC))
+        for name, value in properties.items():
+            record["properties"][name] = value
+            record["_history"].setdefault(name, []).insert(
+                0, {"value": value or "", "timestamp": now, "sourceType": "CRM_UI"})
+        record["properties"]["hs_lastmodifieddate"] = now
+        record["updatedAt"] = now
+        return record
+
+    def add_companies(self, count: int, modified: datetime, first_id: int = 90_000_000) -> None:
+        """Many bare companies modified at one instant (to exercise search windows)."""
+        stamp = iso_z(modified)
+        for n in range(count):
+            self.companies.append({
+                "id": str(first_id + n), "archived": False, "createdAt": stamp,
+                "updatedAt": stamp, "_history": {},
+                "properties": {"name": f"Bulk company {n}", "hubspot_owner_id": None,
+                               "hs_lastmodifieddate": stamp, "createdate": stamp}})
+
+    def search(self, request: Request, object_type: str) -> Response:
+        body = request.json()
+        groups = body.get("filterGroups") or []
+        records = [r for r in self._records(object_type) if not r["archived"]
+                   and (not groups or any(all(_matches(r, f) for f in g.get("filters", []))
+                                          for g in groups))]
+        for sort in reversed(body.get("sorts") or []):
+            name = sort["propertyName"] if isinstance(sort, dict) else str(sort)
+            descending = isinstance(sort, dict) and sort.get("direction") == "DESCENDING"
+            records.sort(key=lambda r, n=name: _value(r, n), reverse=descending)
+        limit = min(int(body.get("limit") or 10), 200)
+        offset = int(body.get("after") or 0)
+        if offset + limit > 10_000:
+            raise HttpError(400, {"status": "error", "category": "VALIDATION_ERROR",
+                                  "message": "Search results are limited to 10,000: narrow the "
+                                  "query"})
+        wanted = body.get("properties") or []
+        page = [{"id": r["id"], "properties": {**{k: r["properties"].get(k) for k in wanted},
+                                               "hs_object_id": r["id"],
+                                               "hs_lastmodifieddate":
+                                                   r["properties"]["hs_lastmodifieddate"]},
+                 "createdAt": r["createdAt"], "updatedAt": r["updatedAt"], "archived": False}
+                for r in records[offset : offset + limit]]
+        result: dict[str, Any] = {"total": len(records), "results": page}
+        if offset + limit < len(records):
+            result["paging"] = {"next": {"after": str(offset + limit)}}
+        return Response(200, result)
+
+    def batch_read(self, request: Request, object_type: str) -> Response:
+        body = request.json()
+        archived = (request.arg("archived") or "false").lower() == "true"
+        ids = [item["id"] for item in body.get("inputs", [])]
+        if len(ids) > 100:
+            raise HttpError(400, {"status": "error", "category": "VALIDATION_ERROR",
+                                  "message": "at most 100 inputs"})
+        by_id = {r["id"]: r for r in self._records(object_type) if r["archived"] == archived}
+        wanted = body.get("properties") or []
+        history = body.get("propertiesWithHistory") or []
+        results = []
+        for record_id in ids:
+            if record_id not in by_id:
+                continue
+            record = by_id[record_id]
+            out = {k: v for k, v in record.items()
+                   if k not in ("properties", "_history", "associations")}
+            out["properties"] = {k: record["properties"].get(k) for k in wanted}
+            out["properties"]["hs_object_id"] = record_id
+            if history:
+                out["propertiesWithHistory"] = {n: record["_history"].get(n, []) for n in history}
+            results.append(out)
+        return Response(200, {"status": "COMPLETE", "results": results})
 
     def archive(self, object_type: str, record_id: str) -> dict[str, Any]:
         """Deleting in HubSpot archives: the record moves to the `archived=true` listing."""
@@ -131,10 +214,11 @@ def render(company: Company) -> tuple[list[dict], list[dict], list[dict]]:
                 "name": account.name, "domain": account.name.lower().replace(" ", "") + ".com",
                 "hubspot_owner_id": vendor_id("hs_owner", owner) if owner else None,
                 "industry": account.industry.upper(), "createdate": iso_z(account.created_at),
-                "hs_lastmodifieddate": iso_z(MODIFIED)},
+                # Last modified when it was created or last changed hands.
+                "hs_lastmodifieddate": iso_z(max(at for at, _ in account.owners))},
             "_history": {"hubspot_owner_id": history},
-            "createdAt": iso_z(account.created_at), "updatedAt": iso_z(MODIFIED),
-            "archived": False})
+            "createdAt": iso_z(account.created_at),
+            "updatedAt": iso_z(max(at for at, _ in account.owners)), "archived": False})
     deals = [_deal(company, deal, n) for n, deal in enumerate(company.deals_in("hubspot"))]
     return owners, companies, deals
 
@@ -166,3 +250,28 @@ def _deal(company: Company, deal: Deal, n: int) -> dict[str, Any]:
         {"id": account.crm_id, "type": "deal_to_company_unlabeled"}]}}
     return {"id": deal_id, "properties": props, "_history": {}, "createdAt": close or "",
             "updatedAt": iso_z(MODIFIED), "archived": False, "associations": associations}
+
+
+def _value(record: dict[str, Any], name: str) -> Any:
+    if name == "hs_object_id":
+        return int(record["id"])
+    value = record["properties"].get(name)
+    if name in ("hs_lastmodifieddate", "createdate", "closedate") and value:
+        return int(datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp() * 1000)
+    return value
+
+
+def _matches(record: dict[str, Any], condition: dict[str, Any]) -> bool:
+    actual = _value(record, condition["propertyName"])
+    raw = condition.get("value")
+    expected: Any = raw
+    if isinstance(actual, int) and raw is not None:
+        text = str(raw)
+        expected = int(text) if text.lstrip("-").isdigit() else int(
+            datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp() * 1000)
+    operator = condition["operator"]
+    if actual is None:
+        return operator == "NOT_HAS_PROPERTY"
+    return {"EQ": actual == expected, "NEQ": actual != expected, "GT": actual > expected,
+            "GTE": actual >= expected, "LT": actual < expected, "LTE": actual <= expected,
+            "HAS_PROPERTY": True}.get(operator, False)
