@@ -1,10 +1,15 @@
 """Errors a connector raises: they name the source and the setting to check, never a secret."""
 
+from collections.abc import Mapping
+
 
 class SourceError(RuntimeError):
-    def __init__(self, source: str, message: str) -> None:
+    def __init__(self, source: str, message: str, status: int | None = None,
+                 headers: Mapping[str, str] | None = None) -> None:
         super().__init__(f"{source}: {message}")
         self.source = source
+        self.status = status  # the HTTP status that caused it, if any
+        self.headers = dict(headers or {})
 
 
 class SourceAuthError(SourceError):

@@ -80,5 +80,14 @@ def send(session: requests.Session, method: str, url: str, *, source: str, what:
                               f"{response.text[:200]!r}; check {credentials}")
     if response.status_code >= 400:
         raise SourceError(source, f"{what} failed with HTTP {response.status_code}: "
-                          f"{response.text[:300]}")
+                          f"{response.text[:300]}", response.status_code, response.headers)
     return response
+
+
+def json_of(response: requests.Response, source: str, what: str) -> Any:
+    """The response's JSON, or a clear error when the body is cut short or not JSON."""
+    try:
+        return response.json()
+    except ValueError as error:
+        raise SourceError(source, f"{what}: the API sent a body that is not valid JSON "
+                          f"({len(response.content)} bytes; truncated?)") from error

@@ -42,5 +42,8 @@ class Connector(Protocol):
     source: str
     streams: dict[str, Stream]
 
+    @property
+    def request_count(self) -> int: ...
+
     def read(self, stream: Stream, window: Window | None = None,
              since: str | None = None) -> Iterator[Page]: ...

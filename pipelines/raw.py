@@ -9,6 +9,7 @@ built from the sources that are set.
 """
 
 
+import time
 from datetime import UTC, datetime
 from typing import Any
 
@@ -20,6 +21,7 @@ from dagster import (
     AssetsDefinition,
     BackfillPolicy,
     Config,
+    Failure,
     MaterializeResult,
     PartitionsDefinition,
     asset,
@@ -27,6 +29,7 @@ from dagster import (
 )
 from dagster_duckdb import DuckDBResource
 
+from connectors.errors import SourceLimitReached
 from connectors.streams import Connector, Stream
 from pipelines.partitions import month_windows
 from pipelines.settings import load_settings
@@ -82,19 +85,28 @@ def _raw_asset(stream: Stream, monthly: PartitionsDefinition) -> AssetsDefinitio
                 ensure_raw_table(conn, stream)
             return MaterializeResult(metadata={"skipped": "source not configured"})
         connector: Connector = source.connector()
+        started = time.monotonic()
         windows = list(month_windows(context.partition_time_window)) if windowed else [None]
         totals: dict[str, Any] = {"pages": 0, "records": 0, "rows_written": 0, "quarantined": 0}
         incremental = stream.write_mode == "merge" and not config.full_refresh
+        done: list[str] = []
         with warehouse.get_connection() as conn:
             if config.full_refresh:
                 reset_cursor(conn, stream.source, stream.name)
             since = get_cursor(conn, stream.source, stream.name) if incremental else None
             for window in windows:
                 pages = connector.read(stream, window, since=since)
-                stats = land(conn, stream, pages, context.run_id, window,
-                             write_mode="replace" if config.full_refresh else None)
+                try:
+                    stats = land(conn, stream, pages, context.run_id, window,
+                                 write_mode="replace" if config.full_refresh else None)
+                except SourceLimitReached as error:
+                    # A window cut short is not landed; the windows before it are kept.
+                    raise Failure(description=f"{error}. Months landed before it: "
+                                  f"{done or 'none'}.", metadata={"months_landed": done},
+                                  allow_retries=False) from error
                 for name in totals:
                     totals[name] += getattr(stats, name)
+                done.append(window.start.date().isoformat() if window else "full")
                 context.log.info(f"{stream.table} {window or 'full'}: {stats}")
                 if stats.limit_reached:
                     context.log.warning(stats.limit_reached)
@@ -107,6 +119,11 @@ def _raw_asset(stream: Stream, monthly: PartitionsDefinition) -> AssetsDefinitio
                 owner_path = load_settings().owner_path(stream.source)
                 totals["ownership_snapshot"] = snapshot_ownership(
                     conn, stream, owner_path, today, context.run_id)
+        totals |= {"requests": connector.request_count,
+                   "elapsed_seconds": round(time.monotonic() - started, 2)}
+        if hasattr(connector, "api_usage"):  # Salesforce reports its daily API usage
+            totals["api_usage"] = str(connector.api_usage)
+        context.log.info(f"{stream.table}: {totals}")
         return MaterializeResult(metadata={**totals, "windows": len(windows)})
 
     return _pull

@@ -245,3 +245,89 @@ def test_hubspot_search_429_on_post_is_waited_out(conn, sandbox: Sandbox) -> Non
     assert fake.companies[1]["id"] in {r[0] for r in conn.execute(
         "select _pk from raw.hubspot__companies where _run_id = 'second'").fetchall()}
     assert second.limit_reached is None
+
+
+def toggl_quota(sandbox: Sandbox, requests: int, refill: float) -> None:
+    sandbox.toggl.limit(requests, 402, "You have hit your hourly limit for API calls.", refill,
+                        lambda wait: {"X-Toggl-Quota-Remaining": "0",
+                                      "X-Toggl-Quota-Resets-In": str(max(1, round(wait)))})
+
+
+def test_toggl_hourly_quota_is_waited_out_when_it_refills_soon(conn, sandbox) -> None:
+    from connectors.streams import Window
+    from connectors.toggl import STREAMS as TOGGL
+    from connectors.toggl import TogglConnector
+
+    january = Window(datetime(2025, 1, 1, tzinfo=UTC), datetime(2025, 2, 1, tzinfo=UTC))
+    connector = TogglConnector(sandbox.toggl.api_token, sandbox.toggl.workspace_id,
+                               sandbox.toggl.base_url, min_interval=0, max_quota_wait=5)
+    toggl_quota(sandbox, requests=1, refill=1.0)  # the second page is refused for a second
+    stats = land(conn, TOGGL["time_entries"], connector.read(TOGGL["time_entries"], january),
+                 "quota", january)
+    assert stats.pages == 2
+    search = f"/reports/api/v3/workspace/{sandbox.toggl.workspace_id}/search/time_entries"
+    assert sandbox.toggl.requests[search] == stats.pages + 1  # one 402, then the page again
+    expected = {e["id"] for e in sandbox.toggl.entries
+                if e["stop"] and e["start"].startswith("2025-01")}
+    landed = {int(r[0]) for r in conn.execute(
+        "select _pk from raw.toggl__time_entries").fetchall()}
+    assert landed == expected and stats.rows_written == len(expected) > 0  # nothing lost
+
+
+def test_toggl_quota_that_refills_late_ends_the_pull_cleanly(conn, sandbox) -> None:
+    from connectors.errors import SourceLimitReached
+    from connectors.streams import Window
+    from connectors.toggl import STREAMS as TOGGL
+    from connectors.toggl import TogglConnector
+
+    january = Window(datetime(2025, 1, 1, tzinfo=UTC), datetime(2025, 2, 1, tzinfo=UTC))
+    connector = TogglConnector(sandbox.toggl.api_token, sandbox.toggl.workspace_id,
+                               sandbox.toggl.base_url, min_interval=0, max_quota_wait=5)
+    land(conn, TOGGL["time_entries"], connector.read(TOGGL["time_entries"], january), "ok",
+         january)
+    before = count(conn, "toggl__time_entries")
+    toggl_quota(sandbox, requests=1, refill=3600)
+    with pytest.raises(SourceLimitReached, match="refills in 3600s"):
+        land(conn, TOGGL["time_entries"], connector.read(TOGGL["time_entries"], january),
+             "cut", january)
+    assert count(conn, "toggl__time_entries") == before  # the landed window is untouched
+
+
+@pytest.mark.parametrize("vendor", ["salesforce", "hubspot", "toggl", "clockify"])
+def test_a_truncated_page_fails_cleanly_and_a_rerun_lands_everything(
+        conn, sandbox: Sandbox, vendor: str) -> None:
+    from connectors.clockify import STREAMS as CLOCKIFY
+    from connectors.clockify import ClockifyConnector
+    from connectors.errors import SourceError
+    from connectors.hubspot import STREAMS as HUBSPOT
+    from connectors.hubspot import HubSpotConnector
+    from connectors.streams import Window
+    from connectors.toggl import STREAMS as TOGGL
+    from connectors.toggl import TogglConnector
+
+    january = Window(datetime(2025, 1, 1, tzinfo=UTC), datetime(2025, 2, 1, tzinfo=UTC))
+    connector, stream, window, second_page = {
+        "salesforce": (SalesforceConnector(sandbox.salesforce.base_url,
+                                           sandbox.salesforce.access_token),
+                       OPPORTUNITIES, None, "-200"),
+        "hubspot": (HubSpotConnector(sandbox.hubspot.access_token, sandbox.hubspot.base_url),
+                    HUBSPOT["deals"], None, "/deals"),
+        "toggl": (TogglConnector(sandbox.toggl.api_token, sandbox.toggl.workspace_id,
+                                 sandbox.toggl.base_url, min_interval=0),
+                  TOGGL["time_entries"], january, "/search/"),
+        "clockify": (ClockifyConnector(sandbox.clockify.api_key, sandbox.clockify.workspace_id,
+                                       f"{sandbox.clockify.base_url}/api/v1", page_size=20),
+                     CLOCKIFY["time_entries"], january, "/time-entries"),
+    }[vendor]
+    server = getattr(sandbox, vendor)
+    # The first page is fine; the next one is cut off mid-document.
+    if vendor in ("hubspot", "toggl", "clockify"):
+        server.inject(0, path_contains=second_page)  # let one through
+    server.inject(200, raw=b'{"results": [{"id": "1", "prop', path_contains=second_page)
+    with pytest.raises(SourceError, match="not valid JSON"):
+        land(conn, stream, connector.read(stream, window), "broken", window)
+    table = f"raw.{stream.table}"
+    assert conn.execute(f"select count(*) from {table}").fetchone() == (0,)  # nothing half-landed
+    stats = land(conn, stream, connector.read(stream, window), "again", window)
+    assert stats.rows_written > 0
+    assert count(conn, stream.table) == (stats.rows_written, stats.rows_written)

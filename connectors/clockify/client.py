@@ -13,7 +13,7 @@ from typing import Any
 
 from connectors.clockify.streams import STREAMS
 from connectors.errors import SourceNotConfigured
-from connectors.http import ApiSession, send
+from connectors.http import ApiSession, json_of, send
 from connectors.streams import Page, Stream, Window
 
 PUBLIC_HOST = "https://api.clockify.me/api/v1"
@@ -67,6 +67,6 @@ class ClockifyConnector:
             page += 1
 
     def _get(self, url: str, stream: Stream, params: dict[str, Any]) -> Any:
-        return send(self.session, "GET", url, source="clockify", what=stream.name,
-                    credentials="CLOCKIFY_API_KEY and CLOCKIFY_WORKSPACE_ID",
-                    params=params).json()
+        response = send(self.session, "GET", url, source="clockify", what=stream.name,
+                        credentials="CLOCKIFY_API_KEY and CLOCKIFY_WORKSPACE_ID", params=params)
+        return json_of(response, "clockify", stream.name)

@@ -163,7 +163,11 @@ class HubSpotConnector:
                                       "HUBSPOT_ACCESS_TOKEN") from error
             raise SourceError("hubspot", f"{stream.name} failed with HTTP {status}: "
                               f"{_message(getattr(error, 'body', ''))}") from error
-        return json.loads(response.data)
+        try:
+            return json.loads(response.data)
+        except ValueError as error:
+            raise SourceError("hubspot", f"{stream.name}: the API sent a body that is not valid "
+                              f"JSON ({len(response.data)} bytes; truncated?)") from error
 
 
 def _message(body: Any) -> str:

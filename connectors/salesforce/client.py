@@ -96,6 +96,9 @@ class SalesforceConnector:
                     return
                 result = self.client.query_more(result["nextRecordsUrl"],
                                                 identifier_is_url=True, headers=headers)
+        except ValueError as error:  # simple-salesforce parses each page's JSON
+            raise SourceError("salesforce", f"{stream.sobject}: the API sent a body that is not "
+                              "valid JSON (truncated?)") from error
         except SalesforceRefusedRequest as error:
             if "REQUEST_LIMIT_EXCEEDED" in str(error.content):
                 raise SourceLimitReached("salesforce", f"{stream.sobject}: the org's API request "
@@ -109,6 +112,10 @@ class SalesforceConnector:
         except SalesforceError as error:
             raise SourceError("salesforce", f"{stream.sobject} query failed with HTTP "
                               f"{error.status}: {_messages(error.content)}") from error
+
+    @property
+    def request_count(self) -> int:
+        return self.session.request_count
 
     @property
     def api_usage(self) -> dict[str, Any]:

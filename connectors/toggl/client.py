@@ -4,19 +4,22 @@ The detailed report groups entries into rows (same user, project, description, t
 client flattens them back to one record per time entry. Pages continue through the `X-Next-ID`,
 `X-Next-Row-Number` and `X-Next-Timestamp` headers. Report dates are whole days in each user's
 profile time zone, so a window is asked for with a day of margin on both sides; the loader keeps
-only the entries that start inside the window. The documented safe rate is ~1 request/second.
+only the entries that start inside the window. The documented safe rate is ~1 request/second
+(429 beyond it, retried with backoff); since 2025 an hourly quota answers 402 with
+`X-Toggl-Quota-Resets-In`: a short wait is waited out, a long one ends the pull cleanly.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
 import requests
 
-from connectors.errors import SourceNotConfigured
-from connectors.http import ApiSession, send
+from connectors.errors import SourceError, SourceLimitReached, SourceNotConfigured
+from connectors.http import ApiSession, json_of, send
 from connectors.streams import Page, Stream, Window
 from connectors.toggl.streams import STREAMS
 
@@ -32,12 +35,15 @@ class TogglConnector:
     streams = STREAMS
 
     def __init__(self, api_token: str | None, workspace_id: str | int | None,
-                 base_url: str | None = None, min_interval: float = 1.0) -> None:
+                 base_url: str | None = None, min_interval: float = 1.0,
+                 max_quota_wait: float = 120.0) -> None:
         if not api_token or not workspace_id:
             raise SourceNotConfigured("toggl", "set TOGGL_API_TOKEN and TOGGL_WORKSPACE_ID")
         self.base_url = (base_url or PUBLIC_HOST).rstrip("/")
         self.workspace_id = str(workspace_id)
         self.session = ApiSession(min_interval=min_interval)
+        # The longest wait for the hourly quota to refill before ending the pull (seconds).
+        self.max_quota_wait = max_quota_wait
         self.session.auth = (api_token, "api_token")
 
     @property
@@ -75,7 +81,7 @@ class TogglConnector:
         stream = STREAMS["time_entries"]
         while True:
             response = self._request("POST", url, stream, json=body)
-            rows = response.json() or []
+            rows = json_of(response, "toggl", stream.name) or []
             yield [{**{f: row.get(f) for f in _GROUP_FIELDS}, **entry}
                    for row in rows for entry in row.get("time_entries", [])]
             next_id = response.headers.get("X-Next-ID")
@@ -86,8 +92,20 @@ class TogglConnector:
                     "first_timestamp": int(response.headers["X-Next-Timestamp"])}
 
     def _json(self, method: str, url: str, stream: Stream, **kwargs: Any) -> Any:
-        return self._request(method, url, stream, **kwargs).json()
+        return json_of(self._request(method, url, stream, **kwargs), "toggl", stream.name)
 
     def _request(self, method: str, url: str, stream: Stream, **kwargs: Any) -> requests.Response:
-        return send(self.session, method, url, source="toggl", what=stream.name,
-                    credentials="TOGGL_API_TOKEN and TOGGL_WORKSPACE_ID", **kwargs)
+        while True:
+            try:
+                return send(self.session, method, url, source="toggl", what=stream.name,
+                            credentials="TOGGL_API_TOKEN and TOGGL_WORKSPACE_ID", **kwargs)
+            except SourceError as error:
+                if error.status != 402:
+                    raise
+                resets_in = float(error.headers.get("X-Toggl-Quota-Resets-In") or 3600)
+                if resets_in > self.max_quota_wait:
+                    raise SourceLimitReached(
+                        "toggl", f"{stream.name}: the hourly API quota is spent and refills in "
+                        f"{resets_in:.0f}s; what was landed is kept, run again after that"
+                    ) from error
+                time.sleep(resets_in)

@@ -64,6 +64,21 @@ class Fault:
     times: int = 1
     path_contains: str = ""
     delay_seconds: float = 0.0
+    raw: bytes | None = None
+
+
+@dataclass
+class Quota:
+    """A request budget that refills some seconds after it is spent (Toggl's hourly quota,
+    Salesforce's daily limit, HubSpot's ten-second window, scaled down for tests)."""
+
+    size: int
+    status: int
+    body: Any
+    refill_seconds: float
+    headers: Callable[[float], dict[str, str]]
+    remaining: int = 0
+    reset_at: float | None = None
 
 
 Route = tuple[str, re.Pattern[str], Callable[..., Response]]
@@ -78,6 +93,7 @@ class FakeServer:
         self.routes: list[Route] = []
         self.requests: Counter[str] = Counter()
         self.faults: list[Fault] = []
+        self.quota: Quota | None = None
         self._lock = threading.Lock()
         self.tls = tls
         self.ca: trustme.CA | None = None
@@ -92,11 +108,36 @@ class FakeServer:
         """Raise HttpError when the request's credentials are wrong."""
 
     def inject(self, status: int, body: Any = None, headers: dict[str, str] | None = None,
-               times: int = 1, path_contains: str = "", delay_seconds: float = 0.0) -> None:
-        """Answer the next `times` matching requests with this status (after an optional delay)."""
+               times: int = 1, path_contains: str = "", delay_seconds: float = 0.0,
+               raw: bytes | None = None) -> None:
+        """Answer the next `times` matching requests with this status (after an optional
+        delay); `raw` sends those bytes as the body, e.g. a truncated JSON document. Status 0
+        lets the request through unchanged (after the delay): a slow response, or a way to let
+        the first matching requests pass before a later fault."""
         with self._lock:
             self.faults.append(Fault(status, body, headers or {}, times, path_contains,
-                                     delay_seconds))
+                                     delay_seconds, raw))
+
+    def limit(self, requests: int, status: int, body: Any, refill_seconds: float,
+              headers: Callable[[float], dict[str, str]] | None = None) -> None:
+        """Allow `requests` more requests, then answer `status` until `refill_seconds` after
+        the budget ran out; `headers(seconds_to_reset)` adds the vendor's headers."""
+        with self._lock:
+            self.quota = Quota(requests, status, body, refill_seconds,
+                               headers or (lambda _: {}), remaining=requests)
+
+    def _spent(self) -> Response | None:
+        quota = self.quota
+        if quota is None:
+            return None
+        now = time.monotonic()
+        if quota.reset_at is not None and now >= quota.reset_at:
+            quota.remaining, quota.reset_at = quota.size, None
+        if quota.remaining > 0:
+            quota.remaining -= 1
+            return None
+        quota.reset_at = quota.reset_at or now + quota.refill_seconds
+        return Response(quota.status, quota.body, quota.headers(quota.reset_at - now))
 
     @property
     def request_count(self) -> int:
@@ -105,6 +146,9 @@ class FakeServer:
     def dispatch(self, request: Request) -> Response:
         with self._lock:
             self.requests[request.path] += 1
+            spent = self._spent()
+            if spent is not None:
+                return spent
             fault = next((f for f in self.faults if f.path_contains in request.path), None)
             if fault is not None:
                 fault.times -= 1
@@ -113,7 +157,7 @@ class FakeServer:
         if fault is not None:
             time.sleep(fault.delay_seconds)
             if fault.status:
-                return Response(fault.status, fault.body, fault.headers)
+                return Response(fault.status, fault.body, fault.headers, fault.raw)
         try:
             self.authenticate(request)
             for method, pattern, handler in self.routes:
