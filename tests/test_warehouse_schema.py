@@ -72,3 +72,32 @@ def test_a_changed_column_type_is_a_clear_error() -> None:
                      "period_start date, csm_count varchar)")
         with pytest.raises(MartSchemaError, match=r"columns changed: \['csm_count'\]"):
             build_month_marts(conn, date(2025, 1, 1), date(2025, 2, 1), "upgrade")
+
+
+def test_clockify_iso_durations_are_parsed() -> None:
+    from datetime import UTC, datetime
+
+    from connectors.streams import Window
+    from warehouse.loading import land
+
+    january = Window(datetime(2025, 1, 1, tzinfo=UTC), datetime(2025, 2, 1, tzinfo=UTC))
+    entries = [
+        {"id": "a", "userId": "u", "timeInterval": {"start": "2025-01-06T08:00:00Z",
+                                                    "end": "2025-01-06T10:54:00Z",
+                                                    "duration": "PT2H54M"}, "type": "REGULAR"},
+        # No end, but a duration: it ends where the duration says.
+        {"id": "b", "userId": "u", "timeInterval": {"start": "2025-01-07T08:00:00Z",
+                                                    "end": None, "duration": "PT1H2M3S"}},
+        {"id": "c", "userId": "u", "timeInterval": {"start": "2025-01-08T08:00:00Z",
+                                                    "end": None, "duration": None}},  # running
+        {"id": "d", "userId": "u", "timeInterval": {"start": "2025-01-09T08:00:00Z",
+                                                    "end": None, "duration": "P1DT2H"}},
+    ]
+    with duckdb.connect(":memory:") as conn:
+        prepare(conn, STREAMS, Settings().for_warehouse(), Settings().tables())
+        land(conn, CLOCKIFY["time_entries"], [entries], "run", january)
+        rows = conn.execute("""
+            select entry_id, duration_seconds, epoch(stop_at - start_at)
+            from staging.stg_clockify__time_entries order by 1""").fetchall()
+    assert rows == [("clockify:a", 10440, 10440.0), ("clockify:b", 3723, 3723.0),
+                    ("clockify:c", None, None), ("clockify:d", 93600, 93600.0)]
