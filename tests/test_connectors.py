@@ -222,3 +222,43 @@ def test_hubspot_archived_records_arrive_as_archived(sandbox: Sandbox) -> None:
     assert len(records) == len(sandbox.hubspot.companies)  # active and archived, once each
     archived = [r for r in records if r["archived"]]
     assert [r["id"] for r in archived] == [gone] and archived[0]["archivedAt"].endswith("Z")
+
+
+def test_salesforce_large_pulls_go_through_bulk_api_2(sandbox: Sandbox) -> None:
+    import duckdb
+
+    from pipelines.crm import assets as crm
+    from pipelines.settings import Settings
+    from pipelines.time_tracking import assets as time_tracking
+    from warehouse.loading import land
+    from warehouse.schema import prepare
+
+    stream = SALESFORCE["opportunities"]
+    total = len(sandbox.salesforce.objects["Opportunity"])
+    connector = SalesforceConnector(sandbox.salesforce.base_url,
+                                    sandbox.salesforce.access_token, bulk_threshold=100,
+                                    bulk_page_size=150)
+    pages = list(connector.read(stream))
+    paths = sandbox.salesforce.requests
+    assert [len(p) for p in pages] == [150] * (total // 150) + [total % 150]
+    assert sum(n for p, n in paths.items() if p.endswith("/results")) == len(pages)
+    assert sum(n for p, n in paths.items() if p.endswith("/jobs/query")) == 1
+    assert paths["/services/data/v59.0/queryAll/"] == 1  # one REST page told the size
+    records = [r for p in pages for r in p]
+    assert {r["Id"] for r in records} == {r["Id"] for r in sandbox.salesforce.objects[
+        "Opportunity"]}
+    assert all(isinstance(r["IsWon"], str) for r in records)  # CSV: text throughout
+
+    # The staging SQL reads bulk CSV text as it reads REST JSON.
+    rest = SalesforceConnector(sandbox.salesforce.base_url, sandbox.salesforce.access_token)
+    rules = Settings()
+    typed = []
+    for source in (pages, list(rest.read(stream))):
+        with duckdb.connect(":memory:") as conn:
+            prepare(conn, [*crm.STREAMS, *time_tracking.STREAMS], rules.for_warehouse(),
+                    rules.tables())
+            land(conn, stream, source, "run")
+            typed.append(conn.execute(
+                "select * exclude (amount_raw) from staging.stg_salesforce__opportunities "
+                "order by deal_id").fetchall())
+    assert typed[0] == typed[1]

@@ -20,6 +20,9 @@ class SalesforceResource(ConfigurableResource):
     security_token: str | None = Field(default=None, repr=False)
     domain: str | None = None
     batch_size: int = 2000
+    # A pull of more records than this goes through Bulk API 2.0, pages of bulk_page_size.
+    bulk_threshold: int = 100_000
+    bulk_page_size: int = 50_000
 
     @property
     def configured(self) -> bool:
@@ -32,6 +35,7 @@ class SalesforceResource(ConfigurableResource):
             instance_url=self.instance_url, access_token=self.access_token,
             username=self.username, password=self.password,
             security_token=self.security_token, domain=self.domain, batch_size=self.batch_size,
+            bulk_threshold=self.bulk_threshold, bulk_page_size=self.bulk_page_size,
             extra_fields=settings.extra_fields("salesforce"),
             history_field=settings.salesforce_history_field)
 

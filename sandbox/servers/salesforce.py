@@ -1,12 +1,15 @@
 """Fake Salesforce REST API: SOQL query/queryAll with `nextRecordsUrl` paging, over TLS.
 
 simple-salesforce only builds https:// URLs, so this server speaks TLS with a certificate made at
-start-up (trustme). The SOQL understood is what connectors send: a field list, one object, an
-optional WHERE of `field op literal` terms joined by AND, ORDER BY and LIMIT.
+start-up (trustme). The SOQL understood is what connectors send: a field list (or COUNT()), one
+object, an optional WHERE of `field op literal` terms joined by AND, ORDER BY and LIMIT. Bulk API
+2.0 query jobs complete at once and serve CSV pages through `Sforce-Locator`.
 """
 
 from __future__ import annotations
 
+import csv
+import io
 import itertools
 import re
 import uuid
@@ -45,6 +48,10 @@ class FakeSalesforce(FakeServer):
         self._api_usage = itertools.count(1)
         self.route("GET", f"{API}/(?P<kind>query|queryAll)/?", self.query)
         self.route("GET", f"{API}/query/(?P<locator>[\\w-]+)-(?P<offset>\\d+)", self.query_more)
+        self._jobs: dict[str, dict[str, Any]] = {}
+        self.route("POST", f"{API}/jobs/query", self.create_job)
+        self.route("GET", f"{API}/jobs/query/(?P<job_id>\\w+)", self.get_job)
+        self.route("GET", f"{API}/jobs/query/(?P<job_id>\\w+)/results", self.job_results)
 
     # -- changes, as users make them: each stamps SystemModstamp with the server's clock ---------
     def update(self, sobject: str, record_id: str, **fields: Any) -> dict[str, Any]:
@@ -84,6 +91,9 @@ class FakeSalesforce(FakeServer):
         if not soql:
             raise HttpError(400, [{"errorCode": "MALFORMED_QUERY", "message": "q is required"}])
         records = self._run(soql, include_deleted=kind == "queryAll")
+        if records and records[0]["attributes"]["type"] == "AggregateResult":
+            return Response(200, {"totalSize": len(records), "done": True, "records": []},
+                            self._headers())
         return self._page(records, 0, self._batch(request), version, str(uuid.uuid4().hex[:15]))
 
     def query_more(self, request: Request, version: str, locator: str, offset: str) -> Response:
@@ -92,6 +102,42 @@ class FakeSalesforce(FakeServer):
                                    "message": "invalid query locator"}])
         return self._page(self._cursors[locator], int(offset), self._batch(request), version,
                           locator)
+
+    def create_job(self, request: Request, version: str) -> Response:
+        body = request.json()
+        if body.get("operation") not in ("query", "queryAll"):
+            raise HttpError(400, [{"errorCode": "INVALIDJOB", "message": "bad operation"}])
+        records = self._run(body.get("query", ""), body["operation"] == "queryAll")
+        job_id = "750" + uuid.uuid4().hex[:15]
+        self._jobs[job_id] = {"records": records, "operation": body["operation"]}
+        return Response(200, {"id": job_id, "operation": body["operation"],
+                              "state": "UploadComplete"}, self._headers())
+
+    def get_job(self, request: Request, version: str, job_id: str) -> Response:
+        job = self._jobs.get(job_id)
+        if job is None:
+            raise HttpError(404, [{"errorCode": "NOT_FOUND", "message": "no such job"}])
+        return Response(200, {"id": job_id, "operation": job["operation"],
+                              "state": "JobComplete",
+                              "numberRecordsProcessed": len(job["records"])}, self._headers())
+
+    def job_results(self, request: Request, version: str, job_id: str) -> Response:
+        job = self._jobs.get(job_id)
+        if job is None:
+            raise HttpError(404, [{"errorCode": "NOT_FOUND", "message": "no such job"}])
+        size = int(request.arg("maxRecords") or 50000)
+        offset = int(request.arg("locator") or 0)
+        chunk, following = page_slice(job["records"], offset, size)
+        fields = [f for f in (chunk[0] if chunk else {}) if f != "attributes"]
+        out = io.StringIO()
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow(fields)
+        for record in chunk:  # Bulk CSV: empty for null, true/false, datetimes with Z
+            writer.writerow([_csv_value(record[f]) for f in fields])
+        return Response(200, None, {"Content-Type": "text/csv",
+                                    "Sforce-Locator": str(following) if following else "null",
+                                    "Sforce-NumberOfRecords": str(len(chunk))},
+                        raw=out.getvalue().encode())
 
     def _page(self, records: list[dict[str, Any]], offset: int, size: int, version: str,
               locator: str) -> Response:
@@ -113,6 +159,9 @@ class FakeSalesforce(FakeServer):
             raise HttpError(400, [{"errorCode": "INVALID_TYPE",
                                    "message": f"sObject type '{object_name}' is not supported."}])
         fields = [f.strip() for f in match.group("fields").split(",")]
+        counting = [f.upper() for f in fields] == ["COUNT()"]
+        if counting:
+            fields = []
         known = table[0].keys() if table else set(fields)
         for name in fields:
             if name not in known:
@@ -128,9 +177,21 @@ class FakeSalesforce(FakeServer):
                           reverse=(match.group("dir") or "").lower() == "desc")
         if match.group("limit"):
             rows = rows[: int(match.group("limit"))]
+        if counting:  # COUNT() answers with totalSize and no records
+            return [{"attributes": {"type": "AggregateResult"}}] * len(rows)
         return [{"attributes": {"type": object_name,
                                 "url": f"/services/data/v59.0/sobjects/{object_name}/{r['Id']}"},
                  **{f: r[f] for f in fields}} for r in rows]
+
+
+def _csv_value(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str) and re.match(r"^\d{4}-\d{2}-\d{2}T.*\+0000$", value):
+        return value.replace("+0000", "Z")
+    return str(value)
 
 
 def _filter(rows: list[dict[str, Any]], term: str) -> list[dict[str, Any]]:

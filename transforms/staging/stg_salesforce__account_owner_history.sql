@@ -13,7 +13,7 @@ settings as (
 final as (
     select
         'sf:' || (_record->>'AccountId') as account_id,
-        try_strptime(_record->>'CreatedDate', '%Y-%m-%dT%H:%M:%S.%g%z') as changed_at,
+        try_cast(_record->>'CreatedDate' as timestamptz) as changed_at,
         nullif(_record->>'OldValue', '') as old_owner_ref,
         nullif(_record->>'NewValue', '') as new_owner_ref
     from source

@@ -17,7 +17,7 @@ final as (
         nullif(json_extract_string(_record, '$.' || settings.salesforce_owner_field), '')
             as owner_ref,
         coalesce(try_cast(_record->>'IsDeleted' as boolean), false) as is_deleted,
-        try_strptime(_record->>'CreatedDate', '%Y-%m-%dT%H:%M:%S.%g%z') as created_at
+        try_cast(_record->>'CreatedDate' as timestamptz) as created_at
     from source
     cross join settings
 )
