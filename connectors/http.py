@@ -13,6 +13,7 @@ from typing import Any
 
 import requests
 from requests.adapters import HTTPAdapter
+from urllib3.exceptions import MaxRetryError
 from urllib3.util.retry import Retry
 
 from connectors.errors import SourceAuthError, SourceError
@@ -21,8 +22,29 @@ RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 DEFAULT_TIMEOUT = (10.0, 120.0)  # connect, read (seconds)
 
 
-def retry_policy(total: int = 6, backoff_factor: float = 0.5) -> Retry:
-    return Retry(
+class ApiRetry(Retry):
+    """urllib3's Retry, except for paths whose failures are final (a login's fault, say)."""
+
+    def __init__(self, *args: Any, never_retry: tuple[str, ...] = (), **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.never_retry = never_retry
+
+    def new(self, **kwargs: Any) -> ApiRetry:
+        renewed = super().new(**kwargs)
+        renewed.never_retry = self.never_retry
+        return renewed
+
+    def increment(self, method: str | None = None, url: str | None = None,
+                  *args: Any, **kwargs: Any) -> ApiRetry:
+        if url and any(path in url for path in self.never_retry):
+            # Exhausted at once: with raise_on_status off, the response goes back as it is.
+            raise MaxRetryError(kwargs.get("_pool"), url, kwargs.get("error"))  # type: ignore[arg-type]
+        return super().increment(method, url, *args, **kwargs)
+
+
+def retry_policy(total: int = 6, backoff_factor: float = 0.5,
+                 never_retry: tuple[str, ...] = ()) -> ApiRetry:
+    return ApiRetry(
         total=total,
         connect=total,
         read=total,
@@ -33,6 +55,7 @@ def retry_policy(total: int = 6, backoff_factor: float = 0.5) -> Retry:
         allowed_methods=None,  # retry every method, POST included
         respect_retry_after_header=True,
         raise_on_status=False,  # hand back the last response so its error can be reported
+        never_retry=never_retry,
     )
 
 

@@ -12,6 +12,8 @@ import pytest
 from connectors.clockify import STREAMS as CLOCKIFY
 from connectors.clockify import ClockifyConnector
 from connectors.errors import SourceAuthError, SourceNotConfigured
+from connectors.http import ApiSession as ApiSessionBase
+from connectors.http import retry_policy
 from connectors.hubspot import STREAMS as HUBSPOT
 from connectors.hubspot import HubSpotConnector
 from connectors.salesforce import STREAMS as SALESFORCE
@@ -262,3 +264,40 @@ def test_salesforce_large_pulls_go_through_bulk_api_2(sandbox: Sandbox) -> None:
                 "select * exclude (amount_raw) from staging.stg_salesforce__opportunities "
                 "order by deal_id").fetchall())
     assert typed[0] == typed[1]
+
+
+class LoginHostToFake(ApiSessionBase):
+    """Routes simple-salesforce's login host to the fake (transport only; the client is real)."""
+
+    def __init__(self, target: str) -> None:
+        from connectors.salesforce.client import LOGIN_PATHS
+
+        super().__init__(retry=retry_policy(never_retry=LOGIN_PATHS))
+        self.target = target
+
+    def request(self, method, url, *args, **kwargs):  # type: ignore[override]
+        url = str(url).replace("https://test.salesforce.com", self.target)
+        return super().request(method, url, *args, **kwargs)
+
+
+def test_salesforce_username_password_login_and_relogin(sandbox: Sandbox) -> None:
+    fake = sandbox.salesforce
+    connector = SalesforceConnector(username=fake.username, password=fake.password,
+                                    security_token=fake.security_token, domain="test",
+                                    session=LoginHostToFake(fake.base_url))
+    assert len([r for p in connector.read(SALESFORCE["users"]) for r in p]) == len(
+        fake.objects["User"])
+    fake.access_token = "rotated-session"  # the session expires: 401, then a fresh login
+    assert len([r for p in connector.read(SALESFORCE["users"]) for r in p]) == len(
+        fake.objects["User"])
+    assert fake.requests["/services/Soap/u/59.0"] == 2
+
+
+def test_salesforce_refused_login_names_the_variables_not_the_secret(sandbox) -> None:
+    fake = sandbox.salesforce
+    with pytest.raises(SourceAuthError, match="SALESFORCE_PASSWORD") as error:
+        SalesforceConnector(username=fake.username, password="hunter2-wrong",
+                            security_token=fake.security_token, domain="test",
+                            session=LoginHostToFake(fake.base_url))
+    assert "hunter2-wrong" not in str(error.value)
+    assert "INVALID_LOGIN" in str(error.value)

@@ -27,17 +27,19 @@ from urllib.parse import urlsplit
 
 from simple_salesforce import Salesforce, format_soql
 from simple_salesforce.exceptions import (
+    SalesforceAuthenticationFailed,
     SalesforceError,
     SalesforceExpiredSession,
     SalesforceRefusedRequest,
 )
 
 from connectors.errors import SourceAuthError, SourceError, SourceLimitReached, SourceNotConfigured
-from connectors.http import ApiSession
+from connectors.http import ApiSession, retry_policy
 from connectors.salesforce.streams import STREAMS, SoqlStream
 from connectors.streams import Page, Window
 
 API_VERSION = "59.0"
+LOGIN_PATHS = ("/services/Soap/u/",)
 # Re-read this much before the watermark: records committed late with an earlier timestamp.
 OVERLAP = timedelta(minutes=5)
 
@@ -61,7 +63,8 @@ class SalesforceConnector:
         bulk_threshold: int | None = 100_000,
         bulk_page_size: int = 50_000,
     ) -> None:
-        self.session = session or ApiSession()
+        # A login's SOAP fault (HTTP 500) is final: never retried like other 5xx.
+        self.session = session or ApiSession(retry=retry_policy(never_retry=LOGIN_PATHS))
         self.batch_size = batch_size
         # Fields beyond a stream's defaults (a custom owner lookup, a deal's term), per stream.
         self.extra_fields = {k: tuple(v) for k, v in (extra_fields or {}).items()}
@@ -75,9 +78,15 @@ class SalesforceConnector:
             self.client = Salesforce(instance_url=f"https://{netloc}", session_id=access_token,
                                      version=API_VERSION, session=self.session)
         elif username and password:
-            self.client = Salesforce(username=username, password=password,
-                                     security_token=security_token or "", domain=domain,
-                                     version=API_VERSION, session=self.session)
+            try:
+                self.client = Salesforce(username=username, password=password,
+                                         security_token=security_token or "", domain=domain,
+                                         version=API_VERSION, session=self.session)
+            except SalesforceAuthenticationFailed as error:
+                raise SourceAuthError(
+                    "salesforce", f"login refused ({error.code}): check SALESFORCE_USERNAME, "
+                    "SALESFORCE_PASSWORD, SALESFORCE_SECURITY_TOKEN and SALESFORCE_DOMAIN"
+                ) from None
         else:
             raise SourceNotConfigured(
                 "salesforce", "set SALESFORCE_INSTANCE_URL and SALESFORCE_ACCESS_TOKEN, or "

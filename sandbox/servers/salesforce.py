@@ -39,9 +39,12 @@ class FakeSalesforce(FakeServer):
     name = "salesforce"
 
     def __init__(self, company: Company, access_token: str = "sandbox-sf-token",
-                 batch_size: int = 2000) -> None:
+                 batch_size: int = 2000, username: str = "api@example.com",
+                 password: str = "sandbox-password",
+                 security_token: str = "sandbox-security-token") -> None:
         super().__init__(tls=True)
         self.access_token = access_token
+        self.username, self.password, self.security_token = username, password, security_token
         self.batch_size = batch_size
         self.objects = render(company)
         self._cursors: dict[str, list[dict[str, Any]]] = {}
@@ -49,6 +52,7 @@ class FakeSalesforce(FakeServer):
         self.route("GET", f"{API}/(?P<kind>query|queryAll)/?", self.query)
         self.route("GET", f"{API}/query/(?P<locator>[\\w-]+)-(?P<offset>\\d+)", self.query_more)
         self._jobs: dict[str, dict[str, Any]] = {}
+        self.route("POST", r"/services/Soap/u/(?P<version>[\d.]+)", self.soap_login)
         self.route("POST", f"{API}/jobs/query", self.create_job)
         self.route("GET", f"{API}/jobs/query/(?P<job_id>\\w+)", self.get_job)
         self.route("GET", f"{API}/jobs/query/(?P<job_id>\\w+)/results", self.job_results)
@@ -68,7 +72,33 @@ class FakeSalesforce(FakeServer):
         self.objects[sobject].append(record)
         return record
 
+    def soap_login(self, request: Request, version: str) -> Response:
+        """The SOAP login of username/password (+ security token) auth."""
+        body = request.body.decode()
+        username = re.search(r"<n1:username>(.*?)</n1:username>", body)
+        password = re.search(r"<n1:password>(.*?)</n1:password>", body)
+        if not (username and password and username.group(1) == self.username
+                and password.group(1) == self.password + self.security_token):
+            fault = ('<?xml version="1.0" encoding="UTF-8"?><soapenv:Envelope '
+                     'xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/" '
+                     'xmlns:sf="urn:fault.partner.soap.sforce.com"><soapenv:Body>'
+                     '<soapenv:Fault><faultcode>sf:INVALID_LOGIN</faultcode><detail>'
+                     '<sf:LoginFault><sf:exceptionCode>INVALID_LOGIN</sf:exceptionCode>'
+                     '<sf:exceptionMessage>Invalid username, password, security token; or '
+                     'user locked out.</sf:exceptionMessage></sf:LoginFault></detail>'
+                     '</soapenv:Fault></soapenv:Body></soapenv:Envelope>')
+            return Response(500, None, {"Content-Type": "text/xml"}, raw=fault.encode())
+        ok = ('<?xml version="1.0" encoding="UTF-8"?><soapenv:Envelope '
+              'xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/" '
+              'xmlns="urn:partner.soap.sforce.com"><soapenv:Body><loginResponse><result>'
+              f"<serverUrl>{self.base_url}/services/Soap/u/{version}/00DKd000000sandbox"
+              f"</serverUrl><sessionId>{self.access_token}</sessionId>"
+              "</result></loginResponse></soapenv:Body></soapenv:Envelope>")
+        return Response(200, None, {"Content-Type": "text/xml"}, raw=ok.encode())
+
     def authenticate(self, request: Request) -> None:
+        if request.path.startswith("/services/Soap/u/"):
+            return  # the login itself carries the credentials in its body
         if request.headers.get("authorization") != f"Bearer {self.access_token}":
             raise HttpError(401, [{"message": "Session expired or invalid",
                                    "errorCode": "INVALID_SESSION_ID"}])
