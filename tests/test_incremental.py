@@ -331,3 +331,29 @@ def test_a_truncated_page_fails_cleanly_and_a_rerun_lands_everything(
     stats = land(conn, stream, connector.read(stream, window), "again", window)
     assert stats.rows_written > 0
     assert count(conn, stream.table) == (stats.rows_written, stats.rows_written)
+
+
+def test_hubspot_deals_second_run_reads_only_changes_with_their_companies(
+        conn, sandbox: Sandbox) -> None:
+    from connectors.hubspot import STREAMS as HUBSPOT
+    from connectors.hubspot import HubSpotConnector
+
+    stream = HUBSPOT["deals"]
+    fake = sandbox.hubspot
+    connector = HubSpotConnector(fake.access_token, fake.base_url)
+    first = land(conn, stream, connector.read(stream), "first")
+    deal = fake.deals[4]
+    fake.update("deals", deal["id"], amount="999.00")
+    before = dict(fake.requests)
+    land(conn, stream, connector.read(stream, since=first.cursor), "second")
+    made = {p: n - before.get(p, 0) for p, n in fake.requests.items() if n - before.get(p, 0)}
+    assert made == {"/crm/v3/objects/deals/search": 1, "/crm/v3/objects/deals/batch/read": 1,
+                    "/crm/v4/associations/deals/companies/batch/read": 1,
+                    "/crm/v3/objects/deals": 1}
+    row = conn.execute("""
+        select _record->'properties'->>'amount',
+               _record->'associations'->'companies'->'results'->0->>'id'
+        from raw.hubspot__deals where _pk = $id""", {"id": deal["id"]}).fetchone()
+    company = deal["associations"]["companies"]["results"][0]["id"]
+    assert row == ("999.00", company)  # the change, and still its company
+    assert count(conn, "hubspot__deals") == (len(fake.deals), len(fake.deals))

@@ -12,8 +12,9 @@ read moves in windows: when a window fills, the next starts at the last timestam
 window filled by one single timestamp continues by object id at that timestamp (search sorts on
 one property, so the records at that timestamp are read again, in id order, and merged on id:
 twice at most, in that rare case). Search returns no
-property history, so each page of ids is batch-read with the owner's history. Deletions arrive
-from the `archived=true` listing. Deals stay full pulls: search returns no associations.
+property history, so each page of ids is batch-read with the owner's history; nor associations,
+so a page of deals gets its companies from the v4 batch associations endpoint, reshaped as the
+list endpoint's `associations`. Deletions arrive from the `archived=true` listing.
 """
 
 from __future__ import annotations
@@ -137,7 +138,20 @@ class HubSpotConnector:
             request["propertiesWithHistory"] = listing["properties_with_history"]
         body = self._call(stream, api.batch_api.read,
                           batch_read_input_simple_public_object_id=request, archived=False)
-        return body.get("results", [])
+        records = body.get("results", [])
+        for association in stream.associations:
+            found = self._call(
+                stream, self.client.crm.associations.v4.batch_api.get_page,
+                from_object_type=stream.object_type, to_object_type=association,
+                batch_input_public_fetch_associations_batch_request={
+                    "inputs": [{"id": r["id"]} for r in records]})
+            linked = {item["from"]["id"]: [str(to["toObjectId"]) for to in item.get("to", [])]
+                      for item in found.get("results", [])}
+            for record in records:
+                record.setdefault("associations", {})[association] = {"results": [
+                    {"id": other, "type": f"{stream.object_type[:-1]}_to_{association[:-1]}"}
+                    for other in linked.get(record["id"], [])]}
+        return records
 
     def _pages(self, stream: HubSpotStream, fetch: Callable[..., Any],
                **kwargs: Any) -> Iterator[Page]:

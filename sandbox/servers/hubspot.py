@@ -9,7 +9,7 @@ by id, property history included.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sandbox.company import Company, Deal, vendor_id
@@ -52,6 +52,8 @@ class FakeHubSpot(FakeServer):
         self.route("POST", "/crm/v3/objects/(?P<object_type>companies|deals)/search", self.search)
         self.route("POST", "/crm/v3/objects/(?P<object_type>companies|deals)/batch/read",
                    self.batch_read)
+        self.route("POST", "/crm/v4/associations/deals/companies/batch/read",
+                   self.deal_companies)
 
     def _records(self, object_type: str) -> list[dict[str, Any]]:
         return self.companies if object_type == "companies" else self.deals
@@ -129,6 +131,23 @@ class FakeHubSpot(FakeServer):
             if history:
                 out["propertiesWithHistory"] = {n: record["_history"].get(n, []) for n in history}
             results.append(out)
+        return Response(200, {"status": "COMPLETE", "results": results})
+
+    def deal_companies(self, request: Request) -> Response:
+        """v4 batch associations: each deal's companies, with their association types."""
+        ids = [item["id"] for item in request.json().get("inputs", [])]
+        by_id = {d["id"]: d for d in self.deals}
+        results = []
+        for deal_id in ids:
+            if deal_id not in by_id:
+                continue
+            seen = dict.fromkeys(a["id"] for a in by_id[deal_id]["associations"]["companies"][
+                "results"])
+            results.append({"from": {"id": deal_id}, "to": [
+                {"toObjectId": int(company), "associationTypes": [
+                    {"category": "HUBSPOT_DEFINED", "typeId": 5, "label": "Primary"},
+                    {"category": "HUBSPOT_DEFINED", "typeId": 341, "label": None}]}
+                for company in seen]})
         return Response(200, {"status": "COMPLETE", "results": results})
 
     def archive(self, object_type: str, record_id: str) -> dict[str, Any]:
@@ -233,13 +252,15 @@ def _deal(company: Company, deal: Deal, n: int) -> dict[str, Any]:
         stage = "1043512" if deal.won else "1043513" if deal.closed else "1043514"
     else:
         stage = "closedwon" if deal.won else "closedlost" if deal.closed else "appointmentscheduled"
-    close = (iso_z(datetime.combine(deal.close_date, datetime.min.time(), tzinfo=UTC))
-             if deal.close_date else None)
+    closed_at = (datetime.combine(deal.close_date, datetime.min.time(), tzinfo=UTC)
+                 if deal.close_date else MODIFIED)
+    close = iso_z(closed_at) if deal.close_date else None
+    modified = iso_z(closed_at + timedelta(hours=1, seconds=n))  # last touched after closing
     props = {
         "dealname": deal.name, "amount": None if deal.amount is None else f"{deal.amount:.2f}",
         "closedate": close, "dealstage": stage, "pipeline": pipeline,
         "dealtype": "newbusiness" if deal.deal_type == "New Business" else "existingbusiness",
-        "hubspot_owner_id": None, "createdate": close, "hs_lastmodifieddate": iso_z(MODIFIED),
+        "hubspot_owner_id": None, "createdate": close, "hs_lastmodifieddate": modified,
         "deal_currency_code": deal.currency or "USD",
         "contract_term_months": None if deal.term_months is None else str(deal.term_months),
         "contract_start_date": deal.service_start.isoformat() if deal.service_start else None,
@@ -249,7 +270,7 @@ def _deal(company: Company, deal: Deal, n: int) -> dict[str, Any]:
         {"id": account.crm_id, "type": "deal_to_company"},
         {"id": account.crm_id, "type": "deal_to_company_unlabeled"}]}}
     return {"id": deal_id, "properties": props, "_history": {}, "createdAt": close or "",
-            "updatedAt": iso_z(MODIFIED), "archived": False, "associations": associations}
+            "updatedAt": modified, "archived": False, "associations": associations}
 
 
 def _value(record: dict[str, Any], name: str) -> Any:
