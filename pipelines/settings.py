@@ -64,6 +64,9 @@ class Settings:
     salesforce_start_field: str | None = None
     hubspot_term_property: str | None = None
     hubspot_start_property: str | None = None
+    # More fields to pull and keep in raw, per stream, e.g. {"accounts": ["Region__c"]}.
+    salesforce_fields: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    hubspot_properties: dict[str, tuple[str, ...]] = field(default_factory=dict)
     # People: defaults for anyone the roster does not list.
     default_annual_cost: float = 100_000.0
     default_fte: float = 1.0
@@ -132,12 +135,18 @@ class Settings:
             account = tuple(f for f in (self.salesforce_owner_field,) if f != "OwnerId")
             deal = tuple(f for f in (self.salesforce_term_field, self.salesforce_start_field)
                          if f)
-            return {"accounts": account, "opportunities": deal}
-        if source == "hubspot":
+            needed = {"accounts": account, "opportunities": deal}
+            configured = self.salesforce_fields
+        elif source == "hubspot":
             deal = tuple(f for f in (self.hubspot_term_property, self.hubspot_start_property)
                          if f)
-            return {"companies": (self.hubspot_owner_property,), "deals": deal}
-        return {}
+            needed = {"companies": (self.hubspot_owner_property,), "deals": deal}
+            configured = self.hubspot_properties
+        else:
+            return {}
+        streams = set(needed) | set(configured)
+        return {s: tuple(dict.fromkeys((*needed.get(s, ()), *configured.get(s, ()))))
+                for s in streams}
 
     def owner_path(self, source: str) -> str:
         """Where a landed account record holds its owner (a JSON path)."""
@@ -231,6 +240,14 @@ def _check(fail: _Fail, key: str, value: Any) -> Any:
         if not (isinstance(value, str) and _FIELD_NAME.match(value)):
             raise fail("a field's API name (letters, digits, underscores)")
         return value
+    if key in ("salesforce_fields", "hubspot_properties"):
+        streams = {"salesforce_fields": ("users", "accounts", "opportunities"),
+                   "hubspot_properties": ("companies", "deals")}[key]
+        if not isinstance(value, dict) or not all(
+                k in streams and _strings(v) and all(_FIELD_NAME.match(f) for f in v)
+                for k, v in value.items()):
+            raise fail(f"a table of streams ({', '.join(streams)}) to lists of field names")
+        return {k: tuple(v) for k, v in value.items()}
     if key in ("default_annual_cost", "working_hours_per_weekday"):
         if not _number(value) or value < 0:
             raise fail("a non-negative number")

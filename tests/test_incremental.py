@@ -357,3 +357,25 @@ def test_hubspot_deals_second_run_reads_only_changes_with_their_companies(
     company = deal["associations"]["companies"]["results"][0]["id"]
     assert row == ("999.00", company)  # the change, and still its company
     assert count(conn, "hubspot__deals") == (len(fake.deals), len(fake.deals))
+
+
+def test_a_later_run_pulls_only_its_own_months_time_entries(tmp_path) -> None:
+    """Trackers have no modified-since filter: a scheduled run re-pulls its month (the trailing
+    window), never the history."""
+    from dagster import DagsterInstance
+
+    from pipelines.definitions import build_definitions
+    from tests.conftest import point_at, run_pipeline
+    from tests.tiny_company import tiny_company
+
+    with Sandbox(tiny_company()).start(str(tmp_path)) as fakes, \
+            pytest.MonkeyPatch.context() as monkeypatch:
+        point_at(monkeypatch, fakes, tmp_path / "warehouse.duckdb")
+        instance = DagsterInstance.ephemeral()
+        run_pipeline("2025-01-01", "2025-03-01", instance)
+        toggl, clockify = fakes.toggl.request_count, fakes.clockify.request_count
+        result = build_definitions().resolve_job_def("monthly_metrics").execute_in_process(
+            instance=instance, partition_key="2025-03-01")
+        assert result.success
+        assert fakes.toggl.request_count - toggl == 1  # March's one report page
+        assert fakes.clockify.request_count - clockify == 2  # the users page, bob's March page

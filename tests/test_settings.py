@@ -98,3 +98,13 @@ start_date = 2025-03-01
     assert settings.extra_fields("salesforce")["accounts"] == ("CSM__c",)
     assert settings.salesforce_history_field == "CSM__c"
     assert Settings().salesforce_history_field == "Owner"
+
+
+def test_extra_fields_are_pulled_per_stream() -> None:
+    settings = parse_settings({"salesforce_fields": {"accounts": ["Region__c", "CSM__c"]},
+                               "salesforce_owner_field": "CSM__c",
+                               "hubspot_properties": {"deals": ["renewal_date"]}})
+    assert settings.extra_fields("salesforce")["accounts"] == ("CSM__c", "Region__c")
+    assert settings.extra_fields("hubspot")["deals"] == ("renewal_date",)
+    with pytest.raises(SettingsError, match="'salesforce_fields' must be a table of streams"):
+        parse_settings({"salesforce_fields": {"accounts": ["Region__c; DROP"]}})
