@@ -379,3 +379,29 @@ def test_a_later_run_pulls_only_its_own_months_time_entries(tmp_path) -> None:
         assert result.success
         assert fakes.toggl.request_count - toggl == 1  # March's one report page
         assert fakes.clockify.request_count - clockify == 2  # the users page, bob's March page
+
+
+def test_full_refresh_run_config_pulls_a_merge_stream_whole(tmp_path) -> None:
+    from dagster import AssetKey, DagsterInstance
+
+    from pipelines.definitions import build_definitions
+    from tests.conftest import point_at
+    from tests.tiny_company import tiny_company
+
+    with Sandbox(tiny_company()).start(str(tmp_path)) as fakes, \
+            pytest.MonkeyPatch.context() as monkeypatch:
+        point_at(monkeypatch, fakes, tmp_path / "warehouse.duckdb")
+        job = build_definitions().resolve_job_def("pull_sources")
+        instance = DagsterInstance.ephemeral()
+        key = AssetKey(["raw", "salesforce", "accounts"])
+
+        def mode(run_config: dict | None = None) -> str:
+            result = job.execute_in_process(instance=instance, run_config=run_config)
+            events = result.asset_materializations_for_node("raw__salesforce__accounts")
+            assert events and events[0].asset_key == key
+            return events[0].metadata["mode"].value
+
+        assert mode() == "full"  # no cursor yet
+        assert mode() == "incremental"
+        refresh = {"ops": {"raw__salesforce__accounts": {"config": {"full_refresh": True}}}}
+        assert mode(refresh) == "full"
