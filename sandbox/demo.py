@@ -108,7 +108,8 @@ def print_report(conn: duckdb.DuckDBPyConnection, month: date) -> None:
     for name, value, of_quarter in zip(names, month_row[1:], quarter_row[1:], strict=True):
         print(f"  {name:<{width}}  {fmt(value):>14}  {fmt(of_quarter):>14}")
     activities = conn.execute("""
-        select activity, sum(hours), sum(hours) / sum(sum(hours)) over ()
+        select activity, round(sum(hours), 6),
+               round(sum(hours) / sum(sum(hours)) over (), 6)
         from marts.csm_activity_hours
         where period_grain = 'quarter' and period_start = $quarter
         group by activity order by 2 desc""", {"quarter": quarter}).fetchall()
