@@ -3,7 +3,7 @@
 
 from typing import Any
 
-from dagster import AssetCheckResult, AssetCheckSeverity, asset_check
+from dagster import AssetCheckResult, AssetCheckSeverity, AssetKey, asset_check
 from dagster_duckdb import DuckDBResource
 
 from pipelines.metrics.assets import (
@@ -27,35 +27,26 @@ def _result(failing: list[str]) -> AssetCheckResult:
                             metadata={"failing_rows": len(failing), "examples": failing[:20]})
 
 
-@asset_check(asset=CSM_PERIOD_METRICS, description="One row per (period_grain, period_start, "
-             "csm_id).")
-def csm_period_metrics_keys_unique(warehouse: DuckDBResource) -> AssetCheckResult:
-    return _result(_failures(warehouse, """
-        select period_grain, period_start, csm_id from marts.csm_period_metrics
-        group by all having count(*) > 1"""))
+def keys_unique(asset: AssetKey, keys: tuple[str, ...]) -> Any:
+    """A check that no two rows of a mart share its key."""
+    table = ".".join(asset.path)
+
+    @asset_check(asset=asset, name=f"{asset.path[-1]}_keys_unique",
+                 description=f"One row per ({', '.join(keys)}).")
+    def _check(warehouse: DuckDBResource) -> AssetCheckResult:
+        return _result(_failures(warehouse, f"select {', '.join(keys)} from {table} "
+                                 "group by all having count(*) > 1"))
+
+    return _check
 
 
-@asset_check(asset=TEAM_PERIOD_METRICS, description="One row per (period_grain, period_start).")
-def team_period_metrics_keys_unique(warehouse: DuckDBResource) -> AssetCheckResult:
-    return _result(_failures(warehouse, """
-        select period_grain, period_start from marts.team_period_metrics
-        group by all having count(*) > 1"""))
-
-
-@asset_check(asset=ACCOUNT_PERIOD_METRICS, description="One row per (period_grain, "
-             "period_start, account_id).")
-def account_period_metrics_keys_unique(warehouse: DuckDBResource) -> AssetCheckResult:
-    return _result(_failures(warehouse, """
-        select period_grain, period_start, account_id from marts.account_period_metrics
-        group by all having count(*) > 1"""))
-
-
-@asset_check(asset=CSM_ACTIVITY_HOURS, description="One row per (period_grain, period_start, "
-             "csm_id, activity).")
-def csm_activity_hours_keys_unique(warehouse: DuckDBResource) -> AssetCheckResult:
-    return _result(_failures(warehouse, """
-        select period_grain, period_start, csm_id, activity from marts.csm_activity_hours
-        group by all having count(*) > 1"""))
+PERIOD = ("period_grain", "period_start")
+KEY_CHECKS = [
+    keys_unique(CSM_PERIOD_METRICS, (*PERIOD, "csm_id")),
+    keys_unique(TEAM_PERIOD_METRICS, PERIOD),
+    keys_unique(ACCOUNT_PERIOD_METRICS, (*PERIOD, "account_id")),
+    keys_unique(CSM_ACTIVITY_HOURS, (*PERIOD, "csm_id", "activity")),
+]
 
 
 @asset_check(asset=ACCOUNT_PERIOD_METRICS, description="Every account's waterfall closes: "
@@ -93,6 +84,5 @@ def csm_movements_sum_to_team(warehouse: DuckDBResource) -> AssetCheckResult:
         where {differences} or coalesce(c.arr_managed, 0) <> t.total_arr"""))
 
 
-CHECKS: list[Any] = [csm_period_metrics_keys_unique, team_period_metrics_keys_unique,
-                     account_period_metrics_keys_unique, csm_activity_hours_keys_unique,
-                     account_waterfall_closes, team_waterfall_closes, csm_movements_sum_to_team]
+CHECKS: list[Any] = [*KEY_CHECKS, account_waterfall_closes, team_waterfall_closes,
+                     csm_movements_sum_to_team]
