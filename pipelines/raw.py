@@ -29,7 +29,7 @@ from dagster import (
 )
 from dagster_duckdb import DuckDBResource
 
-from connectors.errors import SourceLimitReached
+from connectors.errors import SourceAuthError, SourceLimitReached
 from connectors.streams import Connector, Stream
 from pipelines.partitions import month_windows
 from pipelines.settings import load_settings
@@ -78,13 +78,21 @@ def _raw_asset(stream: Stream, monthly: PartitionsDefinition) -> AssetsDefinitio
     def _pull(context: AssetExecutionContext, config: PullConfig) -> MaterializeResult:
         source = getattr(context.resources, stream.source)
         warehouse: DuckDBResource = context.resources.warehouse
+        missing = source.missing()
+        if missing:
+            raise Failure(description=f"{stream.source} is partly configured: set "
+                          f"{' and '.join(missing)} (or unset all of its variables to leave "
+                          f"{stream.source} out)", allow_retries=False)
         if not source.configured:
             context.log.warning(f"{stream.source} is not configured: {stream.name} not pulled")
             with warehouse.get_connection() as conn:
                 ensure_schemas(conn)
                 ensure_raw_table(conn, stream)
             return MaterializeResult(metadata={"skipped": "source not configured"})
-        connector: Connector = source.connector()
+        try:
+            connector: Connector = source.connector()
+        except SourceAuthError as error:  # a refused login
+            raise Failure(description=str(error), allow_retries=False) from error
         started = time.monotonic()
         windows = list(month_windows(context.partition_time_window)) if windowed else [None]
         totals: dict[str, Any] = {"pages": 0, "records": 0, "rows_written": 0, "quarantined": 0}
@@ -104,6 +112,8 @@ def _raw_asset(stream: Stream, monthly: PartitionsDefinition) -> AssetsDefinitio
                     raise Failure(description=f"{error}. Months landed before it: "
                                   f"{done or 'none'}.", metadata={"months_landed": done},
                                   allow_retries=False) from error
+                except SourceAuthError as error:
+                    raise Failure(description=str(error), allow_retries=False) from error
                 for name in totals:
                     totals[name] += getattr(stats, name)
                 done.append(window.start.date().isoformat() if window else "full")

@@ -29,6 +29,18 @@ class SalesforceResource(ConfigurableResource):
         return bool((self.instance_url and self.access_token) or
                     (self.username and self.password))
 
+    def missing(self) -> list[str]:
+        """The variables still to set when some but not all of a way to log in are set."""
+        if self.configured:
+            return []
+        if self.instance_url or self.access_token:
+            return [n for n, v in (("SALESFORCE_INSTANCE_URL", self.instance_url),
+                                   ("SALESFORCE_ACCESS_TOKEN", self.access_token)) if not v]
+        if self.username or self.password or self.security_token:
+            return [n for n, v in (("SALESFORCE_USERNAME", self.username),
+                                   ("SALESFORCE_PASSWORD", self.password)) if not v]
+        return []
+
     def connector(self) -> SalesforceConnector:
         settings = load_settings()
         return SalesforceConnector(
@@ -49,6 +61,9 @@ class HubSpotResource(ConfigurableResource):
     @property
     def configured(self) -> bool:
         return bool(self.access_token)
+
+    def missing(self) -> list[str]:
+        return ["HUBSPOT_ACCESS_TOKEN"] if self.base_url and not self.access_token else []
 
     def connector(self) -> HubSpotConnector:
         settings = load_settings()

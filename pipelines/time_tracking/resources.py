@@ -21,6 +21,10 @@ class TogglResource(ConfigurableResource):
     def configured(self) -> bool:
         return bool(self.api_token and self.workspace_id)
 
+    def missing(self) -> list[str]:
+        return _missing({"TOGGL_API_TOKEN": self.api_token,
+                         "TOGGL_WORKSPACE_ID": self.workspace_id}, self.base_url)
+
     def connector(self) -> TogglConnector:
         return TogglConnector(api_token=self.api_token, workspace_id=self.workspace_id,
                               base_url=self.base_url, min_interval=self.min_request_interval)
@@ -37,6 +41,17 @@ class ClockifyResource(ConfigurableResource):
     def configured(self) -> bool:
         return bool(self.api_key and self.workspace_id)
 
+    def missing(self) -> list[str]:
+        return _missing({"CLOCKIFY_API_KEY": self.api_key,
+                         "CLOCKIFY_WORKSPACE_ID": self.workspace_id}, self.base_url)
+
     def connector(self) -> ClockifyConnector:
         return ClockifyConnector(api_key=self.api_key, workspace_id=self.workspace_id,
                                  base_url=self.base_url)
+
+
+def _missing(required: dict[str, str | None], base_url: str | None) -> list[str]:
+    """Once any of a source's variables is set, the rest of what it needs must be too."""
+    if not (base_url or any(required.values())):
+        return []
+    return [name for name, value in required.items() if not value]
