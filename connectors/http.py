@@ -7,6 +7,7 @@ HubSpot search 429s escape other clients). Every request gets a timeout.
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from typing import Any
@@ -19,7 +20,12 @@ from urllib3.util.retry import Retry
 from connectors.errors import SourceAuthError, SourceError
 
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
-DEFAULT_TIMEOUT = (10.0, 120.0)  # connect, read (seconds)
+TIMEOUT_ENV = "CSM_METRICS_HTTP_TIMEOUT"
+
+
+def default_timeout() -> tuple[float, float]:
+    """(connect, read) seconds for every request; `CSM_METRICS_HTTP_TIMEOUT` sets the read part."""
+    return (10.0, float(os.environ.get(TIMEOUT_ENV) or 120.0))
 
 
 class ApiRetry(Retry):
@@ -63,13 +69,13 @@ class ApiSession(requests.Session):
     """A `requests.Session` with the retry policy mounted, a default timeout, and optional pacing
     (a minimum interval between requests, for APIs such as Toggl's ~1 request/second)."""
 
-    def __init__(self, min_interval: float = 0.0, timeout: tuple[float, float] = DEFAULT_TIMEOUT,
+    def __init__(self, min_interval: float = 0.0, timeout: tuple[float, float] | None = None,
                  retry: Retry | None = None) -> None:
         super().__init__()
         adapter = HTTPAdapter(max_retries=retry or retry_policy())
         self.mount("https://", adapter)
         self.mount("http://", adapter)
-        self.timeout = timeout
+        self.timeout = timeout or default_timeout()
         self.min_interval = min_interval
         self.request_count = 0
         self._last = 0.0

@@ -59,3 +59,13 @@ def read_rows(warehouse: Path, sql: str, params: dict | None = None) -> list[dic
         cursor = conn.execute(sql, params)
         names = [d[0] for d in cursor.description]
         return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:
+    from tests.fault_summary import TALLY
+
+    if TALLY.faults:
+        terminalreporter.write_sep("-", "fault suite")
+        terminalreporter.write_line(
+            f"faults injected: {TALLY.faults}, pipeline runs: {TALLY.runs}, rows compared: "
+            f"{TALLY.rows_compared}, lost: {TALLY.lost}, duplicated: {TALLY.duplicated}")

@@ -27,7 +27,7 @@ from typing import Any
 from hubspot import HubSpot
 
 from connectors.errors import SourceAuthError, SourceError, SourceNotConfigured
-from connectors.http import DEFAULT_TIMEOUT, retry_policy
+from connectors.http import default_timeout, retry_policy
 from connectors.hubspot.streams import STREAMS, HubSpotStream
 from connectors.streams import Page, Window
 
@@ -167,7 +167,7 @@ class HubSpotConnector:
         kwargs = {k: v for k, v in kwargs.items() if v is not None}
         self.request_count += 1
         try:
-            response = fetch(_preload_content=False, _request_timeout=DEFAULT_TIMEOUT, **kwargs)
+            response = fetch(_preload_content=False, _request_timeout=default_timeout(), **kwargs)
         except Exception as error:  # each sub-package raises its own ApiException class
             status = getattr(error, "status", None)
             if status is None:

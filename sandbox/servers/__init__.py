@@ -44,6 +44,10 @@ class Sandbox:
         self.ca_bundle = self.salesforce.write_ca_bundle(os.path.join(folder, "sandbox-ca.pem"))
         return self
 
+    def clear_faults(self) -> None:
+        for server in self.servers:
+            server.clear_faults()
+
     def stop(self) -> None:
         for server in self.servers:
             server.stop()

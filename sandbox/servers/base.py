@@ -48,6 +48,7 @@ class Response:
     body: Any = None
     headers: dict[str, str] = field(default_factory=dict)
     raw: bytes | None = None
+    drop: bool = False
 
 
 class HttpError(Exception):
@@ -65,6 +66,7 @@ class Fault:
     path_contains: str = ""
     delay_seconds: float = 0.0
     raw: bytes | None = None
+    drop: bool = False  # close the connection without answering
 
 
 @dataclass
@@ -109,14 +111,21 @@ class FakeServer:
 
     def inject(self, status: int, body: Any = None, headers: dict[str, str] | None = None,
                times: int = 1, path_contains: str = "", delay_seconds: float = 0.0,
-               raw: bytes | None = None) -> None:
+               raw: bytes | None = None, drop: bool = False) -> None:
         """Answer the next `times` matching requests with this status (after an optional
         delay); `raw` sends those bytes as the body, e.g. a truncated JSON document. Status 0
         lets the request through unchanged (after the delay): a slow response, or a way to let
-        the first matching requests pass before a later fault."""
+        the first matching requests pass before a later fault. `drop` closes the connection
+        without an answer, as a dropped connection mid-page does."""
         with self._lock:
             self.faults.append(Fault(status, body, headers or {}, times, path_contains,
-                                     delay_seconds, raw))
+                                     delay_seconds, raw, drop))
+
+    def clear_faults(self) -> None:
+        """Back to normal service: no pending faults, no request budget."""
+        with self._lock:
+            self.faults.clear()
+            self.quota = None
 
     def limit(self, requests: int, status: int, body: Any, refill_seconds: float,
               headers: Callable[[float], dict[str, str]] | None = None) -> None:
@@ -156,6 +165,8 @@ class FakeServer:
                     self.faults.remove(fault)
         if fault is not None:
             time.sleep(fault.delay_seconds)
+            if fault.drop:
+                return Response(drop=True)
             if fault.status:
                 return Response(fault.status, fault.body, fault.headers, fault.raw)
         try:
@@ -226,6 +237,10 @@ def _handler_for(fake: FakeServer) -> type[BaseHTTPRequestHandler]:
                 body=self.rfile.read(length) if length else b"",
             )
             response = fake.dispatch(request)
+            if response.drop:
+                self.close_connection = True
+                self.connection.shutdown(2)  # a reset mid-request: no status line at all
+                return
             if response.raw is not None:
                 payload = response.raw
             elif response.body is None:
