@@ -94,12 +94,12 @@ def drift(fakes: Sandbox) -> Callable[[], None]:
 
 
 def rate_limited(f: Sandbox) -> None:
-    f.hubspot.inject(429, RATE, {"Retry-After": "0"}, times=6)
+    f.hubspot.inject(429, RATE, {"Retry-After": "1"}, times=3)
     f.toggl.inject(429, "Too Many Requests", times=2)
 
 
 def server_errors(f: Sandbox) -> None:
-    f.clockify.inject(503, {"message": "unavailable"}, times=3)
+    f.clockify.inject(503, {"message": "unavailable"}, times=2)
     f.hubspot.inject(502, None, times=2)
 
 
