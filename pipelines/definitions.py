@@ -11,7 +11,6 @@ import os
 from pathlib import Path
 
 from dagster import AssetSelection, Definitions, EnvVar, define_asset_job, in_process_executor
-from dagster_duckdb import DuckDBResource
 
 from pipelines.crm import assets as crm
 from pipelines.crm.resources import HubSpotResource, SalesforceResource
@@ -19,6 +18,7 @@ from pipelines.metrics.assets import month_marts_asset
 from pipelines.metrics.checks import CHECKS
 from pipelines.partitions import monthly_partitions
 from pipelines.raw import raw_stream_assets, raw_stream_checks
+from pipelines.resources import WarehouseResource
 from pipelines.settings import load_settings
 from pipelines.time_tracking import assets as time_tracking
 from pipelines.time_tracking.resources import ClockifyResource, TogglResource
@@ -53,7 +53,7 @@ def build_definitions() -> Definitions:
                              description="Time entries and marts for a month or a range."),
         ],
         resources={
-            "warehouse": DuckDBResource(database=warehouse_path()),
+            "warehouse": WarehouseResource(database=warehouse_path()),
             "salesforce": SalesforceResource(
                 instance_url=_env("SALESFORCE_INSTANCE_URL"),
                 access_token=_env("SALESFORCE_ACCESS_TOKEN"),
