@@ -94,7 +94,7 @@ def drift(fakes: Sandbox) -> Callable[[], None]:
 
 
 def rate_limited(f: Sandbox) -> None:
-    f.hubspot.inject(429, RATE, {"Retry-After": "1"}, times=3)
+    f.hubspot.inject(429, RATE, {"Retry-After": "1"}, times=2)
     f.toggl.inject(429, "Too Many Requests", times=2)
 
 
@@ -181,7 +181,7 @@ def test_sigkill_mid_load_then_a_clean_rerun(baseline: dict[str, Counter],
         months = ("--select", "tag:partitioning=monthly", "--partition-range", f"{FIRST}...{LAST}")
         assert materialize(*sources).wait(timeout=300) == 0
         # Slow the time-entry pages down, and kill the run while it is loading them.
-        fakes.toggl.inject(0, delay_seconds=1.5, path_contains="/search/", times=10)
+        fakes.toggl.inject(0, delay_seconds=1.0, path_contains="/search/", times=10)
         victim = materialize(*months)
         search = f"/reports/api/v3/workspace/{fakes.toggl.workspace_id}/search/time_entries"
         deadline = time.monotonic() + 120

@@ -81,7 +81,7 @@ def _no_settings_file(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("CSM_METRICS_SETTINGS", raising=False)
 
 
-@settings(max_examples=8, deadline=None,
+@settings(max_examples=6, deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(seed=st.integers(0, 10_000), csm_count=st.integers(2, 5),
        account_count=st.integers(3, 14),
