@@ -1,8 +1,8 @@
 """The SQL models, one file each, by layer: staging -> intermediate (views), marts (tables).
 
 A model's name is its file name; staging and intermediate models become views in the schema of
-their layer, in file-name order within a layer (so a model may read any model of an earlier
-layer, or of its own layer that sorts before it).
+their layer, in whatever order their dependencies need. `macros/` holds the formulas shared by
+several models (DuckDB macros), created before any model.
 """
 
 from __future__ import annotations
@@ -11,6 +11,10 @@ from pathlib import Path
 
 ROOT = Path(__file__).parent
 VIEW_LAYERS = ("staging", "intermediate")
+
+
+def macro_paths() -> list[Path]:
+    return sorted((ROOT / "macros").glob("*.sql"))
 
 
 def model_paths(layer: str) -> list[Path]:

@@ -14,7 +14,7 @@ import duckdb
 import pyarrow as pa
 
 from connectors.streams import Stream
-from transforms import VIEW_LAYERS, model_paths
+from transforms import VIEW_LAYERS, macro_paths, model_paths
 
 SCHEMAS = ("raw", "staging", "intermediate", "marts")
 
@@ -135,4 +135,6 @@ def prepare(conn: duckdb.DuckDBPyConnection, streams: list[Stream], settings: di
     for stream in streams:
         ensure_raw_table(conn, stream)
     write_settings(conn, settings, settings_tables)
+    for path in macro_paths():  # shared formulas, before the models that use them
+        conn.execute(path.read_text())
     apply_views(conn)

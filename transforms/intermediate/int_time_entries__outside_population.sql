@@ -3,12 +3,8 @@
 -- e-mail no CRM or roster knows) are not CSMs: their hours appear only in this data-quality
 -- count (METRICS.md 2).
 with entries as (
-    select * from intermediate.int_time_entries__unified
-    where reject_reason is null and not is_running
-),
-
-population as (
-    select * from intermediate.int_people__csms
+    select * from intermediate.int_time_entries__counted
+    where not in_population
 ),
 
 final as (
@@ -18,8 +14,6 @@ final as (
         count(*) as entries,
         sum(date_diff('millisecond', entries.start_at, entries.stop_at)) / 3600000.0 as hours
     from entries
-    where entries.csm_id is null
-        or entries.csm_id not in (select csm_id from population)
     group by all
 )
 

@@ -121,13 +121,11 @@ final as (
         contraction_arr,
         churned_arr,
         accounts_churned,
-        cast(starting_arr + expansion_arr - contraction_arr - churned_arr as decimal(18, 2))
+        net_retained_arr(starting_arr, expansion_arr, contraction_arr, churned_arr)
             as net_retained_arr,
-        cast(starting_arr + expansion_arr - contraction_arr - churned_arr as double)
-            / nullif(cast(starting_arr as double), 0) as nrr,
-        cast(starting_arr - contraction_arr - churned_arr as double)
-            / nullif(cast(starting_arr as double), 0) as grr,
-        cast(accounts_retained as double) / nullif(accounts_at_start, 0) as logo_retention,
+        nrr(starting_arr, expansion_arr, contraction_arr, churned_arr) as nrr,
+        grr(starting_arr, contraction_arr, churned_arr) as grr,
+        logo_retention(accounts_retained, accounts_at_start) as logo_retention,
         hours_worked,
         hours_on_accounts,
         hours_unattributed,
@@ -140,8 +138,8 @@ final as (
         cast(fully_loaded_cost as double) / nullif(accounts_managed, 0) as cost_per_account,
         cast(fully_loaded_cost as double) / nullif(cast(arr_managed as double), 0)
             as cost_per_arr,
-        cast(starting_arr + expansion_arr - contraction_arr - churned_arr as double)
-            / nullif(hours_worked, 0) as outcome_per_hour,
+        cast(net_retained_arr(starting_arr, expansion_arr, contraction_arr, churned_arr)
+            as double) / nullif(hours_worked, 0) as outcome_per_hour,
         case
             when csm_id = 'unassigned' then null
             when arr_managed < settings.arr_band_low then 'below'

@@ -9,12 +9,8 @@ with periods as (
 ),
 
 entries as (
-    select * from intermediate.int_time_entries__unified
-    where reject_reason is null and not is_running
-),
-
-population as (
-    select * from intermediate.int_people__csms
+    select * from intermediate.int_time_entries__counted
+    where in_population
 ),
 
 final as (
@@ -31,7 +27,6 @@ final as (
     from entries
     inner join periods
         on entries.start_at < periods.end_instant and entries.stop_at > periods.start_instant
-    where entries.csm_id in (select csm_id from population)
 )
 
 select * from final

@@ -102,13 +102,11 @@ final as (
         contraction_arr,
         churned_arr,
         customers_churned,
-        cast(starting_arr + expansion_arr - contraction_arr - churned_arr as decimal(18, 2))
+        net_retained_arr(starting_arr, expansion_arr, contraction_arr, churned_arr)
             as net_retained_arr,
-        cast(starting_arr + expansion_arr - contraction_arr - churned_arr as double)
-            / nullif(cast(starting_arr as double), 0) as nrr,
-        cast(starting_arr - contraction_arr - churned_arr as double)
-            / nullif(cast(starting_arr as double), 0) as grr,
-        cast(customers_retained as double) / nullif(customers_at_start, 0) as logo_retention,
+        nrr(starting_arr, expansion_arr, contraction_arr, churned_arr) as nrr,
+        grr(starting_arr, contraction_arr, churned_arr) as grr,
+        logo_retention(customers_retained, customers_at_start) as logo_retention,
         hours_worked,
         hours_unattributed,
         fully_loaded_cost,
