@@ -31,6 +31,17 @@ def _env(name: str) -> EnvVar | None:
     return EnvVar(name) if os.environ.get(name) else None
 
 
+def _seconds(name: str, default: float) -> float:
+    raw = os.environ.get(name) or str(default)
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1.0
+    if value < 0:
+        raise ValueError(f"{name} must be a number of seconds (0 or more), not {raw!r}")
+    return value
+
+
 def warehouse_path() -> str:
     path = Path(os.environ.get("WAREHOUSE_PATH") or DEFAULT_WAREHOUSE)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -53,7 +64,9 @@ def build_definitions() -> Definitions:
                              description="Time entries and marts for a month or a range."),
         ],
         resources={
-            "warehouse": WarehouseResource(database=warehouse_path()),
+            "warehouse": WarehouseResource(
+                database=warehouse_path(),
+                lock_wait_seconds=_seconds("CSM_METRICS_WAREHOUSE_LOCK_WAIT", 60.0)),
             "salesforce": SalesforceResource(
                 instance_url=_env("SALESFORCE_INSTANCE_URL"),
                 access_token=_env("SALESFORCE_ACCESS_TOKEN"),
@@ -65,7 +78,7 @@ def build_definitions() -> Definitions:
             "toggl": TogglResource(
                 api_token=_env("TOGGL_API_TOKEN"), workspace_id=_env("TOGGL_WORKSPACE_ID"),
                 base_url=_env("TOGGL_BASE_URL"),
-                min_request_interval=float(os.environ.get("TOGGL_MIN_REQUEST_INTERVAL", "1.0"))),
+                min_request_interval=_seconds("TOGGL_MIN_REQUEST_INTERVAL", 1.0)),
             "clockify": ClockifyResource(
                 api_key=_env("CLOCKIFY_API_KEY"), workspace_id=_env("CLOCKIFY_WORKSPACE_ID"),
                 base_url=_env("CLOCKIFY_BASE_URL")),

@@ -20,6 +20,7 @@ from pipelines.definitions import build_definitions
 from sandbox.servers import Sandbox
 from tests.conftest import RANGE_END, RANGE_START, point_at
 from tests.fault_summary import TALLY
+from tests.lock_holder import hold_lock
 from tests.tiny_company import tiny_company
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -125,6 +126,16 @@ def truncated(f: Sandbox) -> None:
     f.clockify.inject(200, raw=b'[{"id": "x", "timeInt', path_contains="/time-entries")
 
 
+def warehouse_locked(f: Sandbox) -> Callable[[], None]:
+    """Another process (a DuckDB shell, a notebook) holds the warehouse file open."""
+    holder = hold_lock(os.environ["WAREHOUSE_PATH"])
+
+    def release() -> None:
+        holder.kill()
+        holder.wait()
+    return release
+
+
 # name: (inject, whether the faulted run itself must succeed)
 FAULTS: dict[str, tuple[Callable[[Sandbox], Callable[[], None] | None], bool]] = {
     "429 storm": (rate_limited, True),
@@ -135,6 +146,7 @@ FAULTS: dict[str, tuple[Callable[[Sandbox], Callable[[], None] | None], bool]] =
     "salesforce 403 REQUEST_LIMIT_EXCEEDED": (salesforce_limit, False),
     "toggl 402 quota": (toggl_quota, False),
     "truncated JSON": (truncated, False),
+    "warehouse locked by another process": (warehouse_locked, False),
 }
 
 
@@ -147,6 +159,7 @@ def test_a_clean_rerun_after_a_fault_matches_a_fault_free_run(
     with Sandbox(tiny_company()).start(str(tmp_path)) as fakes:
         point_at(monkeypatch, fakes, warehouse)
         monkeypatch.setenv("CSM_METRICS_HTTP_TIMEOUT", "1")
+        monkeypatch.setenv("CSM_METRICS_WAREHOUSE_LOCK_WAIT", "1")
         instance = DagsterInstance.ephemeral()
         undo = inject(fakes)
         TALLY.faults += 1

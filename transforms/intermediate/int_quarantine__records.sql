@@ -1,6 +1,8 @@
 -- grain: one row per record rejected anywhere in the pipeline, with its reason.
 -- rule: nothing is dropped silently: records the loader could not key, deals that cannot be
--- revenue, and time entries that cannot be hours (METRICS.md 7, quarantine).
+-- revenue, and time entries that cannot be hours (METRICS.md 7, quarantine). Ids carry the
+-- source's prefix, as every id in the marts does (sf:, hs:, toggl:, clockify:); a record with no
+-- id at all has a null record_id and is kept whole in raw.quarantine.
 with landed as (
     select * from raw.quarantine
 ),
@@ -14,7 +16,12 @@ entries as (
 ),
 
 final as (
-    select source, stream, record_id, reason, seen_at from landed
+    select
+        source, stream,
+        case source when 'salesforce' then 'sf:' when 'hubspot' then 'hs:' else source || ':' end
+            || record_id as record_id,
+        reason, seen_at
+    from landed
     union all
     select source, 'deals', deal_id, reject_reason, null from deals
     union all

@@ -1,0 +1,111 @@
+"""Every kind of broken record is kept aside with its reason, end to end into `marts.quarantine`;
+names full of quotes, SQL and emoji reach the marts exactly as the CRM spelled them."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import pytest
+
+from sandbox.company import Company, vendor_id
+from sandbox.servers import Sandbox
+from tests.conftest import point_at, read_rows, run_pipeline
+from tests.tiny_company import tiny_company, tiny_settings
+
+ODD_ACCOUNT = "Stark \"Industries\" O'Neil; DROP TABLE marts.account_period_metrics; -- 🚀 株式会社"
+ODD_CSM = "Zoë 'Chen' 👩‍💼 Ünïcødé'); delete from raw._state; --"
+ODD_DESCRIPTION = "Sync'); DROP TABLE raw.quarantine; -- 🎉 naïve café"
+
+
+def odd_company() -> Company:
+    company = tiny_company()
+    company.accounts = [dataclasses.replace(a, name=ODD_ACCOUNT) if a.key == "a6" else a
+                        for a in company.accounts]
+    company.people = [dataclasses.replace(p, name=ODD_CSM) if p.key == "carol" else p
+                      for p in company.people]
+    company.entries = [dataclasses.replace(e, description=ODD_DESCRIPTION) if e.key == "e3" else e
+                       for e in company.entries]
+    # A won deal with no close date.
+    company.deals = [dataclasses.replace(d, close_date=None) if d.key == "d3" else d
+                     for d in company.deals]
+    return company
+
+
+@pytest.fixture(scope="module")
+def warehouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("quarantine")
+    path = folder / "warehouse.duckdb"
+    company = odd_company()
+    settings = folder / "settings.toml"
+    settings.write_text(tiny_settings(company))
+    with Sandbox(company).start(str(folder)) as fakes, \
+            pytest.MonkeyPatch.context() as monkeypatch:
+        point_at(monkeypatch, fakes, path)
+        monkeypatch.setenv("CSM_METRICS_SETTINGS", str(settings))
+        # A won opportunity whose account was deleted.
+        stark = vendor_id("sf_opportunity", "d6")
+        next(o for o in fakes.salesforce.objects["Opportunity"] if o["Id"] == stark)[
+            "AccountId"] = None
+        # An amount typed as text.
+        hooli = next(d for d in fakes.hubspot.deals if d["properties"]["dealname"] == "Hooli")
+        hooli["properties"]["amount"] = "12k"
+        # A start in ISO 8601's basic format, which the API never sends and DuckDB cannot read.
+        kickoff = next(e for e in fakes.toggl.entries if e["description"] == "Kickoff")
+        kickoff["start"] = "20250106T090000Z"
+        # An entry with no id.
+        training = next(e for es in fakes.clockify.entries.values() for e in es
+                        if e["description"] == "Training")
+        training["id"] = None
+        run_pipeline("2025-01-01", "2025-03-01")
+    return path
+
+
+def test_every_broken_record_is_kept_aside_with_its_reason(warehouse: Path) -> None:
+    rows = read_rows(warehouse, """
+        select source, stream, record_id, reason from marts.quarantine order by all""")
+    found = {(r["source"], r["stream"], r["record_id"], r["reason"]) for r in rows}
+    hooli = next(r["record_id"] for r in rows if r["reason"] == "amount is not a number")
+    assert hooli.startswith("hs:")
+    kickoff = "toggl:" + vendor_id("toggl_entry", "e1")
+    expected = {
+        ("salesforce", "deals", "sf:" + vendor_id("sf_opportunity", "d6"), "no account"),
+        ("salesforce", "deals", "sf:" + vendor_id("sf_opportunity", "d3"), "no close date"),
+        ("hubspot", "deals", hooli, "amount is not a number"),
+        ("toggl", "time_entries", kickoff, "no readable start"),
+        ("clockify", "time_entries", None, "no primary key (id)"),
+    }
+    assert expected <= found, sorted(expected - found)
+    # The tiny company's own rejects (test_metrics_hand_computed) are there too, and nothing else.
+    assert {r["reason"] for r in rows} == {
+        "no account", "no close date", "amount is not a number", "no amount",
+        "currency GBP has no conversion rate to USD", "non-positive term",
+        "term is not a whole number of months", "no readable start", "no primary key (id)",
+        "zero or negative length", "longer than 24 hours"}
+
+
+def test_the_quarantined_record_is_kept_whole(warehouse: Path) -> None:
+    [row] = read_rows(warehouse, """
+        select record->>'description' as description, record->>'start' as start
+        from raw.quarantine where reason = 'no readable start'""")
+    assert row == {"description": "Kickoff", "start": "20250106T090000Z"}
+
+
+def test_quotes_sql_and_emoji_reach_the_marts_intact(warehouse: Path) -> None:
+    accounts = read_rows(warehouse, """
+        select distinct account_name from marts.account_period_metrics
+        where account_id = $id""", {"id": "sf:" + vendor_id("sf_account", "a6")})
+    assert accounts == [{"account_name": ODD_ACCOUNT}]
+    csms = read_rows(warehouse, """
+        select distinct csm_name from marts.csm_period_metrics where csm_name like 'Zo%'""")
+    assert csms == [{"csm_name": ODD_CSM}]
+    [entry] = read_rows(warehouse, """
+        select description from intermediate.int_time_entries__unified
+        where entry_id = $id""", {"id": "toggl:" + vendor_id("toggl_entry", "e3")})
+    assert entry["description"] == ODD_DESCRIPTION
+    # Nothing the names say was executed.
+    tables = read_rows(warehouse, """
+        select table_schema || '.' || table_name as name from information_schema.tables
+        where table_name in ('account_period_metrics', 'quarantine', '_state')""")
+    assert {t["name"] for t in tables} >= {
+        "marts.account_period_metrics", "raw.quarantine", "raw._state", "marts.quarantine"}
