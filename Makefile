@@ -25,7 +25,7 @@ serve: $(STAMP)  ## only the fake APIs, printing the variables that point at the
 	$(BIN)/python -m sandbox serve
 
 test: $(STAMP)
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n auto
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

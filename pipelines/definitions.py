@@ -1,4 +1,4 @@
-"""The Dagster code location: `dagster dev -m pipelines.definitions`, or `workspace.yaml`.
+"""The code location: `dagster dev -m pipelines.definitions`, or `workspace.yaml`.
 
 Secrets reach resources as `EnvVar`s, so the UI and run storage show the variable's name, never
 its value. A variable that is not set leaves its source unconfigured (skipped), rather than
@@ -8,10 +8,31 @@ failing every run.
 from __future__ import annotations
 
 import os
+import warnings
+from collections.abc import Sequence
 from pathlib import Path
 
-from dagster import AssetSelection, Definitions, EnvVar, define_asset_job, in_process_executor
+from dagster import (
+    AssetChecksDefinition,
+    AssetSelection,
+    Definitions,
+    EnvVar,
+    ExecutorDefinition,
+    SensorDefinition,
+    build_sensor_for_freshness_checks,
+    define_asset_job,
+    in_process_executor,
+    multiprocess_executor,
+)
+from dagster._utils.warnings import SupersessionWarning
 
+from pipelines.bi.assets import (
+    FRESHNESS_CHECKS,
+    PUBLISHED,
+    published_marts,
+    published_matches_working,
+)
+from pipelines.bi.resources import PublishedWarehouseResource
 from pipelines.crm import assets as crm
 from pipelines.crm.resources import HubSpotResource, SalesforceResource
 from pipelines.metrics.assets import month_marts_asset
@@ -19,12 +40,18 @@ from pipelines.metrics.checks import CHECKS
 from pipelines.partitions import monthly_partitions
 from pipelines.raw import raw_stream_assets, raw_stream_checks
 from pipelines.resources import WarehouseResource
+from pipelines.schedules import refresh_schedules
 from pipelines.settings import load_settings
 from pipelines.time_tracking import assets as time_tracking
 from pipelines.time_tracking.resources import ClockifyResource, TogglResource
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_WAREHOUSE = PROJECT_ROOT / "data" / "warehouse.duckdb"
+EXECUTORS = ("in_process", "multiprocess", "celery", "k8s")
+
+
+class DeploymentError(ValueError):
+    """A deployment setting that cannot work; the message names the variable."""
 
 
 def _env(name: str) -> EnvVar | None:
@@ -38,35 +65,109 @@ def _seconds(name: str, default: float) -> float:
     except ValueError:
         value = -1.0
     if value < 0:
-        raise ValueError(f"{name} must be a number of seconds (0 or more), not {raw!r}")
+        raise DeploymentError(f"{name} must be a number of seconds (0 or more), not {raw!r}")
     return value
 
 
+def is_motherduck(database: str) -> bool:
+    return database.startswith(("md:", "motherduck:"))
+
+
 def warehouse_path() -> str:
-    path = Path(os.environ.get("WAREHOUSE_PATH") or DEFAULT_WAREHOUSE)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    return str(path)
+    """`WAREHOUSE_PATH`: a DuckDB file, or a MotherDuck database (`md:<name>`; the token comes
+    from DuckDB's own `motherduck_token` variable, never from this path)."""
+    database = os.environ.get("WAREHOUSE_PATH") or str(DEFAULT_WAREHOUSE)
+    if is_motherduck(database):
+        if "token=" in database:
+            raise DeploymentError("WAREHOUSE_PATH must not carry the MotherDuck token: set "
+                                  "motherduck_token in the environment instead")
+        return database
+    Path(database).parent.mkdir(parents=True, exist_ok=True)
+    return database
+
+
+def published_path(database: str) -> str:
+    """`CSM_METRICS_PUBLISHED_PATH`, else `published/csm_metrics.duckdb` beside the warehouse;
+    off (empty) for MotherDuck, which serves concurrent readers itself."""
+    configured = os.environ.get("CSM_METRICS_PUBLISHED_PATH")
+    if configured is not None:
+        return configured
+    if is_motherduck(database):
+        return ""
+    return str(Path(database).parent / "published" / "csm_metrics.duckdb")
+
+
+def executor(database: str) -> ExecutorDefinition:
+    """`CSM_METRICS_EXECUTOR`: where steps run (docs/scaling.md).
+
+    A DuckDB file takes one writer process, so anything but `in_process` needs a warehouse that
+    takes concurrent writers: MotherDuck.
+    """
+    name = os.environ.get("CSM_METRICS_EXECUTOR") or "in_process"
+    if name not in EXECUTORS:
+        raise DeploymentError(f"CSM_METRICS_EXECUTOR must be one of {', '.join(EXECUTORS)}, "
+                              f"not {name!r}")
+    if name == "in_process":
+        return in_process_executor
+    if not is_motherduck(database):
+        raise DeploymentError(
+            f"CSM_METRICS_EXECUTOR={name} runs steps in several processes, but a DuckDB file "
+            "takes one writer at a time: set WAREHOUSE_PATH to a MotherDuck database (md:...) "
+            "or use CSM_METRICS_EXECUTOR=in_process")
+    if name == "multiprocess":
+        return multiprocess_executor
+    try:
+        if name == "celery":
+            from dagster_celery import celery_executor
+            return celery_executor
+        from dagster_k8s import k8s_job_executor
+        return k8s_job_executor
+    except ImportError:
+        package = "dagster-celery" if name == "celery" else "dagster-k8s"
+        raise DeploymentError(f"CSM_METRICS_EXECUTOR={name} needs {package}: "
+                              f"pip install -e '.[distributed]'") from None
+
+
+def freshness_sensor(checks: Sequence[AssetChecksDefinition]) -> SensorDefinition:
+    """Evaluates the freshness checks. Dagster 1.13 calls this sensor superseded by
+    FreshnessPolicy, which shows a state but keeps no check history to alert on."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SupersessionWarning)
+        return build_sensor_for_freshness_checks(freshness_checks=checks, name="freshness_checks")
 
 
 def build_definitions() -> Definitions:
     settings = load_settings()
     monthly = monthly_partitions(settings)
     streams = [*crm.STREAMS, *time_tracking.STREAMS]
+    database = warehouse_path()
     sources = AssetSelection.tag("partitioning", "none")
-    months = AssetSelection.tag("partitioning", "monthly")
+    months = AssetSelection.tag("partitioning", "monthly") | AssetSelection.assets(PUBLISHED)
+    refresh = define_asset_job(
+        "refresh", selection=AssetSelection.all(),
+        description="Everything for a month (or a range): incremental CRM pulls, time entries, "
+                    "marts, and the published copy. What the schedules run.")
+    freshness = FRESHNESS_CHECKS
     return Definitions(
-        assets=[*raw_stream_assets(streams, monthly), month_marts_asset(streams, monthly)],
-        asset_checks=[*raw_stream_checks(streams), *CHECKS],
+        assets=[*raw_stream_assets(streams, monthly), month_marts_asset(streams, monthly),
+                published_marts],
+        asset_checks=[*raw_stream_checks(streams), *CHECKS, published_matches_working,
+                      *freshness],
         jobs=[
             define_asset_job("pull_sources", selection=sources,
                              description="Full pulls of every CRM and tracker directory stream."),
-            define_asset_job("monthly_metrics", selection=months, partitions_def=monthly,
-                             description="Time entries and marts for a month or a range."),
+            define_asset_job("monthly_metrics", selection=months,
+                             description="Time entries and marts for a month or a range, then "
+                                         "the published copy."),
+            refresh,
         ],
+        schedules=refresh_schedules(refresh, monthly, settings),
+        sensors=[freshness_sensor(freshness)],
         resources={
             "warehouse": WarehouseResource(
-                database=warehouse_path(),
+                database=database,
                 lock_wait_seconds=_seconds("CSM_METRICS_WAREHOUSE_LOCK_WAIT", 60.0)),
+            "published": PublishedWarehouseResource(path=published_path(database)),
             "salesforce": SalesforceResource(
                 instance_url=_env("SALESFORCE_INSTANCE_URL"),
                 access_token=_env("SALESFORCE_ACCESS_TOKEN"),
@@ -83,8 +184,7 @@ def build_definitions() -> Definitions:
                 api_key=_env("CLOCKIFY_API_KEY"), workspace_id=_env("CLOCKIFY_WORKSPACE_ID"),
                 base_url=_env("CLOCKIFY_BASE_URL")),
         },
-        # DuckDB lets one process write a database file: steps run in the run's own process.
-        executor=in_process_executor,
+        executor=executor(database),
     )
 
 

@@ -16,6 +16,8 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from dagster._utils.schedules import is_valid_cron_string
+
 SETTINGS_ENV = "CSM_METRICS_SETTINGS"
 ACTIVITIES = ("onboarding", "training", "business_review", "support", "renewal", "expansion",
               "internal", "other")
@@ -83,6 +85,10 @@ class Settings:
     activity_keywords: dict[str, tuple[str, ...]] = field(
         default_factory=lambda: dict(DEFAULT_KEYWORDS))
     account_aliases: dict[str, str] = field(default_factory=dict)
+    # Schedules (cron, in the reporting time zone): refresh the open month every day; close the
+    # previous month a few days in, once late time entries are in.
+    daily_refresh_cron: str = "0 3 * * *"
+    monthly_close_cron: str = "0 5 3 * *"
     source: str = field(default="defaults", compare=False)
 
     @property
@@ -281,6 +287,10 @@ def _check(fail: _Fail, key: str, value: Any) -> Any:
                 for k, v in value.items()):
             raise fail("a table of tracker names to account ids such as 'sf:001...' or 'hs:123'")
         return dict(value)
+    if key in ("daily_refresh_cron", "monthly_close_cron"):
+        if not (isinstance(value, str) and is_valid_cron_string(value)):
+            raise fail("a cron expression such as '0 3 * * *'")
+        return value
     if key == "roster":
         return tuple(_person(fail, entry) for entry in _list_of_tables(fail, value))
     raise fail("valid")  # pragma: no cover - every known key is handled above

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -13,6 +14,7 @@ from pipelines.definitions import build_definitions
 from sandbox.company import Company, generate_company
 from sandbox.servers import Sandbox
 
+ROOT = Path(__file__).resolve().parents[1]
 RANGE_START = "dagster/asset_partition_range_start"
 RANGE_END = "dagster/asset_partition_range_end"
 
@@ -59,6 +61,21 @@ def read_rows(warehouse: Path, sql: str, params: dict | None = None) -> list[dic
         cursor = conn.execute(sql, params)
         names = [d[0] for d in cursor.description]
         return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """Under pytest-xdist, each worker hands its fault tally to the controller."""
+    from tests.fault_summary import TALLY
+
+    workeroutput = getattr(session.config, "workeroutput", None)
+    if workeroutput is not None:
+        workeroutput["fault_tally"] = dataclasses.asdict(TALLY)
+
+
+def pytest_testnodedown(node, error) -> None:
+    from tests.fault_summary import TALLY
+
+    TALLY.add(getattr(node, "workeroutput", {}).get("fault_tally", {}))
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:

@@ -13,5 +13,9 @@ class FaultTally:
     lost: int = 0
     duplicated: int = 0
 
+    def add(self, other: dict[str, int]) -> None:
+        for name, value in other.items():
+            setattr(self, name, getattr(self, name) + value)
+
 
 TALLY = FaultTally()

@@ -13,6 +13,7 @@ from datetime import date
 import duckdb
 
 from transforms import read_model
+from warehouse.columns import comment_marts
 from warehouse.sql import run
 
 # Working models, in the order they run; each reads the ones before it.
@@ -57,6 +58,7 @@ def build_month_marts(
                 f"select *, now() as loaded_at, $run_id as run_id from (\n{sql}\n)", params)
             row = conn.execute(f"select count(*) from marts.{table}").fetchone()
             written[table] = int(row[0]) if row else 0
+        comment_marts(conn)
         conn.execute("commit")
     except BaseException:
         conn.execute("rollback")

@@ -18,3 +18,11 @@ def run(conn: duckdb.DuckDBPyConnection, sql: str,
     if missing:
         raise ValueError(f"no value for SQL parameter(s) {sorted(missing)}")
     return conn.execute(sql, {n: (params or {})[n] for n in names} if names else None)
+
+
+def literal(text: str) -> str:
+    """A string literal, for the few statements DuckDB will not bind (ATTACH, COMMENT ON).
+
+    Only for text the project controls: file paths it chose and its own descriptions.
+    """
+    return "'" + text.replace("'", "''") + "'"

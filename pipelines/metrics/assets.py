@@ -13,6 +13,8 @@ from dagster import (
     BackfillPolicy,
     MaterializeResult,
     PartitionsDefinition,
+    TableColumn,
+    TableSchema,
     multi_asset,
 )
 from dagster_duckdb import DuckDBResource
@@ -21,6 +23,7 @@ from connectors.streams import Stream
 from pipelines.partitions import month_range
 from pipelines.raw import raw_key
 from pipelines.settings import load_settings
+from warehouse.columns import described_columns, mart_docs
 from warehouse.marts import build_month_marts
 from warehouse.schema import prepare
 
@@ -30,27 +33,25 @@ ACCOUNT_PERIOD_METRICS = AssetKey(["marts", "account_period_metrics"])
 CSM_ACTIVITY_HOURS = AssetKey(["marts", "csm_activity_hours"])
 QUARANTINE = AssetKey(["marts", "quarantine"])
 
-DESCRIPTIONS = {
-    CSM_PERIOD_METRICS: "One row per CSM and period (month, quarter, year): book of business, "
-    "ARR movements, retention, hours, capacity and cost (marts.csm_period_metrics).",
-    TEAM_PERIOD_METRICS: "One row per period for the whole team: customers per CSM, revenue "
-    "per CSM, movements, retention, hours and cost (marts.team_period_metrics).",
-    ACCOUNT_PERIOD_METRICS: "One row per account and period: ARR at start and end, movement, "
-    "owners with their ownership source, segment, hours (marts.account_period_metrics).",
-    CSM_ACTIVITY_HOURS: "One row per CSM, period and activity: where the hours go "
-    "(marts.csm_activity_hours).",
-    QUARANTINE: "Every record rejected anywhere in the pipeline, with its reason "
-    "(marts.quarantine).",
-}
+MART_KEYS = [CSM_PERIOD_METRICS, TEAM_PERIOD_METRICS, ACCOUNT_PERIOD_METRICS, CSM_ACTIVITY_HOURS,
+             QUARANTINE]
+
+
+def column_schema(columns: list[tuple[str, str, str]]) -> TableSchema:
+    return TableSchema(columns=[TableColumn(name, kind, description)
+                                for name, kind, description in columns])
 
 
 def month_marts_asset(streams: list[Stream], monthly: PartitionsDefinition) -> AssetsDefinition:
+    docs = mart_docs()
     specs = [
-        AssetSpec(key, group_name="metrics", kinds={"duckdb"}, description=text,
+        AssetSpec(key, group_name="metrics", kinds={"duckdb"},
+                  description=docs[key.path[-1]].description,
                   deps=[raw_key(s) for s in streams],
                   tags={"layer": "marts", "partitioning": "monthly"},
+                  # Each build records the column schema, with types and descriptions.
                   metadata={"table": ".".join(key.path)})
-        for key, text in DESCRIPTIONS.items()
+        for key in MART_KEYS
     ]
 
     @multi_asset(specs=specs, partitions_def=monthly, can_subset=False,
@@ -62,6 +63,8 @@ def month_marts_asset(streams: list[Stream], monthly: PartitionsDefinition) -> A
         with warehouse.get_connection() as conn:
             prepare(conn, streams, settings.for_warehouse(), settings.tables())
             written = build_month_marts(conn, start, end, context.run_id)
+            schemas = {key: column_schema(described_columns(conn, key.path[-1]))
+                        for key in MART_KEYS}
             outside = conn.execute(
                 "select tracker_email, hours from intermediate.int_time_entries__outside_population"
                 " order by hours desc").fetchall()
@@ -69,9 +72,10 @@ def month_marts_asset(streams: list[Stream], monthly: PartitionsDefinition) -> A
         if outside:
             context.log.warning(f"{len(outside)} tracker user(s) outside the CSM population; "
                                 f"their hours count nowhere: {[u for u, _ in outside[:10]]}")
-        for key in DESCRIPTIONS:
+        for key in MART_KEYS:
             metadata = {"rows_written": written[key.path[-1]], "first_month": start.isoformat(),
-                        "end_month_exclusive": end.isoformat()}
+                        "end_month_exclusive": end.isoformat(),
+                        "dagster/column_schema": schemas[key]}
             if key == CSM_PERIOD_METRICS:
                 metadata |= {"tracker_users_outside_population": len(outside),
                              "hours_outside_population": round(sum(h for _, h in outside), 2)}

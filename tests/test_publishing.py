@@ -1,0 +1,114 @@
+"""BI reads a published copy that is swapped in whole: readers never block the pipeline and
+never see half a run (warehouse/publishing.py, docs/bi.md)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from sandbox.company import vendor_id
+from sandbox.servers import Sandbox
+from tests.conftest import ROOT, point_at, run_pipeline
+from tests.published_reader import TABLES, fingerprint
+from tests.tiny_company import tiny_company, tiny_settings
+from warehouse.columns import mart_docs
+from warehouse.publishing import current_version, publish
+
+FIRST, LAST = "2025-01-01", "2025-03-01"
+
+
+def state_of(version: Path) -> dict:
+    with duckdb.connect(str(version), read_only=True) as conn:
+        return fingerprint(conn)["state"]
+
+
+@pytest.fixture()
+def fakes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    company = tiny_company()
+    settings = tmp_path / "settings.toml"
+    settings.write_text(tiny_settings(company))
+    with Sandbox(company).start(str(tmp_path)) as sandbox:
+        point_at(monkeypatch, sandbox, tmp_path / "warehouse.duckdb")
+        monkeypatch.setenv("CSM_METRICS_SETTINGS", str(settings))
+        yield sandbox
+
+
+def test_a_reader_held_open_during_a_backfill_sees_old_or_new_never_half(
+        fakes: Sandbox, tmp_path: Path) -> None:
+    published = tmp_path / "published" / "csm_metrics.duckdb"
+    run_pipeline(FIRST, LAST)
+    before = state_of(current_version(published))
+    # The CRM changes: a bigger deal, so the backfill rewrites every period from January on.
+    acme = vendor_id("sf_opportunity", "d1")
+    deal = next(o for o in fakes.salesforce.objects["Opportunity"] if o["Id"] == acme)
+    deal["Amount"] = 150000.0
+    deal["SystemModstamp"] = "2026-01-01T00:00:00.000+0000"
+
+    out, stop = tmp_path / "reader.jsonl", tmp_path / "stop"
+    reader = subprocess.Popen(
+        [sys.executable, "-m", "tests.published_reader", str(published), str(out), str(stop)],
+        cwd=ROOT)
+    try:
+        deadline = time.monotonic() + 60
+        while not (out.exists() and out.read_text()):
+            assert time.monotonic() < deadline and reader.poll() is None, "the reader never began"
+            time.sleep(0.05)
+        run_pipeline(FIRST, LAST)  # asserts the runs and their checks succeeded
+        time.sleep(0.5)  # a few more rounds after the swap
+    finally:
+        stop.touch()
+        reader.wait(timeout=60)
+    after = state_of(current_version(published))
+    assert before != after, "the backfill should have changed the published marts"
+
+    seen = [json.loads(line) for line in out.read_text().splitlines()][1:]
+    errors = [s["error"] for s in seen if "error" in s]
+    assert not errors, errors
+    assert all(s["complete"] for s in seen), "a reader saw a copy missing rows"
+    held = [s["state"] for s in seen if s["mode"] == "held"]
+    fresh = [s["state"] for s in seen if s["mode"] == "fresh"]
+    assert held and all(s == before for s in held), "a held connection's view changed under it"
+    assert all(s in (before, after) for s in fresh), "a reader saw neither the old nor the new"
+    assert fresh[0] == before and fresh[-1] == after
+
+
+def test_each_publish_is_a_new_version_and_old_ones_are_pruned(
+        fakes: Sandbox, tmp_path: Path) -> None:
+    run_pipeline(FIRST, LAST)
+    warehouse = tmp_path / "warehouse.duckdb"
+    link = tmp_path / "elsewhere" / "bi.duckdb"
+    with duckdb.connect(str(warehouse)) as conn:
+        first = publish(conn, link, "run-one", keep=2)
+        versions = [publish(conn, link, f"run-{n}", keep=2) for n in range(3)]
+    assert link.is_symlink() and current_version(link) == versions[-1].version
+    kept = sorted(p.name for p in (link.parent / "versions").iterdir())
+    assert kept == sorted(v.version.name for v in versions[-2:])
+    assert not first.version.exists()
+    with duckdb.connect(str(link), read_only=True) as reader:
+        assert reader.execute("select run_id from meta.publication").fetchone() == ("run-2",)
+        rows = dict(reader.execute("select table_name, row_count from meta.table_rows").fetchall())
+        assert rows == versions[-1].rows and all(rows[t] > 0 for t in TABLES if t != "quarantine")
+        with pytest.raises(duckdb.Error, match="read-only"):
+            reader.execute("delete from marts.csm_period_metrics")
+
+
+def test_every_published_column_carries_its_description(fakes: Sandbox, tmp_path: Path) -> None:
+    run_pipeline(FIRST, LAST)
+    for path in (tmp_path / "warehouse.duckdb", tmp_path / "published" / "csm_metrics.duckdb"):
+        with duckdb.connect(str(path), read_only=True) as conn:
+            tables = dict(conn.execute(
+                "select table_name, comment from duckdb_tables() where schema_name = 'marts'"
+            ).fetchall())
+            columns = conn.execute(
+                "select table_name, column_name, comment from duckdb_columns() "
+                "where schema_name = 'marts'").fetchall()
+        docs = mart_docs()
+        assert set(tables) == set(docs)
+        assert all(tables[t] == docs[t].description for t in docs)
+        assert columns and all(comment == docs[t].columns[c] for t, c, comment in columns)
