@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-from-lock
 
-.PHONY: install demo ui serve test lint format lock clean
+.PHONY: install demo ui serve pg bi-files test lint format lock clean
 
 # The environment is made from the lock file, and again whenever the lock file changes.
 $(STAMP): requirements.lock pyproject.toml
@@ -24,6 +24,15 @@ ui: $(STAMP)  ## the Dagster UI on the demo warehouse, with its run history
 serve: $(STAMP)  ## only the fake APIs, printing the variables that point at them
 	$(BIN)/python -m sandbox serve
 
+# BI on the published marts; the demo's unless WAREHOUSE_PATH says otherwise (docs/bi.md).
+pg bi-files: export WAREHOUSE_PATH ?= data/demo/warehouse.duckdb
+
+pg: $(STAMP)  ## the PostgreSQL-wire endpoint for Looker and psql (127.0.0.1:5433, user bi)
+	$(BIN)/python -m warehouse serve-pg
+
+bi-files: $(STAMP)  ## LookML views and Tableau data sources, into bi/
+	$(BIN)/python -m warehouse bi-files --out bi
+
 test: $(STAMP)
 	$(BIN)/python -m pytest -n auto
 
@@ -37,7 +46,7 @@ format: $(STAMP)
 lock:
 	$(PYTHON) -m venv .venv-lock
 	.venv-lock/bin/python -m pip install --quiet uv
-	.venv-lock/bin/uv pip compile pyproject.toml --extra dev --python-version 3.11 \
+	.venv-lock/bin/uv pip compile pyproject.toml --extra dev --extra distributed --python-version 3.11 \
 		--generate-hashes --no-strip-extras --custom-compile-command "make lock" \
 		-o requirements.lock
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 import warnings
 from collections.abc import Sequence
-from pathlib import Path
 
 from dagster import (
     AssetChecksDefinition,
@@ -44,14 +43,9 @@ from pipelines.schedules import refresh_schedules
 from pipelines.settings import load_settings
 from pipelines.time_tracking import assets as time_tracking
 from pipelines.time_tracking.resources import ClockifyResource, TogglResource
+from warehouse.locations import DeploymentError, is_motherduck, published_path, warehouse_path
 
-PROJECT_ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_WAREHOUSE = PROJECT_ROOT / "data" / "warehouse.duckdb"
 EXECUTORS = ("in_process", "multiprocess", "celery", "k8s")
-
-
-class DeploymentError(ValueError):
-    """A deployment setting that cannot work; the message names the variable."""
 
 
 def _env(name: str) -> EnvVar | None:
@@ -67,34 +61,6 @@ def _seconds(name: str, default: float) -> float:
     if value < 0:
         raise DeploymentError(f"{name} must be a number of seconds (0 or more), not {raw!r}")
     return value
-
-
-def is_motherduck(database: str) -> bool:
-    return database.startswith(("md:", "motherduck:"))
-
-
-def warehouse_path() -> str:
-    """`WAREHOUSE_PATH`: a DuckDB file, or a MotherDuck database (`md:<name>`; the token comes
-    from DuckDB's own `motherduck_token` variable, never from this path)."""
-    database = os.environ.get("WAREHOUSE_PATH") or str(DEFAULT_WAREHOUSE)
-    if is_motherduck(database):
-        if "token=" in database:
-            raise DeploymentError("WAREHOUSE_PATH must not carry the MotherDuck token: set "
-                                  "motherduck_token in the environment instead")
-        return database
-    Path(database).parent.mkdir(parents=True, exist_ok=True)
-    return database
-
-
-def published_path(database: str) -> str:
-    """`CSM_METRICS_PUBLISHED_PATH`, else `published/csm_metrics.duckdb` beside the warehouse;
-    off (empty) for MotherDuck, which serves concurrent readers itself."""
-    configured = os.environ.get("CSM_METRICS_PUBLISHED_PATH")
-    if configured is not None:
-        return configured
-    if is_motherduck(database):
-        return ""
-    return str(Path(database).parent / "published" / "csm_metrics.duckdb")
 
 
 def executor(database: str) -> ExecutorDefinition:

@@ -25,7 +25,8 @@ from pipelines.settings import Settings
 def open_month(partitions: MonthlyPartitionsDefinition, context: ScheduleEvaluationContext
                ) -> str | None:
     """The month the tick falls in (the last partition: the definition has end_offset=1)."""
-    return partitions.get_last_partition_key(current_time=context.scheduled_execution_time)
+    keys = partitions.get_partition_keys(current_time=context.scheduled_execution_time)
+    return keys[-1] if keys else None
 
 
 def previous_month(partitions: MonthlyPartitionsDefinition, context: ScheduleEvaluationContext

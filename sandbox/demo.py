@@ -19,10 +19,14 @@ import duckdb
 
 from sandbox.company import HISTORY_END, HISTORY_START, add_months, generate_company
 from sandbox.servers import Sandbox
+from warehouse.bi_files import write_bi_files
+from warehouse.publishing import current_version
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 DATA = PROJECT_ROOT / "data"
 WAREHOUSE = DATA / "demo" / "warehouse.duckdb"
+PUBLISHED = DATA / "demo" / "published" / "csm_metrics.duckdb"
+BI_FILES = DATA / "demo" / "bi"
 DAGSTER_HOME = DATA / "dagster_home"
 SETTINGS = Path(__file__).with_name("settings.toml")
 FIRST_MONTH = HISTORY_START
@@ -62,14 +66,20 @@ def demo() -> int:
         print(f"  {len(company.people) - 1} CSMs, {len(company.accounts)} accounts, "
               f"{len(company.deals)} deals, {len(company.entries)} time entries")
         materialize(env, "tag:partitioning=none")
-        materialize(env, "tag:partitioning=monthly",
+        materialize(env, "tag:partitioning=monthly or key:bi/published_marts",
                     f"{FIRST_MONTH.isoformat()}...{LAST_MONTH.isoformat()}")
         requests = {s.name: s.request_count for s in sandbox.servers}
     print(f"  HTTP requests served: {requests}")
     with duckdb.connect(str(WAREHOUSE), read_only=True) as conn:
         print_report(conn, LAST_MONTH)
-    print(f"\nWarehouse: {WAREHOUSE}")
-    print("Open the Dagster UI on it, with this run history: make ui  (then http://127.0.0.1:3000)")
+    version = current_version(PUBLISHED)
+    with duckdb.connect(str(version), read_only=True) as conn:
+        files = write_bi_files(conn, BI_FILES, PUBLISHED)
+    print(f"\nWarehouse (the pipeline's own): {WAREHOUSE}")
+    print(f"Published for BI (read-only, swapped whole per run): {PUBLISHED} -> {version.name}")
+    print(f"LookML views and Tableau data sources: {BI_FILES} ({len(files)} files)")
+    print("Next: make ui (Dagster UI with this run history, http://127.0.0.1:3000); make pg (the "
+          "marts over PostgreSQL for Looker or psql, port 5433)")
     return 0
 
 

@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import duckdb
 import pytest
 from dagster import AssetKey, Definitions
 
@@ -56,9 +57,12 @@ def test_the_readme_backfill_command_works(tmp_path: Path) -> None:
                          "--select", "tag:partitioning=none")
         assert pulled.returncode == 0, pulled.stderr[-3000:]
         months = dagster(env, "asset", "materialize", "-m", "pipelines.definitions",
-                         "--select", "tag:partitioning=monthly",
+                         "--select", "tag:partitioning=monthly or key:bi/published_marts",
                          "--partition-range", "2025-01-01...2025-03-01")
         assert months.returncode == 0, months.stderr[-3000:]
+    # The same run published the marts for BI.
+    with duckdb.connect(str(tmp_path / "published" / "csm_metrics.duckdb"), read_only=True) as bi:
+        assert bi.execute("select count(*) from marts.team_period_metrics").fetchone() == (5,)
     team = read_rows(warehouse, "select period_grain, period_start from marts.team_period_metrics "
                      "order by period_grain, period_start")
     assert [(r["period_grain"], str(r["period_start"])) for r in team] == [

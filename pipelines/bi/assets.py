@@ -9,6 +9,7 @@ from dagster import (
     AssetCheckSeverity,
     AssetExecutionContext,
     AssetKey,
+    BackfillPolicy,
     MaterializeResult,
     asset,
     asset_check,
@@ -24,8 +25,10 @@ from warehouse.publishing import current_version, publish
 PUBLISHED = AssetKey(["bi", "published_marts"])
 
 
+# Not partitioned: it publishes all the marts, once per run, whatever months the run rebuilt.
+# The single-run policy lets the CLI run it in the same run as a range of months.
 @asset(key=PUBLISHED, deps=MART_KEYS, group_name="bi", kinds={"duckdb"},
-       tags={"layer": "bi"},
+       tags={"layer": "bi"}, backfill_policy=BackfillPolicy.single_run(),
        description="A read-only copy of the marts for Looker, Tableau and the PostgreSQL-wire "
                    "endpoint, built aside and swapped in whole (docs/bi.md).")
 def published_marts(context: AssetExecutionContext, warehouse: WarehouseResource,

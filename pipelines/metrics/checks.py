@@ -84,5 +84,35 @@ def csm_movements_sum_to_team(warehouse: DuckDBResource) -> AssetCheckResult:
         where {differences} or coalesce(c.arr_managed, 0) <> t.total_arr"""))
 
 
+@asset_check(asset=CSM_PERIOD_METRICS, additional_deps=[TEAM_PERIOD_METRICS],
+             description="Every month between the first and the last one built has a team row "
+                         "and CSM rows; the metadata has the rows per month. A gap is a month "
+                         "never backfilled.")
+def months_have_rows(warehouse: DuckDBResource) -> AssetCheckResult:
+    with warehouse.get_connection() as conn:
+        rows = conn.execute("""
+            with months as (
+                select unnest(generate_series(min(period_start), max(period_start),
+                                              interval 1 month))::date as month
+                from marts.team_period_metrics where period_grain = 'month'
+            ),
+            csm as (
+                select period_start as month, count(*) as csm_rows
+                from marts.csm_period_metrics where period_grain = 'month' group by all
+            ),
+            team as (
+                select period_start as month, count(*) as team_rows
+                from marts.team_period_metrics where period_grain = 'month' group by all
+            )
+            select strftime(month, '%Y-%m'), coalesce(team_rows, 0), coalesce(csm_rows, 0)
+            from months left join csm using (month) left join team using (month)
+            order by month""").fetchall()
+    gaps = [month for month, team, csm in rows if not team or not csm]
+    return AssetCheckResult(
+        passed=not gaps, severity=AssetCheckSeverity.WARN,
+        metadata={"months": len(rows), "months_without_rows": gaps[:24],
+                  "csm_rows_per_month": {month: csm for month, _, csm in rows[-24:]}})
+
+
 CHECKS: list[Any] = [*KEY_CHECKS, account_waterfall_closes, team_waterfall_closes,
-                     csm_movements_sum_to_team]
+                     csm_movements_sum_to_team, months_have_rows]
