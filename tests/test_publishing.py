@@ -11,6 +11,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from dagster import AssetKey, DagsterInstance
 
 from sandbox.company import vendor_id
 from sandbox.servers import Sandbox
@@ -99,7 +100,14 @@ def test_each_publish_is_a_new_version_and_old_ones_are_pruned(
 
 
 def test_every_published_column_carries_its_description(fakes: Sandbox, tmp_path: Path) -> None:
-    run_pipeline(FIRST, LAST)
+    instance = DagsterInstance.ephemeral()
+    run_pipeline(FIRST, LAST, instance)
+    # The Dagster UI's column schema for each mart: DuckDB's types, columns.toml's meanings.
+    for table, doc in mart_docs().items():
+        event = instance.get_latest_materialization_event(AssetKey(["marts", table]))
+        schema = event.asset_materialization.metadata["dagster/column_schema"].value
+        assert schema.columns and all(c.description == doc.columns[c.name] and c.type
+                                      for c in schema.columns)
     for path in (tmp_path / "warehouse.duckdb", tmp_path / "published" / "csm_metrics.duckdb"):
         with duckdb.connect(str(path), read_only=True) as conn:
             tables = dict(conn.execute(
