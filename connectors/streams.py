@@ -41,6 +41,9 @@ class Stream:
 class Connector(Protocol):
     source: str
     streams: dict[str, Stream]
+    # The most months one windowed read may span (None: any range). Fewer, longer windows mean
+    # fewer partly filled pages; an API with a range limit keeps this small.
+    max_window_months: int | None
 
     @property
     def request_count(self) -> int: ...

@@ -25,6 +25,7 @@ from dagster import (
 )
 from dagster._utils.warnings import SupersessionWarning
 
+from connectors.clockify.client import PAGE_SIZE
 from pipelines.bi.assets import (
     FRESHNESS_CHECKS,
     PUBLISHED,
@@ -61,6 +62,13 @@ def _seconds(name: str, default: float) -> float:
     if value < 0:
         raise DeploymentError(f"{name} must be a number of seconds (0 or more), not {raw!r}")
     return value
+
+
+def _page_size(name: str, default: int) -> int:
+    raw = os.environ.get(name) or str(default)
+    if not raw.isdigit() or not 1 <= int(raw) <= 5000:
+        raise DeploymentError(f"{name} must be a whole number from 1 to 5000, not {raw!r}")
+    return int(raw)
 
 
 def executor(database: str) -> ExecutorDefinition:
@@ -148,7 +156,8 @@ def build_definitions() -> Definitions:
                 min_request_interval=_seconds("TOGGL_MIN_REQUEST_INTERVAL", 1.0)),
             "clockify": ClockifyResource(
                 api_key=_env("CLOCKIFY_API_KEY"), workspace_id=_env("CLOCKIFY_WORKSPACE_ID"),
-                base_url=_env("CLOCKIFY_BASE_URL")),
+                base_url=_env("CLOCKIFY_BASE_URL"),
+                page_size=_page_size("CLOCKIFY_PAGE_SIZE", PAGE_SIZE)),
         },
         executor=executor(database),
     )

@@ -29,6 +29,15 @@ def month_windows(window: TimeWindow) -> Iterator[Window]:
         start = following
 
 
+def read_windows(window: TimeWindow, max_months: int | None) -> list[Window]:
+    """The partition window cut into reads of at most `max_months` whole months (None: one)."""
+    months = list(month_windows(window))
+    if max_months is None:
+        return [Window(months[0].start, months[-1].end)] if months else []
+    return [Window(chunk[0].start, chunk[-1].end)
+            for chunk in (months[i:i + max_months] for i in range(0, len(months), max_months))]
+
+
 def month_range(window: TimeWindow) -> tuple[date, date]:
     """The window as [first month, month after the last) dates in the reporting time zone."""
     return window.start.date(), window.end.date()

@@ -30,8 +30,8 @@ from dagster import (
 from dagster_duckdb import DuckDBResource
 
 from connectors.errors import SourceAuthError, SourceLimitReached
-from connectors.streams import Connector, Stream
-from pipelines.partitions import month_windows
+from connectors.streams import Connector, Stream, Window
+from pipelines.partitions import read_windows
 from pipelines.settings import load_settings
 from warehouse.loading import get_cursor, land, reset_cursor, snapshot_ownership
 from warehouse.schema import ensure_raw_table, ensure_schemas
@@ -94,7 +94,10 @@ def _raw_asset(stream: Stream, monthly: PartitionsDefinition) -> AssetsDefinitio
         except SourceAuthError as error:  # a refused login
             raise Failure(description=str(error), allow_retries=False) from error
         started = time.monotonic()
-        windows = list(month_windows(context.partition_time_window)) if windowed else [None]
+        windows: list[Window | None] = [None]
+        if windowed:
+            windows = list(read_windows(context.partition_time_window,
+                                        connector.max_window_months))
         totals: dict[str, Any] = {"pages": 0, "records": 0, "rows_written": 0, "quarantined": 0}
         incremental = stream.write_mode == "merge" and not config.full_refresh
         done: list[str] = []
@@ -109,7 +112,8 @@ def _raw_asset(stream: Stream, monthly: PartitionsDefinition) -> AssetsDefinitio
                                  write_mode="replace" if config.full_refresh else None)
                 except SourceLimitReached as error:
                     # A window cut short is not landed; the windows before it are kept.
-                    raise Failure(description=f"{error}. Months landed before it: "
+                    raise Failure(description=f"{error}. Windows landed before it (by first "
+                                  f"month): "
                                   f"{done or 'none'}.", metadata={"months_landed": done},
                                   allow_retries=False) from error
                 except SourceAuthError as error:

@@ -44,6 +44,8 @@ MODIFIED = "hs_lastmodifieddate"
 class HubSpotConnector:
     source = "hubspot"
     streams = STREAMS
+    # No windowed streams: CRM streams are full or incremental pulls.
+    max_window_months: int | None = 1
 
     def __init__(self, access_token: str | None, base_url: str | None = None,
                  extra_fields: Mapping[str, Sequence[str]] | None = None,

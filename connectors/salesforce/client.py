@@ -47,6 +47,8 @@ OVERLAP = timedelta(minutes=5)
 class SalesforceConnector:
     source = "salesforce"
     streams = STREAMS
+    # No windowed streams: CRM streams are full or incremental pulls.
+    max_window_months: int | None = 1
 
     def __init__(
         self,

@@ -33,6 +33,8 @@ _GROUP_FIELDS = ("user_id", "username", "project_id", "task_id", "description", 
 class TogglConnector:
     source = "toggl"
     streams = STREAMS
+    # Reports API ranges are limited (31 or 366 days, docs differ): a month at a time.
+    max_window_months: int | None = 1
 
     def __init__(self, api_token: str | None, workspace_id: str | int | None,
                  base_url: str | None = None, min_interval: float = 1.0,

@@ -6,6 +6,7 @@ from dagster import ConfigurableResource
 from pydantic import Field
 
 from connectors.clockify import ClockifyConnector
+from connectors.clockify.client import PAGE_SIZE
 from connectors.toggl import TogglConnector
 
 
@@ -36,6 +37,8 @@ class ClockifyResource(ConfigurableResource):
     api_key: str | None = Field(default=None, repr=False)
     workspace_id: str | None = None
     base_url: str | None = None
+    page_size: int = Field(default=PAGE_SIZE, ge=1, le=5000,
+                           description="Entries per request (lower it if Clockify caps pages)")
 
     @property
     def configured(self) -> bool:
@@ -47,7 +50,7 @@ class ClockifyResource(ConfigurableResource):
 
     def connector(self) -> ClockifyConnector:
         return ClockifyConnector(api_key=self.api_key, workspace_id=self.workspace_id,
-                                 base_url=self.base_url)
+                                 base_url=self.base_url, page_size=self.page_size)
 
 
 def _missing(required: dict[str, str | None], base_url: str | None) -> list[str]:
