@@ -1,11 +1,12 @@
 """Landing connector pages in raw tables: through Arrow, staged aside, swapped in at once.
 
-Pages are appended to a temporary landing table as they arrive (one Arrow batch each, never row
-by row), so memory holds one page at a time. Only when the pull has finished does one
-transaction replace what the pull covers: the whole table for a full pull, the window's rows for
-a windowed stream, or the pulled records (upserted on their key) for an incremental one, whose
-cursor advances in the same transaction. A pull that fails half-way therefore leaves the raw
-table and its cursor exactly as they were, and a re-run replaces rather than duplicates.
+Pages are appended to a temporary landing table as they arrive (in Arrow batches of ~50,000
+records, never row by row), so memory holds one batch at a time. Only when the pull has finished
+does one transaction replace what the pull covers: the whole table for a full pull, the
+window's rows for a windowed stream, or the pulled records (upserted on their key) for an
+incremental one, whose cursor advances in the same transaction. A pull that fails half-way
+therefore leaves the raw table and its cursor exactly as they were, and a re-run replaces
+rather than duplicates.
 
 One failure is kept rather than thrown away: when an API's quota runs out in the middle of an
 incremental pull, whose pages come in cursor order, the pages read so far are committed with the
@@ -14,21 +15,19 @@ cursor they reached, and the next run resumes from there.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
 import duckdb
+import orjson
 import pyarrow as pa
 
 from connectors.errors import SourceLimitReached
 from connectors.streams import Page, Stream, Window
 from warehouse.schema import ensure_raw_table, ensure_schemas
 from warehouse.sql import run
-
-_LANDING = pa.schema([("_seq", pa.int64()), ("_pk", pa.string()), ("_record", pa.string())])
 
 
 @dataclass
@@ -55,29 +54,21 @@ def land(
     mode = write_mode or stream.write_mode
     stats = LandingStats()
     conn.execute("create or replace temp table landing "
-                 "(_seq bigint, _pk varchar, _record varchar)")
+                 "(_seq bigint, _pk varchar, _event_at timestamptz, _record json)")
+    event_path = f"$.{stream.event_time_field}" if stream.event_time_field else None
+    buffer = _Buffer(conn, stream.primary_key, event_path)
     try:
         for page in pages:
             stats.pages += 1
-            if not page:
-                continue
-            batch = pa.table({
-                "_seq": pa.array(range(stats.records, stats.records + len(page)), pa.int64()),
-                "_pk": [_key(record, stream.primary_key) for record in page],
-                "_record": [json.dumps(record, default=str, ensure_ascii=False)
-                            for record in page],
-            }, schema=_LANDING)
             stats.records += len(page)
-            conn.register("landing_batch", batch)
-            conn.execute("insert into landing select * from landing_batch")
-            conn.unregister("landing_batch")
+            buffer.add(page)
     except SourceLimitReached as error:
         if mode != "merge":
             raise  # a partial full pull would delete what it did not reach
         stats.limit_reached = str(error)
+    buffer.flush()
 
-    event_path = f"$.{stream.event_time_field}" if stream.event_time_field else None
-    params: dict[str, Any] = {"run_id": run_id, "event_path": event_path,
+    params: dict[str, Any] = {"run_id": run_id,
                               "source": stream.source, "stream": stream.name,
                               "cursor_path": f"$.{stream.cursor_field}"}
     in_window = "true"
@@ -89,15 +80,18 @@ def land(
 
     conn.execute("begin transaction")
     try:
-        run(conn, """
-            create or replace temp table landed as
-            select _pk,
-                   try_cast(json_extract_string(_record::json, $event_path) as timestamptz)
-                       as _event_at,
-                   _record::json as _record
-            from landing
-            qualify row_number() over (partition by _pk order by _seq desc) = 1
-            """, params)
+        # A record read twice (an incremental boundary, a page that shifted) counts once, as
+        # last read; most pulls have no such record, and then nothing is copied.
+        row = conn.execute("select count(_pk) - count(distinct _pk) from landing").fetchone()
+        source = "landing"
+        if row and row[0]:
+            conn.execute("""
+                create or replace temp table landing_once as
+                select * from landing
+                qualify row_number() over (partition by _pk order by _seq desc) = 1""")
+            source = "landing_once"
+        conn.execute(f"create or replace temp view landed as "
+                     f"select _pk, _event_at, _record from {source}")
         stats.quarantined = _quarantine(conn, stream, run_id)
         if mode == "replace":
             conn.execute(f"delete from {table}")
@@ -174,9 +168,56 @@ def _quarantine(conn: duckdb.DuckDBPyConnection, stream: Stream, run_id: str) ->
     return int(result[0]) if result else 0
 
 
-def _key(record: dict[str, Any], field: str) -> str | None:
-    value = record.get(field)
-    return None if value is None or value == "" else str(value)
+class _Buffer:
+    """Pages gathered into Arrow batches of ~50,000 records, each one insert into `landing`.
+
+    Each page is written as one JSON array by orjson (UTF-8, as the API sent it), and DuckDB
+    splits it into records and reads their keys and instants itself: the per-record work is in
+    C, not in Python, and one insert per batch keeps DuckDB's per-statement cost off it. Memory
+    holds one batch at most.
+    """
+
+    ROWS = 50_000
+
+    def __init__(self, conn: duckdb.DuckDBPyConnection, primary_key: str,
+                 event_path: str | None) -> None:
+        self.conn = conn
+        self.params = {"key_path": f"$.{primary_key}", "event_path": event_path}
+        self.page_number = 0
+        self.rows = 0
+        self.pages: list[str] = []
+        self.numbers: list[int] = []
+
+    def add(self, page: Page) -> None:
+        self.pages.append(orjson.dumps(page, default=str,
+                                       option=orjson.OPT_NON_STR_KEYS).decode())
+        self.numbers.append(self.page_number)
+        self.page_number += 1
+        self.rows += len(page)
+        if self.rows >= self.ROWS:
+            self.flush()
+
+    def flush(self) -> None:
+        if not self.pages:
+            return
+        batch = pa.table({"page_number": pa.array(self.numbers, pa.int64()),
+                          "page": pa.array(self.pages, pa.string())})
+        self.conn.register("landing_batch", batch)
+        # _seq orders records as they were read: page, then place in the page.
+        run(self.conn, """
+            insert into landing
+            select page_number * 4294967296 + position,
+                   nullif(json_extract_string(record, $key_path), ''),
+                   try_cast(json_extract_string(record, $event_path) as timestamptz),
+                   record
+            from (
+                select page_number, unnest(records) as record,
+                       generate_subscripts(records, 1) as position
+                from (select page_number, json_extract(page::json, '$[*]') as records
+                      from landing_batch)
+            )""", self.params)
+        self.conn.unregister("landing_batch")
+        self.pages, self.numbers, self.rows = [], [], 0
 
 
 def snapshot_ownership(conn: duckdb.DuckDBPyConnection, stream: Stream, owner_path: str,

@@ -1,0 +1,289 @@
+"""`python -m benchmarks [--scale 1.0]`: the pipeline at scale, stage by stage.
+
+1. The fakes serve a large company from their own process (so the pipeline's memory is its own).
+2. A full backfill of 36 months through the real `dagster asset materialize` commands:
+   per stream rows, requests against the minimum, rows/s; wall time and peak memory per run.
+3. 1% of the CRM changes; an incremental refresh of the open month: its requests against the
+   full run's.
+4. Every mart, every grain, rebuilt for the 36 months on the loaded warehouse: seconds.
+5. The load path alone (records to raw rows) at 1x, 2x and 4x the entries: rows/s and peak
+   memory, against DuckDB's `read_ndjson_objects` on the same records, and dlt if installed.
+
+Prints a table and writes `data/bench/results-<scale>.json`. Targets are checked and reported,
+never asserted: a missed target is a finding for docs/performance.md, not a crash.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import platform
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from benchmarks.company import FIRST_MONTH, MONTHS, Scale
+
+ROOT = Path(__file__).resolve().parents[1]
+PAGE_LIMITS = {  # the most records one request can return, per API (docs/connectors.md)
+    ("clockify", "time_entries"): 1000, ("salesforce", "accounts"): 2000,
+    ("salesforce", "opportunities"): 2000, ("salesforce", "users"): 2000,
+    ("salesforce", "account_history"): 2000, ("hubspot", "companies"): 200,
+    ("hubspot", "deals"): 200,
+}
+
+
+def measured(command: list[str], env: dict[str, str]) -> dict[str, Any]:
+    """Run a command in a child that reports the command's own peak memory."""
+    probe = ("import resource, subprocess, sys; code = subprocess.call(sys.argv[1:]); "
+             "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, code)")
+    started = time.monotonic()
+    done = subprocess.run([sys.executable, "-c", probe, *command], env=env, cwd=ROOT,
+                          capture_output=True, text=True)
+    wall = time.monotonic() - started
+    peak_kb, code = done.stdout.strip().splitlines()[-1].split()
+    if int(code) != 0:
+        sys.stderr.write(done.stderr[-6000:])
+        raise SystemExit(f"benchmark step failed: {' '.join(command[:6])}")
+    return {"wall_seconds": round(wall, 2), "peak_rss_mb": round(int(peak_kb) / 1024, 1)}
+
+
+def materialize(env: dict[str, str], select: str, partition_range: str | None = None
+                ) -> dict[str, Any]:
+    command = [sys.executable, "-m", "dagster", "asset", "materialize", "-m",
+               "pipelines.definitions", "--select", select]
+    if partition_range:
+        command += ["--partition-range", partition_range]
+    return measured(command, env)
+
+
+def stream_metadata(home: Path) -> dict[str, dict[str, Any]]:
+    """The latest materialization metadata of each raw stream, from the run storage."""
+    from dagster import AssetKey, DagsterInstance
+
+    os.environ["DAGSTER_HOME"] = str(home)
+    found = {}
+    with DagsterInstance.get() as instance:
+        for key in instance.get_asset_keys():
+            if key.path[0] != "raw":
+                continue
+            event = instance.get_latest_materialization_event(AssetKey(key.path))
+            if event and event.asset_materialization:
+                meta = {k: v.value for k, v in event.asset_materialization.metadata.items()}
+                if "records" in meta:
+                    found[f"{key.path[1]}/{key.path[2]}"] = meta
+    return found
+
+
+def pull_table(meta: dict[str, dict[str, Any]], rows_per_user: dict[str, int] | None = None
+               ) -> list[dict[str, Any]]:
+    table = []
+    for name, m in sorted(meta.items()):
+        source, stream = name.split("/")
+        limit = PAGE_LIMITS.get((source, stream))
+        records, requests = int(m["records"]), int(m["requests"])
+        if not records:
+            continue
+        minimum = math.ceil(records / limit) if limit else None
+        row = {"stream": name, "rows": records, "requests": requests, "minimum": minimum,
+               "over_minimum": round(requests / minimum - 1, 3) if minimum else None,
+               "seconds": m.get("elapsed_seconds"),
+               "rows_per_s": round(records / max(float(m.get("elapsed_seconds") or 0), 1e-9))}
+        if stream == "time_entries" and rows_per_user:
+            # Clockify lists entries per user: a page never spans two users.
+            row["minimum_per_user_api"] = sum(math.ceil(n / limit) for n in
+                                              rows_per_user.values() if n) + 1
+        table.append(row)
+    return table
+
+
+def rebuild_marts(warehouse: Path, scale: Scale) -> dict[str, Any]:
+    code = f"""
+import json, time
+from datetime import date
+import duckdb
+from pipelines.crm import assets as crm
+from pipelines.settings import load_settings
+from pipelines.time_tracking import assets as tt
+from warehouse.marts import build_month_marts
+from warehouse.schema import prepare
+conn = duckdb.connect({str(warehouse)!r})
+settings = load_settings()
+started = time.monotonic()
+prepare(conn, [*crm.STREAMS, *tt.STREAMS], settings.for_warehouse(), settings.tables())
+prepared = time.monotonic() - started
+times = []
+for _ in range(3):
+    started = time.monotonic()
+    written = build_month_marts(conn, date.fromisoformat({FIRST_MONTH.isoformat()!r}),
+                                date.fromisoformat({scale.end.isoformat()!r}), "bench")
+    times.append(time.monotonic() - started)
+entries = conn.execute("select count(*) from raw.clockify__time_entries").fetchone()[0]
+print(json.dumps({{"prepare_seconds": round(prepared, 3), "best_seconds": round(min(times), 3),
+                  "runs": [round(t, 3) for t in times], "rows_written": written,
+                  "entries": entries}}))
+"""
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
+                          text=True, env={**os.environ})
+    if done.returncode != 0:
+        sys.stderr.write(done.stderr[-4000:])
+        raise SystemExit("rebuilding the marts failed")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def load_path(entries: int, folder: Path, compare: bool) -> dict[str, Any]:
+    command = [sys.executable, "-m", "benchmarks.load_path", str(entries), str(folder)]
+    if compare:
+        command.append("--compare")
+    result = measured(command, {**os.environ})
+    report = json.loads((folder / f"load-{entries}.json").read_text())
+    return {**report, "peak_rss_mb": result["peak_rss_mb"]}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--scale", type=float, default=1.0,
+                        help="1.0 = 300 CSMs, 20,000 accounts, 3,000,000 time entries")
+    parser.add_argument("--out", type=Path, default=ROOT / "data" / "bench")
+    parser.add_argument("--memory-scales", default="1,2,4",
+                        help="multiples of the entries for the load-path memory curve")
+    args = parser.parse_args()
+    scale = Scale(args.scale)
+    work = args.out / f"scale-{args.scale:g}"
+    if work.exists():
+        subprocess.run(["rm", "-rf", str(work)], check=True)
+    work.mkdir(parents=True)
+    home = work / "dagster_home"
+    home.mkdir()
+    (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+    warehouse = work / "warehouse.duckdb"
+    results: dict[str, Any] = {
+        "scale": args.scale, "csms": scale.csms, "accounts": scale.accounts,
+        "entries_target": scale.entries, "months": MONTHS,
+        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
+                    "duckdb": duckdb.__version__, "platform": platform.platform()}}
+
+    print(f"Benchmark at scale {args.scale:g}: {scale.csms} CSMs, {scale.accounts:,} accounts, "
+          f"{scale.entries:,} time entries over {MONTHS} months", flush=True)
+    fakes = subprocess.Popen([sys.executable, "-m", "benchmarks.fakes", str(args.scale),
+                              str(work)], cwd=ROOT, stdin=subprocess.PIPE,
+                             stdout=subprocess.PIPE, text=True)
+    assert fakes.stdin and fakes.stdout
+    fake_env = json.loads(fakes.stdout.readline())
+    env = {**os.environ, **fake_env, "WAREHOUSE_PATH": str(warehouse),
+           "DAGSTER_HOME": str(home), "CSM_METRICS_SETTINGS": str(work / "settings.toml")}
+    (work / "settings.toml").write_text(f'first_month = "{FIRST_MONTH:%Y-%m}"\n')
+    months = f"{FIRST_MONTH.isoformat()}...{scale.last_month.isoformat()}"
+    try:
+        print("full backfill: sources ...", flush=True)
+        full_sources = materialize(env, "tag:partitioning=none")
+        print(f"  {full_sources}\nfull backfill: {MONTHS} months of entries, marts, publish ...",
+              flush=True)
+        full_months = materialize(env, "tag:partitioning=monthly or key:bi/published_marts",
+                                  months)
+        print(f"  {full_months}", flush=True)
+        full = stream_metadata(home)
+        fakes.stdin.write("rows_per_user\n")
+        fakes.stdin.flush()
+        rows_per_user = json.loads(fakes.stdout.readline())
+        results["full"] = {"sources_run": full_sources, "months_run": full_months,
+                           "streams": pull_table(full, rows_per_user)}
+
+        fakes.stdin.write("change 0.01\n")
+        fakes.stdin.flush()
+        results["changed"] = json.loads(fakes.stdout.readline())
+        print(f"incremental refresh after {results['changed']} ...", flush=True)
+        open_month = scale.last_month.isoformat()
+        inc_sources = materialize(env, "tag:partitioning=none")
+        inc_months = materialize(env, "tag:partitioning=monthly or key:bi/published_marts",
+                                 f"{open_month}...{open_month}")
+        incremental = stream_metadata(home)
+        full_requests = sum(int(m["requests"]) for m in full.values())
+        inc_requests = sum(int(m["requests"]) for m in incremental.values())
+        results["incremental"] = {
+            "sources_run": inc_sources, "months_run": inc_months,
+            "streams": pull_table(incremental), "requests": inc_requests,
+            "full_requests": full_requests, "share_of_full": round(inc_requests / full_requests, 4)}
+    finally:
+        fakes.stdin.close()
+        fakes.wait(timeout=60)
+
+    print("rebuilding every mart for 36 months ...", flush=True)
+    results["marts"] = rebuild_marts(warehouse, scale) if warehouse.exists() else {}
+
+    curve = []
+    for n, multiple in enumerate(int(m) for m in args.memory_scales.split(",")):
+        entries = scale.entries * multiple
+        print(f"load path: {entries:,} records ...", flush=True)
+        curve.append({"multiple": multiple, **load_path(entries, work, compare=n == 0)})
+    results["load_path"] = curve
+    results["targets"] = targets(results)
+
+    out = args.out / f"results-{args.scale:g}.json"
+    out.write_text(json.dumps(results, indent=2, default=str) + "\n")
+    print_report(results)
+    print(f"\nwritten: {out}")
+    return 0
+
+
+def targets(r: dict[str, Any]) -> list[dict[str, Any]]:
+    first = r["load_path"][0]
+    entries = next((s for s in r["full"]["streams"] if s["stream"] == "clockify/time_entries"),
+                   {})
+    worst = max((s["over_minimum"] for s in r["full"]["streams"]
+                 if s["over_minimum"] is not None), default=0)
+    checks = [
+        ("load path >= 300,000 rows/s (or >= half read_ndjson's)",
+         f"{first['land_rows_per_s']:,} rows/s; read_ndjson_objects "
+         f"{first.get('ndjson_rows_per_s', 0):,}",
+         first["land_rows_per_s"] >= 300_000
+         or first["land_rows_per_s"] >= first.get("ndjson_rows_per_s", math.inf) / 2),
+        ("full pull within 5% of the minimum requests",
+         f"worst stream {worst:+.1%}; time entries {entries.get('requests')} vs per-user "
+         f"minimum {entries.get('minimum_per_user_api')}", worst <= 0.05),
+        ("incremental after 1% changed <= 2% of the full run's requests",
+         f"{r['incremental']['share_of_full']:.2%}", r["incremental"]["share_of_full"] <= 0.02),
+        ("all marts, 36 months, every grain < 2 s", f"{r['marts'].get('best_seconds')} s",
+         (r["marts"].get("best_seconds") or math.inf) < 2),
+        ("peak memory < 1 GB at the full scale, flat at 1x/2x/4x",
+         ", ".join(f"{c['multiple']}x {c['peak_rss_mb']} MB" for c in r["load_path"])
+         + f"; full backfill run {r['full']['months_run']['peak_rss_mb']} MB",
+         max(c["peak_rss_mb"] for c in r["load_path"]) < 1024
+         and r["full"]["months_run"]["peak_rss_mb"] < 1024),
+    ]
+    return [{"target": t, "measured": m, "met": bool(ok)} for t, m, ok in checks]
+
+
+def print_report(r: dict[str, Any]) -> None:
+    print(f"\n{'stream':<28}{'rows':>11}{'requests':>10}{'minimum':>9}{'over':>8}"
+          f"{'rows/s':>10}")
+    for s in r["full"]["streams"]:
+        over = f"{s['over_minimum']:+.1%}" if s["over_minimum"] is not None else "-"
+        print(f"{s['stream']:<28}{s['rows']:>11,}{s['requests']:>10,}"
+              f"{s['minimum'] or 0:>9,}{over:>8}{s['rows_per_s']:>10,}")
+    print(f"\nfull backfill: sources {r['full']['sources_run']}, months "
+          f"{r['full']['months_run']}")
+    print(f"incremental: {r['incremental']['requests']} requests = "
+          f"{r['incremental']['share_of_full']:.2%} of the full run's "
+          f"{r['incremental']['full_requests']}")
+    print(f"marts, 36 months, all grains: {r['marts'].get('best_seconds')} s "
+          f"(views prepared in {r['marts'].get('prepare_seconds')} s)")
+    print(f"\n{'records':>12}{'land rows/s':>13}{'peak MB':>9}{'ndjson rows/s':>15}"
+          f"{'dlt rows/s':>12}")
+    for c in r["load_path"]:
+        print(f"{c['records']:>12,}{c['land_rows_per_s']:>13,}{c['peak_rss_mb']:>9}"
+              f"{c.get('ndjson_rows_per_s', '-'):>15}{c.get('dlt_rows_per_s', '-'):>12}")
+    print("\ntargets:")
+    for t in r["targets"]:
+        print(f"  [{'met' if t['met'] else 'MISSED'}] {t['target']}: {t['measured']}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,129 @@
+"""The load path alone: `python -m benchmarks.load_path ENTRIES FOLDER [--compare]`.
+
+Clockify-shaped time entries, made in pages of 1,000 as the connector yields them, are landed by
+`warehouse.loading.land` (the pipeline's own path) into a fresh DuckDB file. Making the records
+is timed on its own and taken out, so the rate is the landing's. With --compare, the same
+records are written as NDJSON and read by DuckDB's `read_ndjson_objects` and `read_ndjson`, and
+a sample is loaded by dlt (when installed) into DuckDB: the ratio is what the issue measured.
+Writes load-<ENTRIES>.json in FOLDER; the parent process measures peak memory.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from connectors.clockify.streams import STREAMS
+from connectors.streams import Window
+from warehouse.loading import land
+
+PAGE = 1000
+START = datetime(2023, 11, 1, tzinfo=UTC)
+DLT_SAMPLE = 200_000
+
+
+def records(count: int) -> Iterator[dict[str, Any]]:
+    for n in range(count):
+        at = START + timedelta(minutes=n % 1_500_000)
+        yield {
+            "id": f"{n:024x}", "description": f"Account work [001Kd{n % 20000:010d}AAM]",
+            "tagIds": [], "userId": f"{n % 300:024x}", "billable": False, "taskId": None,
+            "projectId": None, "workspaceId": "64b7f0c2a1e4c93d5f6e7a81",
+            "timeInterval": {"start": at.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                             "end": (at + timedelta(minutes=30)).strftime("%Y-%m-%dT%H:%M:%SZ"),
+                             "duration": "PT30M"},
+            "hourlyRate": {"amount": 0, "currency": "USD"}, "customFieldValues": [],
+            "type": "REGULAR", "kioskId": None, "isLocked": False}
+
+
+def pages(count: int) -> Iterator[list[dict[str, Any]]]:
+    """Pages of distinct records, made by re-stamping one page's records (cheap, so the rate
+    measured is the landing's): safe because `land` serializes a page as soon as it gets it."""
+    template = list(records(PAGE))
+    starts = [r["timeInterval"] for r in template]
+    for first in range(0, count, PAGE):
+        size = min(PAGE, count - first)
+        for n, (record, interval) in enumerate(zip(template[:size], starts, strict=False)):
+            number = first + n
+            at = START + timedelta(minutes=number % 1_500_000)
+            record["id"] = f"{number:024x}"
+            record["description"] = f"Account work [001Kd{number % 20000:010d}AAM]"
+            record["userId"] = f"{number % 300:024x}"
+            interval["start"] = at.strftime("%Y-%m-%dT%H:%M:%SZ")
+        yield template[:size]
+
+
+def main(count: int, folder: Path, compare: bool) -> dict[str, Any]:
+    started = time.monotonic()
+    for _ in pages(count):
+        pass
+    making = time.monotonic() - started
+
+    path = folder / f"load-{count}.duckdb"
+    path.unlink(missing_ok=True)
+    stream = STREAMS["time_entries"]
+    window = Window(START - timedelta(days=1), START + timedelta(days=3 * 366))
+    with duckdb.connect(str(path)) as conn:
+        started = time.monotonic()
+        stats = land(conn, stream, pages(count), "bench", window)
+        landing = time.monotonic() - started - making
+    report: dict[str, Any] = {
+        "records": count, "rows_written": stats.rows_written,
+        "making_seconds": round(making, 2), "land_seconds": round(landing, 2),
+        "land_rows_per_s": round(count / landing)}
+    path.unlink(missing_ok=True)
+    if compare:
+        report |= ndjson(count, folder) | dlt_load(min(count, DLT_SAMPLE), folder)
+        report["land_vs_ndjson_objects"] = round(
+            report["land_rows_per_s"] / report["ndjson_rows_per_s"], 3)
+        if "dlt_rows_per_s" in report:
+            report["land_vs_dlt"] = round(report["land_rows_per_s"] / report["dlt_rows_per_s"], 1)
+    (folder / f"load-{count}.json").write_text(json.dumps(report, indent=2))
+    return report
+
+
+def ndjson(count: int, folder: Path) -> dict[str, Any]:
+    source = folder / "entries.ndjson"
+    with source.open("w") as out:
+        for record in records(count):
+            out.write(json.dumps(record) + "\n")
+    times = {}
+    with duckdb.connect() as conn:
+        for name, reader in (("ndjson", "read_ndjson_objects"), ("ndjson_typed", "read_ndjson")):
+            started = time.monotonic()
+            conn.execute(f"create or replace table t as select * from {reader}($path)",
+                         {"path": str(source)})
+            times[name] = time.monotonic() - started
+    source.unlink()
+    return {"ndjson_rows_per_s": round(count / times["ndjson"]),
+            "ndjson_typed_rows_per_s": round(count / times["ndjson_typed"])}
+
+
+def dlt_load(count: int, folder: Path) -> dict[str, Any]:
+    try:
+        import dlt
+    except ImportError:
+        return {"dlt": "not installed (make bench installs it)"}
+    found: dict[str, Any] = {"dlt_sample": count, "dlt_version": dlt.__version__}
+    for name, file_format in (("dlt", None), ("dlt_parquet", "parquet")):
+        target = folder / f"{name}.duckdb"
+        pipeline = dlt.pipeline(pipeline_name=f"bench_{name}", pipelines_dir=str(folder / "dlt"),
+                                destination=dlt.destinations.duckdb(str(target)),
+                                dataset_name="raw")
+        started = time.monotonic()
+        pipeline.run(records(count), table_name="time_entries",
+                     **({"loader_file_format": file_format} if file_format else {}))
+        found[f"{name}_rows_per_s"] = round(count / (time.monotonic() - started))
+        target.unlink(missing_ok=True)
+    return found
+
+
+if __name__ == "__main__":
+    main(int(sys.argv[1]), Path(sys.argv[2]), "--compare" in sys.argv)
