@@ -23,6 +23,7 @@ import duckdb
 from connectors.clockify.streams import STREAMS
 from connectors.streams import Window
 from warehouse.loading import land
+from warehouse.locations import DEFAULT_MEMORY_LIMIT
 
 PAGE = 1000
 START = datetime(2023, 11, 1, tzinfo=UTC)
@@ -70,7 +71,8 @@ def main(count: int, folder: Path, compare: bool) -> dict[str, Any]:
     path.unlink(missing_ok=True)
     stream = STREAMS["time_entries"]
     window = Window(START - timedelta(days=1), START + timedelta(days=3 * 366))
-    with duckdb.connect(str(path)) as conn:
+    # The pipeline's own connection settings (pipelines/resources.py).
+    with duckdb.connect(str(path), config={"memory_limit": DEFAULT_MEMORY_LIMIT}) as conn:
         started = time.monotonic()
         stats = land(conn, stream, pages(count), "bench", window)
         landing = time.monotonic() - started - making

@@ -44,7 +44,13 @@ from pipelines.schedules import refresh_schedules
 from pipelines.settings import load_settings
 from pipelines.time_tracking import assets as time_tracking
 from pipelines.time_tracking.resources import ClockifyResource, TogglResource
-from warehouse.locations import DeploymentError, is_motherduck, published_path, warehouse_path
+from warehouse.locations import (
+    DEFAULT_MEMORY_LIMIT,
+    DeploymentError,
+    is_motherduck,
+    published_path,
+    warehouse_path,
+)
 
 EXECUTORS = ("in_process", "multiprocess", "celery", "k8s")
 
@@ -140,7 +146,9 @@ def build_definitions() -> Definitions:
         resources={
             "warehouse": WarehouseResource(
                 database=database,
-                lock_wait_seconds=_seconds("CSM_METRICS_WAREHOUSE_LOCK_WAIT", 60.0)),
+                lock_wait_seconds=_seconds("CSM_METRICS_WAREHOUSE_LOCK_WAIT", 60.0),
+                memory_limit=os.environ.get("CSM_METRICS_DUCKDB_MEMORY_LIMIT")
+                or DEFAULT_MEMORY_LIMIT),
             "published": PublishedWarehouseResource(path=published_path(database)),
             "salesforce": SalesforceResource(
                 instance_url=_env("SALESFORCE_INSTANCE_URL"),

@@ -11,6 +11,8 @@ from dagster import Failure
 from dagster_duckdb import DuckDBResource
 from pydantic import Field
 
+from warehouse.locations import DEFAULT_MEMORY_LIMIT
+
 
 class WarehouseLocked(Failure):
     """Another process holds the warehouse file; the run changed nothing."""
@@ -28,9 +30,14 @@ class WarehouseResource(DuckDBResource):
     lock_wait_seconds: float = Field(
         default=60.0, ge=0,
         description="How long to wait for another process to release the warehouse file.")
+    memory_limit: str = Field(
+        default=DEFAULT_MEMORY_LIMIT,
+        description="DuckDB's memory_limit: beyond it DuckDB spills to disk, so a run's memory "
+                    "stays flat however much it loads (docs/performance.md).")
 
     def _connect(self) -> duckdb.DuckDBPyConnection:
-        config = {"custom_user_agent": "csm-metrics", **self.connection_config}
+        config = {"custom_user_agent": "csm-metrics", "memory_limit": self.memory_limit,
+                  **self.connection_config}
         deadline = time.monotonic() + self.lock_wait_seconds
         delay = 0.1
         while True:

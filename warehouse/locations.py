@@ -10,6 +10,8 @@ from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_WAREHOUSE = PROJECT_ROOT / "data" / "warehouse.duckdb"
+# DuckDB's buffer pool per process; it spills beyond (measured in docs/performance.md).
+DEFAULT_MEMORY_LIMIT = "512MB"
 
 
 class DeploymentError(ValueError):
