@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-from-lock
 
-.PHONY: install demo ui serve pg bi-files test lint format lock clean
+.PHONY: install demo ui serve pg bi-files test bench lint format lock clean
 
 # The environment is made from the lock file, and again whenever the lock file changes.
 $(STAMP): requirements.lock pyproject.toml
@@ -36,6 +36,16 @@ bi-files: $(STAMP)  ## LookML views and Tableau data sources, into bi/
 test: $(STAMP)
 	$(BIN)/python -m pytest -n auto
 
+# The benchmark (docs/performance.md): SCALE=1 is 300 CSMs, 20,000 accounts, 3,000,000 entries.
+SCALE ?= 1
+BENCH_STAMP := $(VENV)/.installed-bench
+$(BENCH_STAMP): $(STAMP) requirements-bench.lock
+	$(BIN)/python -m pip install --quiet --require-hashes -r requirements-bench.lock
+	touch $(BENCH_STAMP)
+
+bench: $(BENCH_STAMP)  ## the pipeline at scale: rows/s, requests, memory; writes data/bench/
+	$(BIN)/python -m benchmarks --scale $(SCALE)
+
 lint: $(STAMP)
 	$(BIN)/ruff check .
 
@@ -49,6 +59,9 @@ lock:
 	.venv-lock/bin/uv pip compile pyproject.toml --extra dev --extra distributed --python-version 3.11 \
 		--generate-hashes --no-strip-extras --custom-compile-command "make lock" \
 		-o requirements.lock
+	.venv-lock/bin/uv pip compile pyproject.toml --extra dev --extra distributed --extra bench \
+		--python-version 3.11 --generate-hashes --no-strip-extras \
+		--custom-compile-command "make lock" -c requirements.lock -o requirements-bench.lock
 
 clean:
 	rm -rf data .pytest_cache .ruff_cache

@@ -41,17 +41,25 @@ tags as (
     select 'clockify' as source, * from staging.stg_clockify__tags
 ),
 
-named as (
+-- Tag names by equality join on the entries that have tags (most have none).
+entry_tags as (
+    select entries.entry_id, list(tags.tag_name order by tags.tag_name) as tags
+    from (select entry_id, source, unnest(tag_ids) as tag_id from entries) as entries
+    inner join tags on tags.source = entries.source and tags.tag_id = entries.tag_id
+    group by entries.entry_id
+),
+
+-- Materialized: read by several steps below, and built from JSON, so built once.
+named as materialized (
     select
         entries.*,
         projects.project_name,
         clients.client_name,
-        coalesce((
-            select list(tags.tag_name order by tags.tag_name)
-            from tags
-            where tags.source = entries.source and list_contains(entries.tag_ids, tags.tag_id)
-        ), []) as tags
+        coalesce(entry_tags.tags, []) as tags,
+        regexp_replace(lower(clients.client_name), '[^\p{L}\p{N}]+', '', 'g') as client_key,
+        regexp_replace(lower(projects.project_name), '[^\p{L}\p{N}]+', '', 'g') as project_key
     from entries
+    left join entry_tags on entry_tags.entry_id = entries.entry_id
     left join projects
         on projects.source = entries.source and projects.project_id = entries.project_id
     left join clients
@@ -97,15 +105,33 @@ keywords as (
     select * from staging.activity_keywords
 ),
 
+-- A keyword matches a tag exactly, or appears in the project's name: matched per distinct tag
+-- and project name (a few hundred), then joined to the entries by equality.
+tag_hits as (
+    select tagged.entry_id, keywords.activity, keywords.priority
+    from (select entry_id, lower(unnest(tags)) as tag from named) as tagged
+    inner join keywords on keywords.keyword = tagged.tag
+),
+
+project_hits as (
+    select projects.source, projects.project_name, keywords.activity, keywords.priority
+    from (select distinct source, project_name from named where project_name is not null)
+        as projects
+    inner join keywords on contains(lower(projects.project_name), keywords.keyword)
+),
+
 activities as (
-    select
-        named.entry_id,
-        arg_min(keywords.activity, keywords.priority) as activity
-    from named
-    inner join keywords
-        on list_contains(list_transform(named.tags, lambda t: lower(t)), keywords.keyword)
-        or contains(lower(coalesce(named.project_name, '')), keywords.keyword)
-    group by named.entry_id
+    select entry_id, arg_min(activity, priority) as activity
+    from (
+        select entry_id, activity, priority from tag_hits
+        union all
+        select named.entry_id, project_hits.activity, project_hits.priority
+        from named
+        inner join project_hits
+            on project_hits.source = named.source
+            and project_hits.project_name = named.project_name
+    )
+    group by entry_id
 ),
 
 final as (
@@ -146,17 +172,10 @@ final as (
     left join identities
         on identities.system = named.source and identities.ref = named.user_id
     left join id_matches on id_matches.entry_id = named.entry_id
-    left join names as by_client
-        on by_client.name_key = regexp_replace(lower(named.client_name), '[^\p{L}\p{N}]+', '', 'g')
-    left join names as by_project
-        on by_project.name_key
-            = regexp_replace(lower(named.project_name), '[^\p{L}\p{N}]+', '', 'g')
-    left join aliases as by_alias_client
-        on by_alias_client.name_key
-            = regexp_replace(lower(named.client_name), '[^\p{L}\p{N}]+', '', 'g')
-    left join aliases as by_alias_project
-        on by_alias_project.name_key
-            = regexp_replace(lower(named.project_name), '[^\p{L}\p{N}]+', '', 'g')
+    left join names as by_client on by_client.name_key = named.client_key
+    left join names as by_project on by_project.name_key = named.project_key
+    left join aliases as by_alias_client on by_alias_client.name_key = named.client_key
+    left join aliases as by_alias_project on by_alias_project.name_key = named.project_key
     left join activities on activities.entry_id = named.entry_id
 )
 
