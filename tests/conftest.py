@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import duckdb
@@ -13,6 +14,7 @@ from dagster import DagsterInstance
 from pipelines.definitions import build_definitions
 from sandbox.company import Company, generate_company
 from sandbox.servers import Sandbox
+from tests.tiny_company import tiny_company, tiny_settings
 
 ROOT = Path(__file__).resolve().parents[1]
 RANGE_START = "dagster/asset_partition_range_start"
@@ -37,6 +39,20 @@ def point_at(monkeypatch: pytest.MonkeyPatch, sandbox: Sandbox, warehouse: Path)
         monkeypatch.setenv(name, value)
     monkeypatch.setenv("WAREHOUSE_PATH", str(warehouse))
     monkeypatch.delenv("CSM_METRICS_SETTINGS", raising=False)
+
+
+@contextmanager
+def tiny_fakes(folder: Path, company: Company | None = None) -> Iterator[Sandbox]:
+    """The fakes serving the tiny company (or a variant), with the pipeline pointed at them and
+    at `folder/warehouse.duckdb`, under the hand-computed tests' settings."""
+    company = company or tiny_company()
+    settings = folder / "settings.toml"
+    settings.write_text(tiny_settings(company))
+    with pytest.MonkeyPatch.context() as monkeypatch, \
+            Sandbox(company).start(str(folder)) as sandbox:
+        point_at(monkeypatch, sandbox, folder / "warehouse.duckdb")
+        monkeypatch.setenv("CSM_METRICS_SETTINGS", str(settings))
+        yield sandbox
 
 
 PipelineRunner = Callable[[str, str], duckdb.DuckDBPyConnection]

@@ -16,9 +16,7 @@ import lkml
 import psycopg
 import pytest
 
-from sandbox.servers import Sandbox
-from tests.conftest import ROOT, point_at, run_pipeline
-from tests.tiny_company import tiny_company, tiny_settings
+from tests.conftest import ROOT, run_pipeline, tiny_fakes
 from warehouse.columns import mart_docs
 from warehouse.pg_endpoint import Endpoint
 from warehouse.publishing import current_version, publish
@@ -29,13 +27,7 @@ PASSWORD = "pg-endpoint-test-password"
 @pytest.fixture(scope="module")
 def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("bi")
-    company = tiny_company()
-    settings = folder / "settings.toml"
-    settings.write_text(tiny_settings(company))
-    with Sandbox(company).start(str(folder)) as fakes, \
-            pytest.MonkeyPatch.context() as monkeypatch:
-        point_at(monkeypatch, fakes, folder / "warehouse.duckdb")
-        monkeypatch.setenv("CSM_METRICS_SETTINGS", str(settings))
+    with tiny_fakes(folder):
         run_pipeline("2025-01-01", "2025-03-01")
     return folder
 

@@ -32,9 +32,8 @@ from pathlib import Path
 
 import pytest
 
-from sandbox.servers import Sandbox
-from tests.conftest import point_at, read_rows, run_pipeline
-from tests.tiny_company import ALICE, BOB, CAROL, tiny_company, tiny_settings
+from tests.conftest import read_rows, run_pipeline, tiny_fakes
+from tests.tiny_company import ALICE, BOB, CAROL, tiny_company
 
 JAN, FEB, MAR = date(2025, 1, 1), date(2025, 2, 1), date(2025, 3, 1)
 
@@ -42,15 +41,9 @@ JAN, FEB, MAR = date(2025, 1, 1), date(2025, 2, 1), date(2025, 3, 1)
 @pytest.fixture(scope="module")
 def warehouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("tiny")
-    path = folder / "warehouse.duckdb"
-    company = tiny_company()
-    settings = folder / "settings.toml"
-    settings.write_text(tiny_settings(company))
-    with pytest.MonkeyPatch.context() as monkeypatch, Sandbox(company) as sandbox:
-        point_at(monkeypatch, sandbox, path)
-        monkeypatch.setenv("CSM_METRICS_SETTINGS", str(settings))
+    with tiny_fakes(folder):
         run_pipeline("2025-01-01", "2025-03-01")
-    return path
+    return folder / "warehouse.duckdb"
 
 
 def csm(warehouse: Path, month: date, csm_id: str, grain: str = "month") -> dict:

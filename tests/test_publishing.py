@@ -15,9 +15,8 @@ from dagster import AssetKey, DagsterInstance
 
 from sandbox.company import vendor_id
 from sandbox.servers import Sandbox
-from tests.conftest import ROOT, point_at, run_pipeline
+from tests.conftest import ROOT, run_pipeline, tiny_fakes
 from tests.published_reader import TABLES, fingerprint
-from tests.tiny_company import tiny_company, tiny_settings
 from warehouse.columns import mart_docs
 from warehouse.publishing import current_version, publish
 
@@ -30,13 +29,8 @@ def state_of(version: Path) -> dict:
 
 
 @pytest.fixture()
-def fakes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
-    company = tiny_company()
-    settings = tmp_path / "settings.toml"
-    settings.write_text(tiny_settings(company))
-    with Sandbox(company).start(str(tmp_path)) as sandbox:
-        point_at(monkeypatch, sandbox, tmp_path / "warehouse.duckdb")
-        monkeypatch.setenv("CSM_METRICS_SETTINGS", str(settings))
+def fakes(tmp_path: Path):
+    with tiny_fakes(tmp_path) as sandbox:
         yield sandbox
 
 

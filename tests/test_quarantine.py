@@ -9,9 +9,8 @@ from pathlib import Path
 import pytest
 
 from sandbox.company import Company, vendor_id
-from sandbox.servers import Sandbox
-from tests.conftest import point_at, read_rows, run_pipeline
-from tests.tiny_company import tiny_company, tiny_settings
+from tests.conftest import read_rows, run_pipeline, tiny_fakes
+from tests.tiny_company import tiny_company
 
 ODD_ACCOUNT = "Stark \"Industries\" O'Neil; DROP TABLE marts.account_period_metrics; -- 🚀 株式会社"
 ODD_CSM = "Zoë 'Chen' 👩‍💼 Ünïcødé'); delete from raw._state; --"
@@ -36,13 +35,7 @@ def odd_company() -> Company:
 def warehouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("quarantine")
     path = folder / "warehouse.duckdb"
-    company = odd_company()
-    settings = folder / "settings.toml"
-    settings.write_text(tiny_settings(company))
-    with Sandbox(company).start(str(folder)) as fakes, \
-            pytest.MonkeyPatch.context() as monkeypatch:
-        point_at(monkeypatch, fakes, path)
-        monkeypatch.setenv("CSM_METRICS_SETTINGS", str(settings))
+    with tiny_fakes(folder, odd_company()) as fakes:
         # A won opportunity whose account was deleted.
         stark = vendor_id("sf_opportunity", "d6")
         next(o for o in fakes.salesforce.objects["Opportunity"] if o["Id"] == stark)[
