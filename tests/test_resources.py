@@ -39,7 +39,7 @@ def test_a_locked_warehouse_fails_after_the_configured_wait_naming_what_to_do(
     message = failure.value.description or ""
     assert str(path) in message and "locked by another process" in message
     assert "CSM_METRICS_WAREHOUSE_LOCK_WAIT" in message and "Nothing was written" in message
-    assert 0.5 <= waited < 10
+    assert 0.5 <= waited < 30  # waited about the configured second, not dagster-duckdb's ~100 s
 
 
 def test_a_lock_released_during_the_wait_lets_the_step_through(tmp_path: Path) -> None:
