@@ -22,40 +22,39 @@ from dagster._core.definitions.unresolved_asset_job_definition import (
 from pipelines.settings import Settings
 
 
-def open_month(partitions: MonthlyPartitionsDefinition, context: ScheduleEvaluationContext
-               ) -> str | None:
-    """The month the tick falls in (the last partition: the definition has end_offset=1)."""
+def month_back(partitions: MonthlyPartitionsDefinition, context: ScheduleEvaluationContext,
+               back: int) -> str | None:
+    """The month `back` months before the one the tick falls in (0: the open month, the last
+    partition, since the definition has end_offset=1); None before the first month."""
     keys = partitions.get_partition_keys(current_time=context.scheduled_execution_time)
-    return keys[-1] if keys else None
+    return keys[-1 - back] if len(keys) > back else None
 
 
-def previous_month(partitions: MonthlyPartitionsDefinition, context: ScheduleEvaluationContext
-                   ) -> str | None:
-    keys = partitions.get_partition_keys(current_time=context.scheduled_execution_time)
-    return keys[-2] if len(keys) >= 2 else None
+def month_schedule(name: str, cron: str, months_back: int, description: str,
+                   job: JobDefinition | UnresolvedAssetJobDefinition,
+                   partitions: MonthlyPartitionsDefinition, timezone: str) -> ScheduleDefinition:
+    """A schedule that runs `job` for one month; keyed by its tick, so a tick runs once."""
+
+    @schedule(name=name, job=job, cron_schedule=cron, execution_timezone=timezone,
+              description=description)
+    def _tick(context: ScheduleEvaluationContext):
+        month = month_back(partitions, context, months_back)
+        if month is not None:
+            yield RunRequest(run_key=f"{name}-{context.scheduled_execution_time:%Y-%m-%d}",
+                             partition_key=month, tags={"csm_metrics/cadence": name})
+
+    return _tick
 
 
 def refresh_schedules(job: JobDefinition | UnresolvedAssetJobDefinition,
                       partitions: MonthlyPartitionsDefinition, settings: Settings
                       ) -> list[ScheduleDefinition]:
-    @schedule(name="daily_refresh", job=job, cron_schedule=settings.daily_refresh_cron,
-              execution_timezone=settings.reporting_timezone,
-              description="Every day: incremental CRM pulls, the open month's time entries, "
-                          "its marts, and a fresh published copy for BI.")
-    def daily_refresh(context: ScheduleEvaluationContext):
-        month = open_month(partitions, context)
-        if month is not None:
-            yield RunRequest(run_key=f"daily-{context.scheduled_execution_time:%Y-%m-%d}",
-                             partition_key=month, tags={"csm_metrics/cadence": "daily"})
-
-    @schedule(name="monthly_close", job=job, cron_schedule=settings.monthly_close_cron,
-              execution_timezone=settings.reporting_timezone,
-              description="Once a month: rebuild the previous month with its late time entries, "
-                          "so the closed month's numbers are final.")
-    def monthly_close(context: ScheduleEvaluationContext):
-        month = previous_month(partitions, context)
-        if month is not None:
-            yield RunRequest(run_key=f"close-{month}", partition_key=month,
-                             tags={"csm_metrics/cadence": "monthly_close"})
-
-    return [daily_refresh, monthly_close]
+    timezone = settings.reporting_timezone
+    return [
+        month_schedule("daily_refresh", settings.daily_refresh_cron, 0,
+                       "Every day: incremental CRM pulls, the open month's time entries, its "
+                       "marts, and a fresh published copy for BI.", job, partitions, timezone),
+        month_schedule("monthly_close", settings.monthly_close_cron, 1,
+                       "Once a month: rebuild the previous month with its late time entries, so "
+                       "the closed month's numbers are final.", job, partitions, timezone),
+    ]
