@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-from-lock
 
-.PHONY: install demo ui serve pg bi-files test bench lint format lock clean
+.PHONY: install demo ui serve pg pg-stop bi-files test bench lint format lock clean
 
 # The environment is made from the lock file, and again whenever the lock file changes.
 $(STAMP): requirements.lock pyproject.toml
@@ -27,8 +27,11 @@ serve: $(STAMP)  ## only the fake APIs, printing the variables that point at the
 # BI on the published marts; the demo's unless WAREHOUSE_PATH says otherwise (docs/bi.md).
 pg bi-files: export WAREHOUSE_PATH ?= data/demo/warehouse.duckdb
 
-pg: $(STAMP)  ## the PostgreSQL-wire endpoint for Looker and psql (127.0.0.1:5433, user bi)
-	$(BIN)/python -m warehouse serve-pg
+pg: $(STAMP)  ## a local PostgreSQL (data/pg/, 127.0.0.1:5433) with the marts; prints bi's URL
+	$(BIN)/python -m warehouse pg-start
+
+pg-stop: $(STAMP)  ## stop the local PostgreSQL
+	$(BIN)/python -m warehouse pg-stop
 
 bi-files: $(STAMP)  ## LookML views and Tableau data sources, into bi/
 	$(BIN)/python -m warehouse bi-files --out bi

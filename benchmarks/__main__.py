@@ -3,11 +3,14 @@
 1. The fakes serve a large company from their own process (so the pipeline's memory is its own).
 2. A full backfill of 36 months through the real `dagster asset materialize` commands:
    per stream rows, requests against the minimum, rows/s; wall time and peak memory per run.
+   A quarter of the CSMs track time in Toggl, under its hourly quota scaled down: 402s drawn.
 3. 1% of the CRM changes; an incremental refresh of the open month: its requests against the
    full run's.
 4. Every mart, every grain, rebuilt for the 36 months on the loaded warehouse: seconds.
 5. The load path alone (records to raw rows) at 1x, 2x and 4x the entries: rows/s and peak
    memory, against DuckDB's `read_ndjson_objects` on the same records, and dlt if installed.
+6. The marts published into a throwaway local PostgreSQL through COPY: rows/s and the swap's
+   seconds (skipped, saying why, when the machine has no PostgreSQL server binaries).
 
 Prints a table and writes `data/bench/results-<scale>.json`. Targets are checked and reported,
 never asserted: a missed target is a finding for docs/performance.md, not a crash.
@@ -37,6 +40,8 @@ PAGE_LIMITS = {  # the most records one request can return, per API (docs/connec
     ("salesforce", "users"): 2000, ("salesforce", "account_history"): 2000,
     ("hubspot", "companies"): 50,  # HubSpot's cap when owner history is asked for
     ("hubspot", "deals"): 100, ("hubspot", "owners"): 100,
+    ("toggl", "time_entries"): 50,  # the detailed report's page, one entry a row
+    ("toggl", "users"): 10**9, ("toggl", "projects"): 200,  # users: one unpaged listing
 }
 
 
@@ -96,7 +101,7 @@ def pull_table(meta: dict[str, dict[str, Any]], rows_per_user: dict[str, int] | 
                "over_minimum": round(requests / minimum - 1, 3) if minimum else None,
                "seconds": m.get("elapsed_seconds"),
                "rows_per_s": round(records / max(float(m.get("elapsed_seconds") or 0), 1e-9))}
-        if stream == "time_entries" and rows_per_user:
+        if (source, stream) == ("clockify", "time_entries") and rows_per_user:
             # Clockify lists entries per user: a page never spans two users, and a listing
             # ends on a short page (one more request when a user's count is a page multiple).
             row["minimum_per_user_api"] = sum(n // limit + 1 for n in rows_per_user.values()) + 1
@@ -127,7 +132,8 @@ for _ in range(3):
     written = build_month_marts(conn, date.fromisoformat({FIRST_MONTH.isoformat()!r}),
                                 date.fromisoformat({scale.end.isoformat()!r}), "bench")
     times.append(time.monotonic() - started)
-entries = conn.execute("select count(*) from raw.clockify__time_entries").fetchone()[0]
+entries = conn.execute("select (select count(*) from raw.clockify__time_entries) + "
+                       "(select count(*) from raw.toggl__time_entries)").fetchone()[0]
 print(json.dumps({{"prepare_seconds": round(prepared, 3), "best_seconds": round(min(times), 3),
                   "runs": [round(t, 3) for t in times], "rows_written": written,
                   "entries": entries}}))
@@ -137,6 +143,16 @@ print(json.dumps({{"prepare_seconds": round(prepared, 3), "best_seconds": round(
     if done.returncode != 0:
         sys.stderr.write(done.stderr[-4000:])
         raise SystemExit("rebuilding the marts failed")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def postgres_publish(warehouse: Path, folder: Path) -> dict[str, Any]:
+    """benchmarks/pg_publish.py in a child, so its server and COPY stay out of the others."""
+    done = subprocess.run([sys.executable, "-m", "benchmarks.pg_publish", str(warehouse),
+                           str(folder)], cwd=ROOT, capture_output=True, text=True,
+                          env={**os.environ})
+    if done.returncode != 0:
+        return {"skipped": f"the PostgreSQL publish failed: {done.stderr.strip()[-500:]}"}
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
@@ -203,8 +219,11 @@ def main() -> int:
         fakes.stdin.write("rows_per_user\n")
         fakes.stdin.flush()
         rows_per_user = json.loads(fakes.stdout.readline())
+        fakes.stdin.write("toggl\n")
+        fakes.stdin.flush()
         results["full"] = {"sources_run": full_sources, "months_run": full_months,
-                           "streams": pull_table(full, rows_per_user)}
+                           "streams": pull_table(full, rows_per_user),
+                           "toggl_quota": json.loads(fakes.stdout.readline())}
 
         fakes.stdin.write("change 0.01\n")
         fakes.stdin.flush()
@@ -217,7 +236,7 @@ def main() -> int:
         incremental = stream_metadata(home)
         full_requests = sum(int(m["requests"]) for m in full.values())
         inc_requests = sum(int(m["requests"]) for m in incremental.values())
-        crm = [k for k in incremental if not k.startswith("clockify/")]
+        crm = [k for k in incremental if not k.startswith(("clockify/", "toggl/"))]
         crm_requests = sum(int(incremental[k]["requests"]) for k in crm)
         results["incremental"] = {
             "sources_run": inc_sources, "months_run": inc_months,
@@ -231,6 +250,8 @@ def main() -> int:
 
     print("rebuilding every mart for 36 months ...", flush=True)
     results["marts"] = rebuild_marts(warehouse, scale) if warehouse.exists() else {}
+    print("publishing the marts into PostgreSQL ...", flush=True)
+    results["postgres"] = postgres_publish(warehouse, work) if warehouse.exists() else {}
 
     curve = []
     for n, multiple in enumerate(int(m) for m in args.memory_scales.split(",")):
@@ -251,6 +272,8 @@ def targets(r: dict[str, Any]) -> list[dict[str, Any]]:
     first = r["load_path"][0]
     entries = next((s for s in r["full"]["streams"] if s["stream"] == "clockify/time_entries"),
                    {})
+    toggl = next((s for s in r["full"]["streams"] if s["stream"] == "toggl/time_entries"), {})
+    quota = r["full"].get("toggl_quota") or {}
     worst = max((s["over_minimum"] for s in r["full"]["streams"]
                  if s["over_minimum"] is not None), default=0)
     checks = [
@@ -261,7 +284,11 @@ def targets(r: dict[str, Any]) -> list[dict[str, Any]]:
          or first["land_rows_per_s"] >= first.get("ndjson_rows_per_s", math.inf) / 2),
         ("full pull within 5% of the minimum requests",
          f"worst stream {worst:+.1%}; time entries {entries.get('requests')} vs per-user "
-         f"minimum {entries.get('minimum_per_user_api')}", worst <= 0.05),
+         f"minimum {entries.get('minimum_per_user_api')}; Toggl's time entries "
+         f"{toggl.get('requests')} vs ceil(rows / 50) = {toggl.get('minimum')}", worst <= 0.05),
+        ("Toggl paced within its quota: no 402 drawn",
+         f"{quota.get('quota_refusals')} 402s in {quota.get('requests')} requests at "
+         f"{quota.get('quota')}", quota.get("quota_refusals") == 0),
         ("incremental after 1% changed <= 2% of the full run's requests",
          f"CRM pulls {r['incremental']['crm_share_of_full']:.2%}; with the open month's time "
          f"entries re-read {r['incremental']['share_of_full']:.2%}",
@@ -286,12 +313,21 @@ def print_report(r: dict[str, Any]) -> None:
               f"{s['minimum'] or 0:>9,}{over:>8}{s['rows_per_s']:>10,}")
     print(f"\nfull backfill: sources {r['full']['sources_run']}, months "
           f"{r['full']['months_run']}")
+    quota = r["full"].get("toggl_quota") or {}
+    print(f"toggl: {quota.get('requests')} requests under a quota of {quota.get('quota')}, "
+          f"{quota.get('quota_refusals')} answered 402")
     print(f"incremental: CRM pulls {r['incremental']['crm_requests']} requests = "
           f"{r['incremental']['crm_share_of_full']:.2%} of the full run's "
           f"{r['incremental']['full_requests']}; with the open month's entries "
           f"{r['incremental']['requests']} = {r['incremental']['share_of_full']:.2%}")
     print(f"marts, 36 months, all grains: {r['marts'].get('best_seconds')} s "
           f"(views prepared in {r['marts'].get('prepare_seconds')} s)")
+    pg = r.get("postgres") or {}
+    if "rows_per_s" in pg:
+        print(f"PostgreSQL publish (COPY): {pg['rows']:,} rows in {pg['load_seconds']} s = "
+              f"{pg['rows_per_s']:,} rows/s; swap {pg['swap_seconds']} s")
+    else:
+        print(f"PostgreSQL publish: skipped ({pg.get('skipped', 'no warehouse')})")
     print(f"\n{'records':>12}{'land rows/s':>13}{'peak MB':>9}{'ndjson rows/s':>15}"
           f"{'dlt rows/s':>12}")
     for c in r["load_path"]:

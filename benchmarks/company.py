@@ -1,22 +1,26 @@
 """A large company for the benchmark: CSMs and accounts in full, time entries made on request.
 
 At scale 1: 300 CSMs, 20,000 accounts with their deal history over 36 months, and 3,000,000
-Clockify time entries. The CRM is rendered whole by the ordinary fakes; the entries are
-generated per user and window when the connector asks (seeded, so every read of a window gives
-the same entries), so the fake's memory stays small however many entries it serves.
+time entries, every CSM tracking the same hours: three in four on Clockify (2,250,000 entries),
+one in four on Toggl (750,000). The CRM is rendered whole by the ordinary fakes; the entries
+are generated when the connector asks (seeded, so every read gives the same entries): per user
+and window for Clockify, per day of a report for Toggl, so the fakes' memory stays small however
+many entries they serve.
 """
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 import random
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sandbox.company import Company, Person, _accounts_and_deals, add_months
+from sandbox.company import Company, Person, _accounts_and_deals, add_months, vendor_id
 from sandbox.servers.base import HttpError, Request, Response
 from sandbox.servers.clockify import FakeClockify, _page, _parse, clockify_time, iso_duration
+from sandbox.servers.toggl import FakeToggl, report_row, toggl_time
 
 FIRST_MONTH = date(2023, 11, 1)
 MONTHS = 36
@@ -51,7 +55,8 @@ class Scale:
 def large_company(scale: Scale, seed: int = 11) -> Company:
     rng = random.Random(seed)
     people = [Person(f"c{i:04d}", f"Csm {i:04d}", f"csm{i:04d}@example.com",
-                     ("salesforce", "hubspot"), "clockify") for i in range(scale.csms)]
+                     ("salesforce", "hubspot"), "toggl" if i % 4 == 3 else "clockify")
+              for i in range(scale.csms)]
     accounts, deals = _accounts_and_deals(rng, people, scale.accounts, FIRST_MONTH, scale.end)
     return Company(people=people, accounts=accounts, deals=deals, entries=[])
 
@@ -72,7 +77,8 @@ class LazyClockify(FakeClockify):
             owner = account.owners[-1][1]
             if owner:
                 self.accounts_of.setdefault(owner, []).append(account.crm_id)
-        self.key_of = {u["id"]: p.key for u, p in zip(self.users, company.people, strict=True)}
+        self.key_of = {u["id"]: p.key for u, p in
+                       zip(self.users, company.tracker_people("clockify"), strict=True)}
         self._last: tuple[tuple[str, str, str], list[dict[str, Any]]] | None = None
 
     def time_entries(self, request: Request, wid: str, uid: str) -> Response:
@@ -120,3 +126,91 @@ class LazyClockify(FakeClockify):
             "hourlyRate": {"amount": 0, "currency": "USD"}, "customFieldValues": [],
             "type": "REGULAR", "kioskId": None, "isLocked": False,
         }
+
+
+class LazyToggl(FakeToggl):
+    """FakeToggl whose detailed report is made a day at a time on request, one entry a row:
+    a year's report of a large workspace is never held whole. The day's entries of every Toggl
+    user are seeded by person and day, so paging through a report (or reading it again) gives
+    the same rows."""
+
+    def __init__(self, company: Company, scale: Scale, quota_requests: int | None = None,
+                 quota_window_seconds: float = 3600.0) -> None:
+        super().__init__(company, quota_requests=quota_requests,
+                         quota_window_seconds=quota_window_seconds)
+        people = company.tracker_people("toggl")
+        # Every CSM tracks the same hours, whichever tracker she uses.
+        per_user = scale.entries / max(len(company.people), 1)
+        self.per_day = per_user / weekdays(FIRST_MONTH, scale.end)
+        self.people = [(p.key, int(vendor_id("toggl_user", p.key)), p.name) for p in people]
+        self.accounts_of: dict[str, list[str]] = {}
+        for account in company.accounts:
+            owner = account.owners[-1][1]
+            if owner:
+                self.accounts_of.setdefault(owner, []).append(account.crm_id)
+        self.history = (FIRST_MONTH, scale.end - timedelta(days=1))
+        self._index: dict[tuple[date, date], tuple[list[date], list[int]]] = {}
+        self._days: dict[date, list[dict[str, Any]]] = {}
+
+    def report_page(self, first: date, last: date, grouped: bool, offset: int, size: int
+                    ) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
+        days, ends = self._days_of(first, last)
+        rows: list[dict[str, Any]] = []
+        at = bisect.bisect_right(ends, offset)  # the day holding row `offset`
+        position = offset
+        while len(rows) <= size and at < len(days):
+            made = self._rows_of(days[at])
+            begin = position - (ends[at] - len(made))
+            taken = made[begin : begin + size + 1 - len(rows)]
+            rows += taken
+            position += len(taken)
+            at += 1
+        rows = [{**row, "row_number": offset + n + 1} for n, row in enumerate(rows)]
+        return rows[:size], (rows[size] if len(rows) > size else None)
+
+    def _days_of(self, first: date, last: date) -> tuple[list[date], list[int]]:
+        """The report's working days in the company's history, and the rows up to each."""
+        if (first, last) not in self._index:
+            days, ends, total = [], [], 0
+            day = max(first, self.history[0])
+            while day <= min(last, self.history[1]):
+                if day.weekday() < 5:
+                    total += sum(self._count(key, day) for key, _, _ in self.people)
+                    days.append(day)
+                    ends.append(total)
+                day += timedelta(days=1)
+            self._index[(first, last)] = (days, ends)
+        return self._index[(first, last)]
+
+    def _count(self, person: str, day: date) -> int:
+        rng = random.Random(f"toggl-{person}-{day}")
+        return int(self.per_day) + (rng.random() < self.per_day % 1)
+
+    def _rows_of(self, day: date) -> list[dict[str, Any]]:
+        """The day's report rows, ordered by start as the report is; the last few days kept."""
+        if day not in self._days:
+            if len(self._days) > 4:
+                self._days.clear()
+            rows = []
+            for key, uid, name in self.people:
+                rng = random.Random(f"toggl-{key}-{day}")
+                count = int(self.per_day) + (rng.random() < self.per_day % 1)
+                mine = self.accounts_of.get(key) or ["001Kd0000000000AAM"]
+                at = datetime(day.year, day.month, day.day, 8, tzinfo=UTC)
+                for n in range(count):
+                    minutes = rng.randint(15, 45)
+                    rows.append(report_row(self._entry(key, uid, day, n, at, minutes,
+                                                       rng.choice(mine)), name))
+                    at += timedelta(minutes=minutes)
+            rows.sort(key=lambda r: (r["time_entries"][0]["start"], r["time_entries"][0]["id"]))
+            self._days[day] = rows
+        return self._days[day]
+
+    def _entry(self, person: str, uid: int, day: date, n: int, at: datetime, minutes: int,
+               account: str) -> dict[str, Any]:
+        digest = hashlib.blake2b(f"toggl-{person}-{day}-{n}".encode(), digest_size=7).digest()
+        stop = at + timedelta(minutes=minutes)
+        return {"id": int.from_bytes(digest, "big"), "user_id": uid, "project_id": None,
+                "billable": False, "description": f"Account work [{account}]", "tag_ids": [],
+                "duration": minutes * 60, "start": toggl_time(at), "stop": toggl_time(stop),
+                "at": toggl_time(stop)}

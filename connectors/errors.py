@@ -17,9 +17,20 @@ class SourceAuthError(SourceError):
 
 
 class SourceNotConfigured(SourceError):
-    """A setting the source needs is missing."""
+    """A setting the source needs is missing, or is unsafe to use (plain http:// off loopback)."""
+
+
+class SourceRetryableError(SourceError):
+    """The API failed in a way a later attempt may not (a failed or timed-out Salesforce Bulk
+    job, the connection lost): nothing was landed, and the step may simply run again."""
 
 
 class SourceLimitReached(SourceError):
-    """The API's quota is spent. Pages read before it are good: an incremental pull keeps them,
-    and the next run resumes from the records they reached."""
+    """The API's quota is spent. Pages read before it are good when `resumable`: an incremental
+    pull keeps them, and the next run resumes from the records they reached. Pages that are not
+    in cursor order (a Salesforce Bulk job's) are not: the pull keeps nothing."""
+
+    def __init__(self, source: str, message: str, status: int | None = None,
+                 headers: Mapping[str, str] | None = None, resumable: bool = True) -> None:
+        super().__init__(source, message, status, headers)
+        self.resumable = resumable

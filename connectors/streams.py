@@ -32,6 +32,11 @@ class Stream:
     # replace: a full pull replaces the table; merge: an incremental pull (records modified since
     # the cursor) upserts on the primary key; replace_window: one window at a time.
     write_mode: Literal["replace", "merge", "replace_window"] = "replace"
+    # For an API read per person (Clockify lists entries per member): the record field naming
+    # whose records a windowed read covered. A re-pull marks deleted only the records of those
+    # it read, so a member the API no longer lists keeps her entries. The stream's connector
+    # says which values its last read covered: `read_scope(stream)`.
+    scope_field: str | None = None
 
     @property
     def table(self) -> str:

@@ -28,11 +28,13 @@ from dagster._utils.warnings import SupersessionWarning
 from connectors.clockify.client import PAGE_SIZE
 from pipelines.bi.assets import (
     FRESHNESS_CHECKS,
+    POSTGRES,
     PUBLISHED,
+    postgres_marts,
     published_marts,
     published_matches_working,
 )
-from pipelines.bi.resources import PublishedWarehouseResource
+from pipelines.bi.resources import PostgresResource, PublishedWarehouseResource
 from pipelines.crm import assets as crm
 from pipelines.crm.resources import HubSpotResource, SalesforceResource
 from pipelines.metrics.assets import month_marts_asset
@@ -122,7 +124,8 @@ def build_definitions() -> Definitions:
     streams = [*crm.STREAMS, *time_tracking.STREAMS]
     database = warehouse_path()
     sources = AssetSelection.tag("partitioning", "none")
-    months = AssetSelection.tag("partitioning", "monthly") | AssetSelection.assets(PUBLISHED)
+    months = AssetSelection.tag("partitioning", "monthly") | AssetSelection.assets(
+        PUBLISHED, POSTGRES)
     refresh = define_asset_job(
         "refresh", selection=AssetSelection.all(),
         description="Everything for a month (or a range): incremental CRM pulls, time entries, "
@@ -130,7 +133,7 @@ def build_definitions() -> Definitions:
     freshness = FRESHNESS_CHECKS
     return Definitions(
         assets=[*raw_stream_assets(streams, monthly), month_marts_asset(streams, monthly),
-                published_marts],
+                published_marts, postgres_marts],
         asset_checks=[*raw_stream_checks(streams), *CHECKS, published_matches_working,
                       *freshness],
         jobs=[
@@ -150,6 +153,11 @@ def build_definitions() -> Definitions:
                 memory_limit=os.environ.get("CSM_METRICS_DUCKDB_MEMORY_LIMIT")
                 or DEFAULT_MEMORY_LIMIT),
             "published": PublishedWarehouseResource(path=published_path(database)),
+            "postgres": PostgresResource(
+                url=_env("CSM_METRICS_POSTGRES_URL"),
+                bi_role=os.environ.get("CSM_METRICS_POSTGRES_BI_ROLE") or "bi",
+                bi_password=_env("CSM_METRICS_POSTGRES_BI_PASSWORD"),
+                swap_wait_seconds=_seconds("CSM_METRICS_POSTGRES_SWAP_WAIT", 60.0)),
             "salesforce": SalesforceResource(
                 instance_url=_env("SALESFORCE_INSTANCE_URL"),
                 access_token=_env("SALESFORCE_ACCESS_TOKEN"),

@@ -1,17 +1,28 @@
-"""The warehouse resource shared by every asset."""
+"""The warehouse resource shared by every asset, and the concurrency pool of the steps that
+write it."""
 
 from __future__ import annotations
 
+import shutil
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import duckdb
 from dagster import Failure
 from dagster_duckdb import DuckDBResource
 from pydantic import Field
 
-from warehouse.locations import DEFAULT_MEMORY_LIMIT
+from warehouse.locations import DEFAULT_MEMORY_LIMIT, is_motherduck
+
+# Every step that writes the warehouse runs in this Dagster concurrency pool. The shipped
+# dagster.yaml gives every pool one slot (`concurrency: pools: default_limit: 1`), so a step of
+# an overlapping run waits for the slot instead of failing on DuckDB's file lock
+# (docs/scheduling.md).
+WAREHOUSE_POOL = "warehouse"
+# Staging folders older than this were left by a killed process: removed.
+STALE_STAGING_SECONDS = 24 * 3600
 
 
 class WarehouseLocked(Failure):
@@ -56,6 +67,25 @@ class WarehouseResource(DuckDBResource):
                             "raise CSM_METRICS_WAREHOUSE_LOCK_WAIT.")) from None
                 time.sleep(delay)
                 delay = min(delay * 2, 5.0)
+
+    @property
+    def staging_folder(self) -> str | None:
+        """Where pulls are staged before they are landed: `.staging/` beside a warehouse file
+        (the disk provisioned for it), the system's temporary folder for MotherDuck."""
+        if is_motherduck(self.database) or self.database in ("", ":memory:"):
+            return None
+        folder = Path(self.database).resolve().parent / ".staging"
+        folder.mkdir(parents=True, exist_ok=True)
+        cutoff = time.time() - STALE_STAGING_SECONDS
+        for leftover in folder.iterdir():
+            try:
+                touched = max([leftover.stat().st_mtime,
+                               *(f.stat().st_mtime for f in leftover.iterdir())])
+            except (FileNotFoundError, NotADirectoryError):
+                continue
+            if touched < cutoff:
+                shutil.rmtree(leftover, ignore_errors=True)
+        return str(folder)
 
     @contextmanager
     def get_connection(self) -> Iterator[duckdb.DuckDBPyConnection]:  # type: ignore[override]

@@ -7,6 +7,8 @@ Their cron strings are settings, read in the reporting time zone.
 
 from __future__ import annotations
 
+from datetime import UTC
+
 from dagster import (
     JobDefinition,
     MonthlyPartitionsDefinition,
@@ -33,14 +35,16 @@ def month_back(partitions: MonthlyPartitionsDefinition, context: ScheduleEvaluat
 def month_schedule(name: str, cron: str, months_back: int, description: str,
                    job: JobDefinition | UnresolvedAssetJobDefinition,
                    partitions: MonthlyPartitionsDefinition, timezone: str) -> ScheduleDefinition:
-    """A schedule that runs `job` for one month; keyed by its tick, so a tick runs once."""
+    """A schedule that runs `job` for one month; keyed by its tick's instant (in UTC), so a tick
+    runs once and every tick of a cron that fires several times a day runs."""
 
     @schedule(name=name, job=job, cron_schedule=cron, execution_timezone=timezone,
               description=description)
     def _tick(context: ScheduleEvaluationContext):
         month = month_back(partitions, context, months_back)
         if month is not None:
-            yield RunRequest(run_key=f"{name}-{context.scheduled_execution_time:%Y-%m-%d}",
+            instant = context.scheduled_execution_time.astimezone(UTC)
+            yield RunRequest(run_key=f"{name}-{instant:%Y-%m-%dT%H:%M:%SZ}",
                              partition_key=month, tags={"csm_metrics/cadence": name})
 
     return _tick

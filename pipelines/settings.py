@@ -1,24 +1,54 @@
 """The business-rule settings file: one TOML file whose path `CSM_METRICS_SETTINGS` names.
 
+`Settings` below is the one declaration of every setting: its type, default, bounds, description
+and what an error says it expects. The validation, the scalar row and the tables the SQL models
+read (`staging.settings` and its siblings, written by warehouse/schema.py) and the reference in
+docs/configuration.md (`python -m pipelines.settings --docs`) are all derived from it, so adding a
+setting is one declaration here.
+
 Every key has a default that works without the file. Loading validates every key and value and
-fails with one message that names the offending key, so a typo never silently falls back to a
-default. docs/configuration.md documents each key.
+fails with one message that names the offending key path (`roster[2].fte`) and the file, so a
+typo never silently falls back to a default. TOML is typed, so validation is strict: `"12"` is not
+a number and `true` is not 1. Values that would multiply rows (one e-mail on two roster entries,
+an alias listed twice or naming another person) or match everything (a blank keyword) are
+refused the same way, when the code location loads.
 """
 
 from __future__ import annotations
 
+import argparse
+import json
 import os
 import re
 import tomllib
-from dataclasses import dataclass, field, fields
-from datetime import date
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import date, datetime
+from functools import cache
 from pathlib import Path
-from typing import Any
+from types import NoneType, UnionType
+from typing import Annotated, Any, ClassVar, Literal, Union, get_args, get_origin
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+import annotated_types
+import duckdb
 from dagster._utils.schedules import is_valid_cron_string
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    ValidationInfo,
+    model_validator,
+)
+from pydantic.fields import FieldInfo
+from pydantic_core import ErrorDetails, PydanticCustomError, PydanticUndefined
 
 SETTINGS_ENV = "CSM_METRICS_SETTINGS"
+DOCS = Path(__file__).parents[1] / "docs" / "configuration.md"
 ACTIVITIES = ("onboarding", "training", "business_review", "support", "renewal", "expansion",
               "internal", "other")
 DEFAULT_KEYWORDS: dict[str, tuple[str, ...]] = {
@@ -30,110 +60,455 @@ DEFAULT_KEYWORDS: dict[str, tuple[str, ...]] = {
     "expansion": ("expansion", "upsell", "cross-sell"),
     "internal": ("internal", "team meeting", "admin"),
 }
-_FIELD_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
+# Matched with fullmatch: `$` alone also matches before a final newline.
+_FIELD_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
+_ACCOUNT_ID = re.compile(r"(sf|hs):\S+")
+_MONTH = re.compile(r"\d{4}-\d{2}")
+# Dagster's partitions and schedules count from the Unix epoch.
+_FIRST_MONTH_MIN = "1970-01"
 
 
 class SettingsError(ValueError):
     pass
 
 
+@cache
+def duckdb_timezones() -> frozenset[str]:
+    """The zones DuckDB can convert to: it splits the hours, and Python knows a few it does not
+    (`posixrules`, `right/UTC`, `localtime`)."""
+    with duckdb.connect() as conn:
+        return frozenset(row[0] for row in conn.execute(
+            "select name from pg_timezone_names()").fetchall())
+
+
+# Value types. Each checks one kind of value and says what it is called in the docs' type
+# column; a setting's own declaration says what its error message expects.
+
 @dataclass(frozen=True)
-class Person:
+class Kind:
+    """What a value type is called in docs/configuration.md."""
+
+    name: str
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A rule a value type checks beyond its bounds, shown in the docs' bounds column."""
+
+    text: str
+
+
+def _as_tuple(value: Any) -> Any:
+    """TOML arrays arrive as lists; settings keep tuples, which cannot be changed in place."""
+    return tuple(value) if isinstance(value, list) else value
+
+
+def _time_zone(value: str) -> str:
+    if value not in duckdb_timezones():
+        raise ValueError("not a zone DuckDB knows")
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError("not a zone Python knows") from None
+    return value
+
+
+def _currency(value: str) -> str:
+    if not (len(value) == 3 and value.isascii() and value.isalpha()):
+        raise ValueError("not three letters")
+    return value.upper()
+
+
+def _month(value: str) -> str:
+    try:
+        if not _MONTH.fullmatch(value):
+            raise ValueError
+        date.fromisoformat(f"{value}-01")
+    except ValueError:
+        raise ValueError("not a month written YYYY-MM") from None
+    if value < _FIRST_MONTH_MIN:
+        raise ValueError(f"before {_FIRST_MONTH_MIN}")
+    return value
+
+
+def _field_name(value: str) -> str:
+    if not _FIELD_NAME.fullmatch(value):
+        raise ValueError("not a field's API name")
+    return value
+
+
+def _word(value: str) -> str:
+    """Blank is contained in, or equal to, too much; matched in any case, so kept lower-case."""
+    if not value.strip():
+        raise ValueError("blank")
+    return value.lower()
+
+
+def _name(value: str) -> str:
+    if not value.strip():
+        raise ValueError("blank")
+    return value
+
+
+def _email(value: str) -> str:
+    """Compared trimmed and lower-cased, as the SQL joins people on them."""
+    value = value.strip().lower()
+    if "@" not in value:
+        raise ValueError("not an e-mail address")
+    return value
+
+
+def _tracker_name(value: str) -> str:
+    # Names are compared with everything but letters and digits folded away
+    # (int_time_entries__unified): a name with none of them would match every blank name.
+    if not any(c.isalnum() for c in value):
+        raise ValueError("no letter or digit")
+    return value
+
+
+def _account_id(value: str) -> str:
+    if not _ACCOUNT_ID.fullmatch(value):
+        raise ValueError("not an account id")
+    return value
+
+
+def _cron(value: str) -> str:
+    if not is_valid_cron_string(value):
+        raise ValueError("not a cron expression")
+    return value
+
+
+def _ordered(pair: tuple[float, float]) -> tuple[float, float]:
+    if pair[0] > pair[1]:
+        raise ValueError("low above high")
+    return pair
+
+
+TimeZone = Annotated[str, AfterValidator(_time_zone), Kind("time zone")]
+Currency = Annotated[str, AfterValidator(_currency), Kind("currency code")]
+Month = Annotated[str, AfterValidator(_month), Kind("month"),
+                  Rule(f"{_FIRST_MONTH_MIN} to the current month")]
+FieldName = Annotated[str, AfterValidator(_field_name), Kind("field name")]
+Word = Annotated[str, AfterValidator(_word), Kind("non-blank string")]
+Name = Annotated[str, AfterValidator(_name), Kind("non-blank string")]
+Email = Annotated[str, AfterValidator(_email), Kind("e-mail")]
+TrackerName = Annotated[str, AfterValidator(_tracker_name), Kind("tracker name")]
+AccountId = Annotated[str, AfterValidator(_account_id), Kind("account id")]
+Cron = Annotated[str, AfterValidator(_cron), Kind("cron expression")]
+Activity = Annotated[Literal[ACTIVITIES], Kind("activity")]
+SalesforceStream = Annotated[Literal["users", "accounts", "opportunities"], Kind("stream")]
+HubSpotStream = Annotated[Literal["companies", "deals"], Kind("stream")]
+Amount = Annotated[float, Field(ge=0)]
+Rate = Annotated[float, Field(gt=0)]
+Fte = Annotated[float, Field(ge=0, le=1.5)]
+Words = Annotated[tuple[Word, ...], BeforeValidator(_as_tuple)]
+Emails = Annotated[tuple[Email, ...], BeforeValidator(_as_tuple)]
+FieldNames = Annotated[tuple[FieldName, ...], BeforeValidator(_as_tuple)]
+Band = Annotated[tuple[Amount, Amount], BeforeValidator(_as_tuple), AfterValidator(_ordered),
+                 Rule("low <= high")]
+
+
+def _setting(default: Any = PydanticUndefined, *, expected: str, description: str,
+             sql: bool | list[str] = False, table: bool | list[str] = False,
+             factory: Callable[[], Any] | None = None, **bounds: Any) -> Any:
+    """Declare one setting.
+
+    `expected` completes "setting 'key' must be ..." in errors. `sql` puts the value in the one
+    row of `staging.settings` (a list of names: a pair's columns). `table` makes it a
+    `staging.<key>` table: for a table setting, the names of the key and value columns (and of
+    the key's position); `True` for a list of entries, one row each with the entry's `sql`
+    fields; on a list inside an entry, the item column and the entry's column beside it
+    (`staging.<list>_<field>`).
+    """
+    extra: dict[str, Any] = {"expected": expected}
+    if sql:
+        extra["sql"] = sql
+    if table:
+        extra["table"] = table
+    if factory is not None:
+        return Field(default_factory=factory, description=description, json_schema_extra=extra,
+                     **bounds)
+    return Field(default, description=description, json_schema_extra=extra, **bounds)
+
+
+def _refuse(expected: str, at: tuple[str | int, ...] = ()) -> PydanticCustomError:
+    """A rule across values broken: what was expected, at a key path below the validator's."""
+    return PydanticCustomError("setting", "{expected}", {"expected": expected, "at": at})
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid", strict=True)
+    # The key whose value names an entry of a list in errors ("the entry for ...").
+    entry_label: ClassVar[str | None] = None
+    # What one of these is called in errors and docs/configuration.md.
+    doc_name: ClassVar[str] = "table"
+
+
+class Person(_Model):
     """A roster entry: extra e-mails for a person and their per-person settings."""
 
-    email: str
-    name: str | None = None
-    aliases: tuple[str, ...] = ()
-    annual_cost: float | None = None
-    fte: float | None = None
-    start_date: date | None = None
-    end_date: date | None = None
+    entry_label: ClassVar[str | None] = "email"
+    doc_name: ClassVar[str] = "[[roster]] table"
+
+    email: Email = _setting(
+        sql=True, expected="an e-mail address (each [[roster]] entry has one)",
+        description="the person's e-mail in the CRM or the time tracker (trimmed, any case)")
+    name: Name | None = _setting(
+        None, sql=True, expected="a name (a non-blank string)",
+        description="overrides the CRM's name")
+    aliases: Emails = _setting(
+        (), table=["alias", "email"], expected="a list of e-mail addresses",
+        description="other e-mails of the same person: each on one entry only, and nobody's "
+                    "roster `email`")
+    annual_cost: Amount | None = _setting(
+        None, sql=True, expected="a non-negative number",
+        description="fully-loaded annual cost; `default_annual_cost` when unset")
+    fte: Fte | None = _setting(
+        None, sql=True, expected="a number from 0 to 1.5",
+        description="full-time equivalent; `default_fte` when unset")
+    start_date: date | None = _setting(
+        None, sql=True, expected="a TOML date (2025-01-31, unquoted)",
+        description="first day in the CSM team")
+    end_date: date | None = _setting(
+        None, sql=True, expected="a TOML date (2025-01-31, unquoted)",
+        description="last day in the CSM team, on or after `start_date`")
+
+    @model_validator(mode="after")
+    def _dates_in_order(self) -> Person:
+        if self.start_date and self.end_date and self.end_date < self.start_date:
+            raise _refuse(f"a date on or after the start_date ({self.start_date})",
+                          at=("end_date",))
+        return self
 
 
-@dataclass(frozen=True)
-class Settings:
-    reporting_timezone: str = "UTC"
-    reporting_currency: str = "USD"
-    # Units of the reporting currency per unit of another currency; others are quarantined.
-    currency_rates: dict[str, float] = field(default_factory=dict)
-    first_month: str = "2023-01"
-    fiscal_year_start_month: int = 1
-    default_term_months: int = 12
-    # CRM fields: the account owner, and a deal's term (months) and service start, if any.
-    salesforce_owner_field: str = "OwnerId"
-    hubspot_owner_property: str = "hubspot_owner_id"
-    salesforce_term_field: str | None = None
-    salesforce_start_field: str | None = None
-    hubspot_term_property: str | None = None
-    hubspot_start_property: str | None = None
-    # More fields to pull and keep in raw, per stream, e.g. {"accounts": ["Region__c"]}.
-    salesforce_fields: dict[str, tuple[str, ...]] = field(default_factory=dict)
-    hubspot_properties: dict[str, tuple[str, ...]] = field(default_factory=dict)
-    # People: defaults for anyone the roster does not list.
-    default_annual_cost: float = 100_000.0
-    default_fte: float = 1.0
-    working_hours_per_weekday: float = 8.0
-    roster: tuple[Person, ...] = ()
-    # Benchmarks: (low, high) bands; segments by ARR lower bound.
-    arr_band: tuple[float, float] = (1_000_000.0, 2_000_000.0)
-    accounts_band: tuple[float, float] = (10.0, 15.0)
-    segments: dict[str, float] = field(default_factory=lambda: {
-        "enterprise": 100_000.0, "mid_market": 25_000.0, "smb": 0.0})
-    # Hours: leave, activity keywords, and tracker names that mean an account.
-    leave_projects: tuple[str, ...] = ("leave", "pto", "vacation", "holiday", "time off")
-    leave_tags: tuple[str, ...] = ("leave", "pto", "vacation", "holiday", "sick")
-    activity_keywords: dict[str, tuple[str, ...]] = field(
-        default_factory=lambda: dict(DEFAULT_KEYWORDS))
-    account_aliases: dict[str, str] = field(default_factory=dict)
-    # Schedules (cron, in the reporting time zone): refresh the open month every day; close the
-    # previous month a few days in, once late time entries are in.
-    daily_refresh_cron: str = "0 3 * * *"
-    monthly_close_cron: str = "0 5 3 * *"
-    source: str = field(default="defaults", compare=False)
+def _distinct_people(people: tuple[Person, ...]) -> tuple[Person, ...]:
+    """One entry per e-mail, and each alias once, naming nobody's roster e-mail: the SQL joins
+    identities on them, so a repeat would count a person's rows twice or merge two people."""
+    entry: dict[str, int] = {}
+    for i, person in enumerate(people):
+        if person.email in entry:
+            raise _refuse(f"one entry per e-mail; {person.email} is also "
+                          f"roster[{entry[person.email]}]'s", at=(i, "email"))
+        entry[person.email] = i
+    listed: set[str] = set()
+    for i, person in enumerate(people):
+        for alias in person.aliases:
+            if alias in entry:
+                raise _refuse(f"aliases that are nobody's roster e-mail; {alias} is "
+                              f"roster[{entry[alias]}]'s e-mail", at=(i, "aliases"))
+            if alias in listed:
+                raise _refuse(f"each alias listed once; {alias} is listed twice",
+                              at=(i, "aliases"))
+            listed.add(alias)
+    return people
+
+
+# Looked up when called, so that a test can let a duplicate through to the marts' checks.
+People = Annotated[tuple[Person, ...], BeforeValidator(_as_tuple),
+                   AfterValidator(lambda people: _distinct_people(people)),
+                   Rule("one entry per e-mail; each alias once, nobody's `email`")]
+
+
+class Settings(_Model):
+    """Every business-rule setting, in the order docs/configuration.md lists them."""
+
+    _source: str = PrivateAttr("defaults")
+
+    reporting_timezone: TimeZone = _setting(
+        "UTC", sql=True,
+        expected="an IANA time zone such as 'Europe/Berlin', known to Python and DuckDB",
+        description="IANA zone, known to both Python and DuckDB: months, snapshots, the "
+                    "splitting of hours and Dagster's partitions follow it")
+    reporting_currency: Currency = _setting(
+        "USD", sql=True, expected="a three-letter ISO currency code",
+        description="the currency of every amount")
+    currency_rates: dict[Currency, Rate] = _setting(
+        factory=dict, table=["currency", "rate"],
+        expected="a table of three-letter currency codes to positive rates",
+        description="units of the reporting currency per unit of another, e.g. `EUR = 1.08`; "
+                    "a deal in a currency with no rate is quarantined (HubSpot "
+                    "`deal_currency_code`; Salesforce's `CurrencyIsoCode` exists only in "
+                    "multi-currency orgs: add it with "
+                    "`salesforce_fields = {opportunities = [\"CurrencyIsoCode\"]}`)")
+    first_month: Month = _setting(
+        "2023-01", expected=f"a month written YYYY-MM from {_FIRST_MONTH_MIN} to the current month",
+        description=f"the first monthly partition (`YYYY-MM`, from `{_FIRST_MONTH_MIN}` to the "
+                    "current month in the reporting time zone)")
+    fiscal_year_start_month: int = _setting(
+        1, ge=1, le=12, sql=True, expected="a month number from 1 to 12",
+        description="the month fiscal years, and so quarters, start in")
+    default_term_months: int = _setting(
+        12, gt=0, sql=True, expected="a positive whole number of months",
+        description="a won deal's term when it carries none")
+    salesforce_owner_field: FieldName = _setting(
+        "OwnerId", sql=True, expected="a field's API name (letters, digits, underscores)",
+        description="the Account field naming its CSM: a custom user lookup such as `CSM__c` "
+                    "works too (its `AccountHistory` rows are read by its API name)")
+    hubspot_owner_property: FieldName = _setting(
+        "hubspot_owner_id", sql=True,
+        expected="a field's API name (letters, digits, underscores)",
+        description="the company property naming its CSM (an owner id); its history comes "
+                    "from `propertiesWithHistory`")
+    salesforce_term_field: FieldName | None = _setting(
+        None, sql=True, expected="a field's API name (letters, digits, underscores)",
+        description="the Opportunity field holding a deal's term in months, e.g. "
+                    "`Term_Months__c`")
+    salesforce_start_field: FieldName | None = _setting(
+        None, sql=True, expected="a field's API name (letters, digits, underscores)",
+        description="the Opportunity field holding a deal's service start date, e.g. "
+                    "`Service_Start__c`")
+    hubspot_term_property: FieldName | None = _setting(
+        None, sql=True, expected="a field's API name (letters, digits, underscores)",
+        description="the deal property holding a deal's term in months")
+    hubspot_start_property: FieldName | None = _setting(
+        None, sql=True, expected="a field's API name (letters, digits, underscores)",
+        description="the deal property holding a deal's service start date")
+    salesforce_fields: dict[SalesforceStream, FieldNames] = _setting(
+        factory=dict,
+        expected="a table of streams (users, accounts, opportunities) to lists of field names",
+        description="more fields to pull and keep in raw, per stream (`users`, `accounts`, "
+                    "`opportunities`), e.g. `accounts = [\"Region__c\"]`")
+    hubspot_properties: dict[HubSpotStream, FieldNames] = _setting(
+        factory=dict, expected="a table of streams (companies, deals) to lists of field names",
+        description="more properties to pull, per stream (`companies`, `deals`)")
+    default_annual_cost: float = _setting(
+        100_000.0, ge=0, sql=True, expected="a non-negative number",
+        description="a person's annual fully-loaded cost when the roster gives none")
+    default_fte: float = _setting(
+        1.0, ge=0, le=1.5, sql=True, expected="a number from 0 to 1.5",
+        description="a person's FTE when the roster gives none")
+    working_hours_per_weekday: float = _setting(
+        8.0, ge=0, sql=True, expected="a non-negative number",
+        description="capacity per weekday at FTE 1")
+    roster: People = _setting(
+        (), table=True, expected="a list of [[roster]] tables",
+        description="the CSM team: extra e-mails and per-person values, see the entry's keys "
+                    "below; everyone on it is a CSM, even before owning an account")
+    arr_band: Band = _setting(
+        (1_000_000.0, 2_000_000.0), sql=["arr_band_low", "arr_band_high"],
+        expected="a pair [low, high] with 0 <= low <= high",
+        description="`[low, high]` benchmark band of ARR managed for `arr_band`")
+    accounts_band: Band = _setting(
+        (10.0, 15.0), sql=["accounts_band_low", "accounts_band_high"],
+        expected="a pair [low, high] with 0 <= low <= high",
+        description="`[low, high]` benchmark band of accounts managed for `accounts_band`")
+    segments: dict[str, Amount] = _setting(
+        factory=lambda: {"enterprise": 100_000.0, "mid_market": 25_000.0, "smb": 0.0},
+        min_length=1, table=["segment", "lower_bound"],
+        expected="a table of segment names to ARR lower bounds",
+        description="account segments to their ARR lower bound")
+    leave_projects: Words = _setting(
+        ("leave", "pto", "vacation", "holiday", "time off"), sql=True,
+        expected="a list of non-blank strings",
+        description="tracker projects (any case) whose entries are leave, not work")
+    leave_tags: Words = _setting(
+        ("leave", "pto", "vacation", "holiday", "sick"), sql=True,
+        expected="a list of non-blank strings",
+        description="tags (any case) that make an entry leave")
+    activity_keywords: dict[Activity, Words] = _setting(
+        factory=lambda: dict(DEFAULT_KEYWORDS), table=["activity", "keyword", "priority"],
+        expected=f"a table of activities ({', '.join(ACTIVITIES)}) to lists of non-blank "
+                 "keywords",
+        description="activity to keywords (any case, none blank) found in a project or "
+                    "description, in priority order; `other` is the rest")
+    account_aliases: dict[TrackerName, AccountId] = _setting(
+        factory=dict, table=["name", "account_id"],
+        expected="a table of tracker names (with a letter or digit) to account ids such as "
+                 "'sf:001...' or 'hs:123'",
+        description="tracker client or project names to account ids, e.g. "
+                    "`\"Big U\" = \"hs:4242\"`")
+    daily_refresh_cron: Cron = _setting(
+        "0 3 * * *", expected="a cron expression such as '0 3 * * *'",
+        description="when the `daily_refresh` schedule runs the open month, in the reporting "
+                    "time zone (docs/scheduling.md)")
+    monthly_close_cron: Cron = _setting(
+        "0 5 3 * *", expected="a cron expression such as '0 3 * * *'",
+        description="when the `monthly_close` schedule rebuilds the previous month, once late "
+                    "time entries are in")
+
+    @model_validator(mode="after")
+    def _first_month_is_open(self, info: ValidationInfo) -> Settings:
+        """Up to the open month in the reporting time zone: partitions and schedules represent
+        nothing after it."""
+        today = datetime.now(ZoneInfo(self.reporting_timezone)).date()
+        if self.first_month > f"{today:%Y-%m}":
+            raise _refuse(f"a month written YYYY-MM from {_FIRST_MONTH_MIN} to the current "
+                          f"month ({today:%Y-%m})", at=("first_month",))
+        if info.context:
+            self._source = info.context.get("source", self._source)
+        return self
+
+    def __eq__(self, other: object) -> bool:
+        """Equal when every setting is: where they were read from does not count."""
+        return type(other) is type(self) and self.__dict__ == other.__dict__
+
+    @property
+    def source(self) -> str:
+        """The file these settings were read from, or `defaults`."""
+        return self._source
 
     @property
     def first_month_start(self) -> date:
         return date.fromisoformat(f"{self.first_month}-01")
 
+    @classmethod
+    def sql_columns(cls) -> dict[str, Any]:
+        """The columns of `staging.settings` and their Python types, from the `sql` settings."""
+        columns: dict[str, Any] = {}
+        for name, info in cls.model_fields.items():
+            sql = _extra(info).get("sql")
+            if isinstance(sql, list):
+                columns.update(dict.fromkeys(sql, _python_type(_item_type(info.annotation))))
+            elif sql:
+                columns[name] = _python_type(info.annotation)
+        return columns
+
     def for_warehouse(self) -> dict[str, Any]:
         """The scalar values the SQL models read from `staging.settings`."""
-        return {
-            "reporting_timezone": self.reporting_timezone,
-            "reporting_currency": self.reporting_currency,
-            "fiscal_year_start_month": self.fiscal_year_start_month,
-            "default_term_months": self.default_term_months,
-            "salesforce_owner_field": self.salesforce_owner_field,
-            "hubspot_owner_property": self.hubspot_owner_property,
-            "salesforce_term_field": self.salesforce_term_field,
-            "salesforce_start_field": self.salesforce_start_field,
-            "hubspot_term_property": self.hubspot_term_property,
-            "hubspot_start_property": self.hubspot_start_property,
-            "default_annual_cost": self.default_annual_cost,
-            "default_fte": self.default_fte,
-            "working_hours_per_weekday": self.working_hours_per_weekday,
-            "arr_band_low": self.arr_band[0], "arr_band_high": self.arr_band[1],
-            "accounts_band_low": self.accounts_band[0],
-            "accounts_band_high": self.accounts_band[1],
-            "leave_projects": [p.lower() for p in self.leave_projects],
-            "leave_tags": [t.lower() for t in self.leave_tags],
-        }
+        values: dict[str, Any] = {}
+        for name, info in type(self).model_fields.items():
+            sql, value = _extra(info).get("sql"), getattr(self, name)
+            if isinstance(sql, list):
+                values.update(zip(sql, value, strict=True))
+            elif sql:
+                values[name] = list(value) if isinstance(value, tuple) else value
+        return values
+
+    @classmethod
+    def table_columns(cls) -> dict[str, dict[str, Any]]:
+        """The `staging.<name>` tables and their columns' Python types, from `table` settings."""
+        tables: dict[str, dict[str, Any]] = {}
+        for name, info in cls.model_fields.items():
+            spec = _extra(info).get("table")
+            if spec is True and (entry := _entry_model(info)) is not None:
+                tables[name] = {f: _python_type(i.annotation)
+                                for f, i in entry.model_fields.items() if _extra(i).get("sql")}
+                for field, (item, beside) in _inner_tables(entry):
+                    tables[f"{name}_{field}"] = {
+                        item: _python_type(_item_type(entry.model_fields[field].annotation)),
+                        beside: tables[name][beside]}
+            elif spec:
+                key, value = get_args(info.annotation)
+                if get_origin(_strip(value)) is tuple:  # a row per item of each list
+                    value = _item_type(value)
+                types = [_python_type(key), _python_type(value), int]
+                tables[name] = dict(zip(spec, types, strict=False))
+        return tables
 
     def tables(self) -> dict[str, list[dict[str, Any]]]:
-        """The list-shaped settings, as rows of `staging.<name>` tables."""
-        return {
-            "roster": [{"email": p.email, "name": p.name, "annual_cost": p.annual_cost,
-                        "fte": p.fte, "start_date": p.start_date, "end_date": p.end_date}
-                       for p in self.roster],
-            "roster_aliases": [{"alias": a, "email": p.email} for p in self.roster
-                               for a in p.aliases],
-            "currency_rates": [{"currency": c, "rate": r} for c, r in self.currency_rates.items()],
-            "segments": [{"segment": s, "lower_bound": b} for s, b in self.segments.items()],
-            "activity_keywords": [{"activity": a, "keyword": k.lower(), "priority": i}
-                                  for i, (a, words) in enumerate(self.activity_keywords.items())
-                                  for k in words],
-            "account_aliases": [{"name": n, "account_id": a}
-                                for n, a in self.account_aliases.items()],
-        }
+        """The list-shaped settings, as rows of the `staging.<name>` tables."""
+        tables: dict[str, list[dict[str, Any]]] = {}
+        for name, info in type(self).model_fields.items():
+            spec, value = _extra(info).get("table"), getattr(self, name)
+            if spec is True and (entry := _entry_model(info)) is not None:
+                columns = {f for f, i in entry.model_fields.items() if _extra(i).get("sql")}
+                tables[name] = [e.model_dump(include=columns) for e in value]
+                for field, (item, beside) in _inner_tables(entry):
+                    tables[f"{name}_{field}"] = [{item: x, beside: getattr(e, beside)}
+                                                 for e in value for x in getattr(e, field)]
+            elif spec:
+                tables[name] = list(_rows(value, spec))
+        return tables
 
     def extra_fields(self, source: str) -> dict[str, tuple[str, ...]]:
         """CRM fields beyond the defaults that these settings need pulled, per stream."""
@@ -142,12 +517,12 @@ class Settings:
             deal = tuple(f for f in (self.salesforce_term_field, self.salesforce_start_field)
                          if f)
             needed = {"accounts": account, "opportunities": deal}
-            configured = self.salesforce_fields
+            configured: dict[str, tuple[str, ...]] = dict(self.salesforce_fields)
         elif source == "hubspot":
             deal = tuple(f for f in (self.hubspot_term_property, self.hubspot_start_property)
                          if f)
             needed = {"companies": (self.hubspot_owner_property,), "deals": deal}
-            configured = self.hubspot_properties
+            configured = dict(self.hubspot_properties)
         else:
             return {}
         streams = set(needed) | set(configured)
@@ -181,152 +556,275 @@ def load_settings(path: str | os.PathLike[str] | None = None) -> Settings:
 
 
 def parse_settings(raw: dict[str, Any], source: str = "settings") -> Settings:
-    known = {f.name for f in fields(Settings) if f.name != "source"}
-    values: dict[str, Any] = {}
-    for key, value in raw.items():
-        if key not in known:
-            raise SettingsError(f"{source}: unknown setting '{key}' "
-                                f"(known: {', '.join(sorted(known))})")
-        values[key] = _check(_Fail(source, key, value), key, value)
-    return Settings(**values, source=source)
+    try:
+        return Settings.model_validate(raw, context={"source": source})
+    except ValidationError as error:
+        lines = dict.fromkeys(_describe(e, raw, source) for e in error.errors(include_url=False))
+        raise SettingsError("\n".join(lines)) from None
 
 
-@dataclass
-class _Fail:
-    source: str
-    key: str
-    value: Any
+# Reading the declarations.
 
-    def __call__(self, expected: str) -> SettingsError:
-        return SettingsError(f"{self.source}: setting '{self.key}' must be {expected}, "
-                             f"got {self.value!r}")
+def _extra(info: FieldInfo) -> dict[str, Any]:
+    extra = info.json_schema_extra
+    return extra if isinstance(extra, dict) else {}
 
 
-def _number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
+def _strip(tp: Any) -> Any:
+    """The type under `Annotated[...]` and `... | None`."""
+    if get_origin(tp) is Annotated:
+        return _strip(get_args(tp)[0])
+    if get_origin(tp) in (Union, UnionType):
+        return _strip(next(a for a in get_args(tp) if a is not NoneType))
+    return tp
 
 
-def _strings(value: Any) -> bool:
-    return isinstance(value, list) and all(isinstance(v, str) for v in value)
+def _item_type(tp: Any) -> Any:
+    """The type of a tuple's items (its first, for a pair)."""
+    return get_args(_strip(tp))[0]
 
 
-def _check(fail: _Fail, key: str, value: Any) -> Any:
-    if key == "reporting_timezone":
-        try:
-            ZoneInfo(str(value))
-        except (ZoneInfoNotFoundError, ValueError):
-            raise fail("an IANA time zone such as 'Europe/Berlin'") from None
-        return value
-    if key == "reporting_currency":
-        if not (isinstance(value, str) and len(value) == 3 and value.isalpha()):
-            raise fail("a three-letter ISO currency code")
-        return value.upper()
-    if key == "currency_rates":
-        if not isinstance(value, dict) or not all(
-                isinstance(k, str) and len(k) == 3 and _number(v) and v > 0
-                for k, v in value.items()):
-            raise fail("a table of three-letter currency codes to positive rates")
-        return {k.upper(): float(v) for k, v in value.items()}
-    if key == "first_month":
-        try:
-            date.fromisoformat(f"{value}-01")
-        except (TypeError, ValueError):
-            raise fail("a month written YYYY-MM") from None
-        return value
-    if key == "fiscal_year_start_month":
-        if not (isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= 12):
-            raise fail("a month number from 1 to 12")
-        return value
-    if key == "default_term_months":
-        if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-            raise fail("a positive whole number of months")
-        return value
-    if key in ("salesforce_owner_field", "hubspot_owner_property", "salesforce_term_field",
-               "salesforce_start_field", "hubspot_term_property", "hubspot_start_property"):
-        if not (isinstance(value, str) and _FIELD_NAME.match(value)):
-            raise fail("a field's API name (letters, digits, underscores)")
-        return value
-    if key in ("salesforce_fields", "hubspot_properties"):
-        streams = {"salesforce_fields": ("users", "accounts", "opportunities"),
-                   "hubspot_properties": ("companies", "deals")}[key]
-        if not isinstance(value, dict) or not all(
-                k in streams and _strings(v) and all(_FIELD_NAME.match(f) for f in v)
-                for k, v in value.items()):
-            raise fail(f"a table of streams ({', '.join(streams)}) to lists of field names")
-        return {k: tuple(v) for k, v in value.items()}
-    if key in ("default_annual_cost", "working_hours_per_weekday"):
-        if not _number(value) or value < 0:
-            raise fail("a non-negative number")
-        return float(value)
-    if key == "default_fte":
-        if not _number(value) or not 0 <= value <= 1.5:
-            raise fail("a number from 0 to 1.5")
-        return float(value)
-    if key in ("arr_band", "accounts_band"):
-        if not (isinstance(value, list) and len(value) == 2 and all(map(_number, value))
-                and 0 <= value[0] <= value[1]):
-            raise fail("a pair [low, high] with 0 <= low <= high")
-        return (float(value[0]), float(value[1]))
-    if key == "segments":
-        if not isinstance(value, dict) or not value or not all(
-                isinstance(k, str) and _number(v) and v >= 0 for k, v in value.items()):
-            raise fail("a table of segment names to ARR lower bounds")
-        return {k: float(v) for k, v in value.items()}
-    if key in ("leave_projects", "leave_tags"):
-        if not _strings(value):
-            raise fail("a list of strings")
-        return tuple(value)
-    if key == "activity_keywords":
-        if not isinstance(value, dict) or not all(
-                k in ACTIVITIES and _strings(v) for k, v in value.items()):
-            raise fail(f"a table of activities ({', '.join(ACTIVITIES)}) to keyword lists")
-        return {k: tuple(v) for k, v in value.items()}
-    if key == "account_aliases":
-        if not isinstance(value, dict) or not all(
-                isinstance(k, str) and isinstance(v, str) and re.match(r"^(sf|hs):\S+$", v)
-                for k, v in value.items()):
-            raise fail("a table of tracker names to account ids such as 'sf:001...' or 'hs:123'")
-        return dict(value)
-    if key in ("daily_refresh_cron", "monthly_close_cron"):
-        if not (isinstance(value, str) and is_valid_cron_string(value)):
-            raise fail("a cron expression such as '0 3 * * *'")
-        return value
-    if key == "roster":
-        return tuple(_person(fail, entry) for entry in _list_of_tables(fail, value))
-    raise fail("valid")  # pragma: no cover - every known key is handled above
+def _python_type(tp: Any) -> Any:
+    """The plain Python type of a column: `str` for a literal, `list[item]` for a list."""
+    tp = _strip(tp)
+    if get_origin(tp) is Literal:
+        return type(get_args(tp)[0])
+    if get_origin(tp) is tuple:
+        return list[_python_type(_item_type(tp))]  # type: ignore[misc]
+    return tp
 
 
-def _list_of_tables(fail: _Fail, value: Any) -> list[dict[str, Any]]:
-    if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
-        raise fail("a list of [[roster]] tables")
-    return value
+def _entry_model(info: FieldInfo) -> type[_Model] | None:
+    """The model of a list-of-entries setting's entries (Person for `roster`)."""
+    tp = _strip(info.annotation)
+    if get_origin(tp) is tuple:
+        item = _strip(_item_type(tp))
+        if isinstance(item, type) and issubclass(item, _Model):
+            return item
+    return None
 
 
-def _person(fail: _Fail, entry: dict[str, Any]) -> Person:
-    allowed = {"email", "name", "aliases", "annual_cost", "fte", "start_date", "end_date"}
-    unknown = set(entry) - allowed
-    if unknown:
-        raise fail(f"[[roster]] entries with keys among {sorted(allowed)}; "
-                   f"unknown {sorted(unknown)} in entry")
-    email = entry.get("email")
-    if not isinstance(email, str) or "@" not in email:
-        raise fail("[[roster]] entries each with an e-mail")
-    aliases = entry.get("aliases", [])
-    if not _strings(aliases) or not all("@" in a for a in aliases):
-        raise fail(f"e-mail aliases for {email}")
-    cost, fte = entry.get("annual_cost"), entry.get("fte")
-    if cost is not None and (not _number(cost) or cost < 0):
-        raise fail(f"a non-negative annual_cost for {email}")
-    if fte is not None and (not _number(fte) or not 0 <= fte <= 1.5):
-        raise fail(f"an fte from 0 to 1.5 for {email}")
-    dates = {k: entry.get(k) for k in ("start_date", "end_date")}
-    for name, day in dates.items():
-        if day is not None and not isinstance(day, date):
-            raise fail(f"{name} for {email} as a TOML date (2025-01-31, unquoted)")
-    if dates["start_date"] and dates["end_date"] and dates["end_date"] < dates["start_date"]:
-        raise fail(f"an end_date after the start_date for {email}")
-    return Person(email=email.strip().lower(), name=entry.get("name"),
-                  aliases=tuple(a.strip().lower() for a in aliases),
-                  annual_cost=None if cost is None else float(cost),
-                  fte=None if fte is None else float(fte),
-                  start_date=dates["start_date"], end_date=dates["end_date"])
+def _inner_tables(model: type[_Model]) -> Iterator[tuple[str, list[str]]]:
+    for field, info in model.model_fields.items():
+        spec = _extra(info).get("table")
+        if isinstance(spec, list):
+            yield field, spec
+
+
+def _rows(value: dict[str, Any], columns: list[str]) -> Iterator[dict[str, Any]]:
+    """A table setting's rows: one per key, or per item of the key's list, with its position."""
+    key, item, *position = columns
+    for i, (k, v) in enumerate(value.items()):
+        for x in v if isinstance(v, tuple) else (v,):
+            yield {key: k, item: x, **dict.fromkeys(position, i)}
+
+
+# Errors: pydantic's, told as "<file>: setting '<path>' must be <expected>, got <value>".
+
+_MISSING = object()
+
+
+def _describe(error: ErrorDetails, raw: dict[str, Any], source: str) -> str:
+    ctx = error.get("ctx", {})
+    refused = error["type"] == "setting"
+    loc = (*error["loc"], *ctx["at"]) if refused else tuple(error["loc"])
+    # Walk the path through the declarations: setting, entry index, entry key.
+    model: type[_Model] | None = Settings
+    entries: type[_Model] | None = None
+    info: FieldInfo | None = None
+    path, depth, entry, whole_entry = "", 0, "", False
+    for part in loc:
+        whole_entry = False
+        if isinstance(part, int) and entries is not None:
+            model, entries, path, whole_entry = entries, None, f"{path}[{part}]", True
+            found = _lookup(raw, loc[:depth + 1])
+            label = model.entry_label
+            if label and isinstance(found, dict) and label in found:
+                entry = f" (the entry for {str(found[label]).strip()})"
+        elif isinstance(part, str) and model is not None and part in model.model_fields:
+            info = model.model_fields[part]
+            model, entries, path = None, _entry_model(info), f"{path}.{part}".lstrip(".")
+        else:
+            break
+        depth += 1
+    if error["type"] == "extra_forbidden" and model is not None:
+        known = ", ".join(sorted(model.model_fields))
+        return f"{source}: unknown setting '{f'{path}.' if path else ''}{loc[depth]}' " \
+               f"(known: {known})"
+    if refused:
+        expected = ctx["expected"]
+    elif whole_entry and model is not None:
+        expected = f"a {model.doc_name}"
+    else:
+        expected = _extra(info)["expected"] if info else error["msg"]
+    value = _lookup(raw, loc[:depth])
+    got = "but it is missing" if value is _MISSING else f"got {_shown(value)}"
+    detail = ""
+    if not refused and depth < len(loc):  # inside one setting's table or list: where, and why
+        inner = "".join(f"[{p!r}]" for p in loc[depth:] if p != "[key]")
+        what = "the key " if "[key]" in loc[depth:] else ""
+        detail = f" ({what}{path}{inner}: {error['msg'].removeprefix('Value error, ')})"
+    return f"{source}: setting '{path}' must be {expected}, {got}{detail}{entry}"
+
+
+def _shown(value: Any) -> str:
+    return value.isoformat() if isinstance(value, date) else repr(value)
+
+
+def _lookup(raw: Any, loc: tuple[int | str, ...]) -> Any:
+    """The raw value at a key path, or _MISSING."""
+    for part in loc:
+        in_table = isinstance(raw, dict) and part in raw
+        in_list = isinstance(raw, list | tuple) and isinstance(part, int) and part < len(raw)
+        if not (in_table or in_list):
+            return _MISSING
+        raw = raw[part]
+    return raw
+
+
+# The reference in docs/configuration.md, generated from the declarations.
+
+_BEGIN = ("<!-- Generated from pipelines/settings.py by `python -m pipelines.settings --docs`; "
+          "do not edit by hand. -->")
+_END = "<!-- End of the generated settings reference. -->"
+_BASE_NAMES = {str: "string", int: "integer", float: "number", bool: "boolean", date: "date"}
+_LONG = 60  # a default longer than this is shown in a block below the table
+
+
+def settings_reference_markdown() -> str:
+    """The keys' tables for docs/configuration.md: key, type, default, bounds, description."""
+    blocks: list[str] = []
+    lines = [_table(Settings, blocks), *blocks,
+             "A `[[roster]]` entry (every key but `email` is optional):", "",
+             _table(Person, [])]
+    return "\n".join(lines).rstrip("\n")
+
+
+def with_reference(text: str) -> str:
+    """`text` (docs/configuration.md) with the generated reference put between its markers."""
+    start, end = text.find(_BEGIN), text.find(_END)
+    if start < 0 or end < start:
+        raise SettingsError(f"{DOCS.name} has no generated-reference markers:\n{_BEGIN}\n{_END}")
+    return f"{text[:start]}{_BEGIN}\n\n{settings_reference_markdown()}\n\n{text[end:]}"
+
+
+def _table(model: type[_Model], blocks: list[str]) -> str:
+    rows = ["| key | type | default | bounds | description |", "| --- | --- | --- | --- | --- |"]
+    for name, info in model.model_fields.items():
+        default = info.get_default(call_default_factory=True)
+        if default is PydanticUndefined:
+            shown = "required"
+        elif default is None:
+            shown = "unset"
+        elif len(_toml(default)) > _LONG:
+            shown = "see below"
+            blocks.append(_toml_block(name, default))
+        else:
+            shown = f"`{_toml(default)}`"
+        kind = next((m.name for m in info.metadata if isinstance(m, Kind)), None)
+        cells = [f"`{name}`", kind or _type_name(info.annotation), shown,
+                 _bounds(info.metadata, info.annotation), info.description or ""]
+        rows.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
+    return "\n".join(rows) + "\n"
+
+
+def _type_name(tp: Any) -> str:
+    if get_origin(tp) is Annotated:
+        base, *metadata = get_args(tp)
+        kind = next((m.name for m in metadata if isinstance(m, Kind)), None)
+        return kind or _type_name(base)
+    origin, args = get_origin(tp), get_args(tp)
+    if origin in (Union, UnionType):
+        return " or ".join(_type_name(a) for a in args if a is not NoneType)
+    if origin is Literal:
+        return " or ".join(f"`{a}`" for a in args)
+    if origin is tuple:
+        many = "list" if args[-1] is Ellipsis else "pair" if len(args) == 2 else "tuple"
+        return f"{many} of {_type_name(args[0])}s"
+    if origin is dict:
+        return f"table of {_type_name(args[0])} to {_type_name(args[1])}"
+    if isinstance(tp, type) and issubclass(tp, _Model):
+        return tp.doc_name
+    return _BASE_NAMES.get(tp, getattr(tp, "__name__", str(tp)))
+
+
+def _bounds(metadata: list[Any], tp: Any, prefix: str = "") -> str:
+    """Numeric bounds and sizes, from `Field(ge=..., ...)` on the setting or inside its type."""
+    limits: dict[str, Any] = {}
+    rules = [item.text for item in metadata if isinstance(item, Rule)]
+    for item in metadata:
+        for constraint in item.metadata if isinstance(item, FieldInfo) else [item]:
+            if isinstance(constraint, annotated_types.BaseMetadata):
+                limits.update({attr: getattr(constraint, attr) for attr in
+                               ("ge", "gt", "le", "lt", "min_length")
+                               if getattr(constraint, attr, None) is not None})
+    parts = []
+    if "ge" in limits and "le" in limits:
+        parts.append(f"{_number(limits['ge'])} to {_number(limits['le'])}")
+    else:
+        parts += [f"{sign} {_number(limits[attr])}" for attr, sign in
+                  (("ge", ">="), ("gt", ">"), ("le", "<="), ("lt", "<")) if attr in limits]
+    if "min_length" in limits:
+        parts.append(f"at least {limits['min_length']} entry")
+    text = "; ".join([*(f"{prefix}{p}" for p in parts), *rules])
+    if get_origin(tp) is Annotated:
+        base, *inner = get_args(tp)
+        return "; ".join(filter(None, (text, _bounds(inner, base, prefix))))
+    origin, args = get_origin(tp), get_args(tp)
+    nested = ""
+    if origin in (Union, UnionType):
+        nested = "; ".join(filter(None, (_bounds([], a, prefix) for a in args)))
+    elif origin is tuple:
+        nested = _bounds([], args[0], "each ")
+    elif origin is dict:
+        nested = _bounds([], args[1], "each ")
+    return "; ".join(filter(None, (text, nested)))
+
+
+def _number(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else str(value)
+
+
+def _toml(value: Any) -> str:
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, int | float):
+        return _number(value)
+    if isinstance(value, str):
+        return json.dumps(value, ensure_ascii=False)
+    if isinstance(value, tuple | list):
+        return "[" + ", ".join(map(_toml, value)) + "]"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{_toml_key(k)} = {_toml(v)}" for k, v in value.items()) + "}"
+    return str(value)
+
+
+def _toml_key(key: str) -> str:
+    return key if re.fullmatch(r"[A-Za-z0-9_-]+", key) else json.dumps(key, ensure_ascii=False)
+
+
+def _toml_block(name: str, value: Any) -> str:
+    if isinstance(value, dict):
+        body = "\n".join(f"{_toml_key(k)} = {_toml(v)}" for k, v in value.items())
+        text = f"[{name}]\n{body}"
+    else:
+        text = f"{name} = {_toml(value)}"
+    return f"The default `{name}`:\n\n```toml\n{text}\n```\n"
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(
+        prog="python -m pipelines.settings",
+        description="Print the settings reference generated from the model, or write it into "
+                    "docs/configuration.md.")
+    parser.add_argument("--docs", action="store_true",
+                        help="rewrite the generated reference in docs/configuration.md")
+    if parser.parse_args(argv).docs:
+        DOCS.write_text(with_reference(DOCS.read_text()))
+        print(f"wrote the settings reference into {DOCS}")
+    else:
+        print(settings_reference_markdown())
+
+
+if __name__ == "__main__":
+    main()

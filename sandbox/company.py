@@ -29,6 +29,9 @@ class Person:
     crm: tuple[str, ...] = ("salesforce",)
     tracker: str | None = None
     tracker_email: str | None = None  # how the tracker spells the e-mail (case, spaces)
+    # When the person left: from then on the fakes serve them as vendors serve leavers (an
+    # archived HubSpot owner, an inactive Salesforce user, a deactivated tracker user).
+    left_at: datetime | None = None
 
 
 @dataclass
@@ -47,7 +50,7 @@ class Account:
 
     @property
     def account_id(self) -> str:
-        """The id the warehouse gives it: source-prefixed, as METRICS.md section 3 says."""
+        """The id the warehouse gives it: source-prefixed (docs/metrics.md, accounts)."""
         return f"{'sf' if self.source == 'salesforce' else 'hs'}:{self.crm_id}"
 
     def owner_at(self, instant: datetime) -> str | None:

@@ -20,7 +20,7 @@ import duckdb
 from sandbox.company import HISTORY_END, HISTORY_START, add_months, generate_company
 from sandbox.servers import Sandbox
 from warehouse.bi_files import write_bi_files
-from warehouse.publishing import current_version
+from warehouse.publishing import current_version, extract_path
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 DATA = PROJECT_ROOT / "data"
@@ -35,7 +35,7 @@ LAST_MONTH = add_months(HISTORY_END, -1)
 
 def demo_env(sandbox: Sandbox) -> dict[str, str]:
     DAGSTER_HOME.mkdir(parents=True, exist_ok=True)
-    (DAGSTER_HOME / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+    (DAGSTER_HOME / "dagster.yaml").write_text((PROJECT_ROOT / "dagster.yaml").read_text())
     WAREHOUSE.parent.mkdir(parents=True, exist_ok=True)
     return {**os.environ, **sandbox.env(), "WAREHOUSE_PATH": str(WAREHOUSE),
             "DAGSTER_HOME": str(DAGSTER_HOME), "CSM_METRICS_SETTINGS": str(SETTINGS)}
@@ -66,7 +66,7 @@ def demo() -> int:
         print(f"  {len(company.people) - 1} CSMs, {len(company.accounts)} accounts, "
               f"{len(company.deals)} deals, {len(company.entries)} time entries")
         materialize(env, "tag:partitioning=none")
-        materialize(env, "tag:partitioning=monthly or key:bi/published_marts",
+        materialize(env, "tag:partitioning=monthly or tag:layer=bi",
                     f"{FIRST_MONTH.isoformat()}...{LAST_MONTH.isoformat()}")
         requests = {s.name: s.request_count for s in sandbox.servers}
     print(f"  HTTP requests served: {requests}")
@@ -77,9 +77,12 @@ def demo() -> int:
         files = write_bi_files(conn, BI_FILES, PUBLISHED)
     print(f"\nWarehouse (the pipeline's own): {WAREHOUSE}")
     print(f"Published for BI (read-only, swapped whole per run): {PUBLISHED} -> {version.name}")
+    extract = extract_path(PUBLISHED)
+    print(f"Tableau Hyper extract of it: {extract} -> {current_version(extract).name}")
     print(f"LookML views and Tableau data sources: {BI_FILES} ({len(files)} files)")
-    print("Next: make ui (Dagster UI with this run history, http://127.0.0.1:3000); make pg (the "
-          "marts over PostgreSQL for Looker or psql, port 5433)")
+    print("Next: make ui (Dagster UI with this run history, http://127.0.0.1:3000); make pg (a "
+          "local PostgreSQL with the marts for Looker or psql, 127.0.0.1:5433; make pg-stop "
+          "stops it)")
     return 0
 
 

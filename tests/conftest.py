@@ -17,6 +17,7 @@ from sandbox.servers import Sandbox
 from tests.tiny_company import tiny_company, tiny_settings
 
 ROOT = Path(__file__).resolve().parents[1]
+pytest_plugins = ["tests.pg_server"]  # the real PostgreSQL server fixtures
 RANGE_START = "dagster/asset_partition_range_start"
 RANGE_END = "dagster/asset_partition_range_end"
 
@@ -34,7 +35,7 @@ def demo_sandbox(demo_company: Company, tmp_path_factory: pytest.TempPathFactory
 
 
 def point_at(monkeypatch: pytest.MonkeyPatch, sandbox: Sandbox, warehouse: Path) -> None:
-    """Set the variables a user sets (METRICS.md 8), pointing at the fakes."""
+    """Set the variables a user sets (the README's variables), pointing at the fakes."""
     for name, value in sandbox.env().items():
         monkeypatch.setenv(name, value)
     monkeypatch.setenv("WAREHOUSE_PATH", str(warehouse))

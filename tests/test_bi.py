@@ -1,27 +1,25 @@
-"""Looker and Tableau: the PostgreSQL-wire endpoint with a real Postgres client (psycopg on
-libpq), and the generated LookML and Tableau files (docs/bi.md)."""
+"""Looker and Tableau: the generated LookML (PostgreSQL dialect, explores joined on the marts'
+keys) and Tableau data sources (Hyper extract, PostgreSQL, DuckDB), docs/bi.md."""
 
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
-import threading
 import xml.etree.ElementTree as ET
-from collections.abc import Iterator
 from pathlib import Path
 
 import duckdb
 import lkml
-import psycopg
 import pytest
 
 from tests.conftest import ROOT, run_pipeline, tiny_fakes
+from warehouse.bi_files import JOINS
 from warehouse.columns import mart_docs
-from warehouse.pg_endpoint import Endpoint
-from warehouse.publishing import current_version, publish
+from warehouse.publishing import current_version
 
-PASSWORD = "pg-endpoint-test-password"
+FIELD = re.compile(r"\$\{(\w+)\.(\w+)\}")
 
 
 @pytest.fixture(scope="module")
@@ -32,105 +30,169 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return folder
 
 
-@pytest.fixture()
-def endpoint(built: Path) -> Iterator[int]:
-    server = Endpoint(built / "published" / "csm_metrics.duckdb", "127.0.0.1", 0,
-                      {"looker": PASSWORD})
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield server.server_address[1]
-    server.shutdown()
-    server.server_close()
+@pytest.fixture(scope="module")
+def bi_files(built: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("bi_files")
+    env = {**os.environ, "WAREHOUSE_PATH": str(built / "warehouse.duckdb")}
+    env.pop("CSM_METRICS_PUBLISHED_PATH", None)
+    done = subprocess.run([sys.executable, "-m", "warehouse", "bi-files", "--out", str(out),
+                           "--pg-host", "db.example.internal", "--pg-port", "6543",
+                           "--pg-database", "analytics", "--pg-user", "tableau_reader"],
+                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    return out
 
 
-def connect(port: int, password: str = PASSWORD) -> psycopg.Connection:
-    return psycopg.connect(host="127.0.0.1", port=port, user="looker", password=password,
-                           dbname="csm_metrics", connect_timeout=10, autocommit=True)
-
-
-def published_rows(built: Path, sql: str) -> list[tuple]:
+def published_columns(built: Path) -> dict[str, dict[str, str]]:
+    """Each published mart's columns and their DuckDB types, in table order."""
     with duckdb.connect(str(current_version(built / "published" / "csm_metrics.duckdb")),
                         read_only=True) as conn:
-        return conn.execute(sql).fetchall()
+        rows = conn.execute("select table_name, column_name, data_type from duckdb_columns() "
+                            "where schema_name = 'marts' order by table_name, column_index"
+                            ).fetchall()
+    columns: dict[str, dict[str, str]] = {}
+    for table, column, kind in rows:
+        columns.setdefault(table, {})[column] = kind
+    return columns
 
 
-def test_a_postgres_client_reads_the_published_marts(built: Path, endpoint: int) -> None:
-    expected = published_rows(built, """
-        select csm_id, arr_managed, hours_worked from marts.csm_period_metrics
-        where period_grain = 'month' and period_start = date '2025-02-01' order by csm_id""")
-    with connect(endpoint) as conn:
-        # Extended protocol with a bound parameter, as JDBC and psycopg send it.
-        got = conn.execute("""
-            select csm_id, arr_managed, hours_worked from marts.csm_period_metrics
-            where period_grain = %s and period_start = %s::date order by csm_id""",
-                           ("month", "2025-02-01")).fetchall()
-        assert got == expected and len(got) >= 2
-        # Postgres SQL as Looker writes it, rewritten into DuckDB's.
-        months = conn.execute("""
-            select to_char(period_start, 'YYYY-MM') as month, sum(total_arr) as arr
-            from marts.team_period_metrics where period_grain = 'month'
-            group by 1 order by 1""").fetchall()
-        assert [m for m, _ in months] == ["2025-01", "2025-02", "2025-03"]
-        assert "PostgreSQL" in conn.execute("select version()").fetchone()[0]
-        columns = conn.execute("""
-            select column_name from information_schema.columns
-            where table_schema = 'marts' and table_name = 'csm_period_metrics'""").fetchall()
-        assert {c for (c,) in columns} == set(
-            c for (c,) in published_rows(built, "select column_name from duckdb_columns() "
-                                         "where table_name = 'csm_period_metrics'"))
+def view_of(bi_files: Path, table: str) -> dict:
+    return lkml.load((bi_files / "lookml" / f"{table}.view.lkml").read_text())["views"][0]
 
 
-def test_the_endpoint_refuses_a_wrong_password_and_any_write(built: Path, endpoint: int) -> None:
-    with pytest.raises(psycopg.OperationalError):
-        connect(endpoint, password="wrong").close()
-    with connect(endpoint) as conn, pytest.raises(psycopg.Error, match="read-only"):
-        conn.execute("delete from marts.csm_period_metrics")
+def test_lookml_names_every_column_with_its_description(built: Path, bi_files: Path) -> None:
+    columns = published_columns(built)
+    for table, doc in mart_docs().items():
+        view = view_of(bi_files, table)
+        fields = {d["name"]: d for d in [*view.get("dimensions", []),
+                                         *view.get("dimension_groups", [])]}
+        assert set(fields) - {"row_key"} == set(columns[table])
+        assert all(fields[c]["description"] == doc.columns[c] for c in columns[table])
+        sums = {m["name"] for m in view["measures"] if m["type"] == "sum"}
+        assert sums == {f"total_{c}" for c in doc.additive}
 
 
-def test_a_new_session_sees_a_new_publication_and_an_open_one_keeps_its_own(
-        built: Path, endpoint: int) -> None:
-    with connect(endpoint) as before:
-        old = before.execute("select run_id from meta.publication").fetchone()
-        with duckdb.connect(str(built / "warehouse.duckdb")) as conn:
-            publish(conn, built / "published" / "csm_metrics.duckdb", "republished-run")
-        with connect(endpoint) as after:
-            assert after.execute("select run_id from meta.publication").fetchone() == (
-                "republished-run",)
-        assert before.execute("select run_id from meta.publication").fetchone() == old
+def test_lookml_is_postgresql_on_the_marts_schema(built: Path, bi_files: Path) -> None:
+    columns = published_columns(built)
+    for table, doc in mart_docs().items():
+        view = view_of(bi_files, table)
+        assert view["sql_table_name"] == f"marts.{table}"
+        [key] = [d for d in view["dimensions"] if d.get("primary_key") == "yes"]
+        assert key["name"] == "row_key" and key["hidden"] == "yes"
+        assert key["sql"] == " || '|' || ".join(
+            f"COALESCE(CAST(${{TABLE}}.\"{k}\" AS TEXT), '')" for k in doc.keys)
+        for field in [*view["dimensions"], *view.get("dimension_groups", [])]:
+            assert "VARCHAR" not in field["sql"]  # DuckDB's name; PostgreSQL's is TEXT
+            if field["name"] != "row_key":
+                assert field["sql"] == f'${{TABLE}}."{field["name"]}"'
+        for group in view.get("dimension_groups", []):
+            kind = columns[table][group["name"]]
+            assert group["datatype"] == ("date" if kind == "DATE" else "timestamp")
+            assert group.get("convert_tz") == ("no" if kind == "DATE" else None)
+            assert "raw" in group["timeframes"]
 
 
-def test_the_endpoint_will_not_listen_beyond_loopback_without_a_password(built: Path) -> None:
-    with pytest.raises(ValueError, match="CSM_METRICS_PG_PASSWORD"):
-        Endpoint(built / "published" / "csm_metrics.duckdb", "0.0.0.0", 0, None)
+def looker_fields(view: dict) -> dict[str, tuple[str, str]]:
+    """Every field a LookML reference can name: `name` -> (column, Looker type)."""
+    fields = {d["name"]: (d["name"], d["type"]) for d in view["dimensions"]}
+    for group in view.get("dimension_groups", []):
+        for timeframe in group["timeframes"]:
+            fields[f"{group['name']}_{timeframe}"] = (group["name"], group["datatype"])
+    return fields
 
 
-def test_bi_files_parse_and_name_every_column(built: Path, tmp_path: Path) -> None:
+def test_explores_join_the_marts_on_keys_both_views_have(built: Path, bi_files: Path) -> None:
+    columns = published_columns(built)
+    model = lkml.load((bi_files / "lookml" / "csm_metrics.model.lkml").read_text())
+    assert model["connection"] == "csm_metrics" and model["includes"] == ["*.view.lkml"]
+    explores = {e["name"]: e for e in model["explores"]}
+    assert set(explores) == set(mart_docs())
+    views = {t: looker_fields(view_of(bi_files, t)) for t in mart_docs()}
+    joined = {(name, j["name"]): j for name, e in explores.items() for j in e.get("joins", [])}
+    assert {(explore, view): relationship for explore, view, relationship, _ in JOINS} == {
+        key: j["relationship"] for key, j in joined.items()}
+    assert joined[("csm_period_metrics", "account_period_metrics")]["relationship"] == \
+        "one_to_many"
+    assert joined[("team_period_metrics", "csm_period_metrics")]["relationship"] == \
+        "one_to_many"
+    assert joined[("csm_activity_hours", "csm_period_metrics")]["relationship"] == \
+        "many_to_one"
+    for (explore, view), join in joined.items():
+        pairs = [FIELD.findall(side) for side in join["sql_on"].split(" AND ")]
+        sides = []
+        for pair in pairs:
+            assert len(pair) == 2, join["sql_on"]
+            (left_view, left), (right_view, right) = pair
+            assert (left_view, right_view) == (explore, view)
+            assert left in views[explore] and right in views[view], join["sql_on"]
+            left_column, left_type = views[explore][left]
+            right_column, right_type = views[view][right]
+            assert left_type == right_type, join["sql_on"]
+            assert columns[explore][left_column] == columns[view][right_column]
+            sides.append((left_column, right_column))
+        # The grain of the "one" side is covered: a many_to_one join hits at most one row.
+        one = explore if join["relationship"] == "one_to_many" else view
+        covered = {mine if one == explore else theirs for mine, theirs in sides}
+        assert covered == set(mart_docs()[one].keys), join["sql_on"]
+    account_join = joined[("csm_period_metrics", "account_period_metrics")]["sql_on"]
+    assert "${csm_period_metrics.csm_id} = ${account_period_metrics.owner_at_end}" in \
+        account_join
+
+
+def tds(bi_files: Path, kind: str, table: str) -> ET.Element:
+    return ET.parse(bi_files / "tableau" / kind / f"{table}.tds").getroot()
+
+
+def test_tableau_data_sources_name_every_column(built: Path, bi_files: Path) -> None:
+    columns = published_columns(built)
+    for table, doc in mart_docs().items():
+        for kind in ("hyper", "postgres", "duckdb"):
+            root = tds(bi_files, kind, table)
+            fields = {c.get("name"): c for c in root.findall("column")}
+            assert set(fields) == {f"[{c}]" for c in columns[table]}
+            assert all(fields[f"[{c}]"].find("desc/formatted-text/run").text == doc.columns[c]
+                       for c in columns[table])
+            measures = {n for n, c in fields.items() if c.get("role") == "measure"}
+            assert measures == {f"[{c}]" for c in doc.additive}
+            relation = root.find("connection/relation")
+            assert relation.get("table") == f"[marts].[{table}]"
+            records = root.findall("connection/metadata-records/metadata-record")
+            assert [r.findtext("remote-name") for r in records] == list(columns[table])
+
+
+def test_tableau_connections_point_at_the_extract_postgres_and_duckdb(
+        built: Path, bi_files: Path) -> None:
+    published = built / "published"
+    for table in mart_docs():
+        hyper = tds(bi_files, "hyper", table).find(
+            "connection/named-connections/named-connection/connection")
+        assert hyper.get("class") == "hyper" and hyper.get("schema") == "marts"
+        assert hyper.get("dbname") == str(published / "csm_metrics.hyper")
+        assert Path(hyper.get("dbname")).resolve().suffix == ".hyper"
+
+        postgres = tds(bi_files, "postgres", table).find(
+            "connection/named-connections/named-connection/connection")
+        assert {k: postgres.get(k) for k in ("class", "server", "port", "dbname", "username",
+                                             "schema")} == {
+            "class": "postgres", "server": "db.example.internal", "port": "6543",
+            "dbname": "analytics", "username": "tableau_reader", "schema": "marts"}
+        text = (bi_files / "tableau" / "postgres" / f"{table}.tds").read_text()
+        assert "password" not in postgres.attrib and "password=" not in text.lower()
+
+        duck = tds(bi_files, "duckdb", table).find(
+            "connection/named-connections/named-connection/connection")
+        assert duck.get("class") == "duckdb_jdbc"
+        assert duck.get("v-connection_string_file") == str(published / "csm_metrics.duckdb")
+
+
+def test_bi_files_default_to_the_local_postgres(built: Path, tmp_path: Path) -> None:
     env = {**os.environ, "WAREHOUSE_PATH": str(built / "warehouse.duckdb")}
     env.pop("CSM_METRICS_PUBLISHED_PATH", None)
     done = subprocess.run([sys.executable, "-m", "warehouse", "bi-files", "--out",
                            str(tmp_path)], cwd=ROOT, env=env, capture_output=True, text=True,
                           timeout=120)
     assert done.returncode == 0, done.stderr
-    model = lkml.load((tmp_path / "lookml" / "csm_metrics.model.lkml").read_text())
-    assert {e["name"] for e in model["explores"]} == set(mart_docs())
-    for table, doc in mart_docs().items():
-        columns = [c for (c,) in published_rows(built, f"""
-            select column_name from duckdb_columns()
-            where schema_name = 'marts' and table_name = '{table}'""")]
-        view = lkml.load((tmp_path / "lookml" / f"{table}.view.lkml").read_text())["views"][0]
-        fields = {d["name"]: d for d in [*view.get("dimensions", []),
-                                         *view.get("dimension_groups", [])]}
-        assert set(fields) - {"row_key"} == set(columns)
-        assert all(fields[c]["description"] == doc.columns[c] for c in columns)
-        sums = {m["name"] for m in view["measures"] if m["type"] == "sum"}
-        assert sums == {f"total_{c}" for c in doc.additive}
-
-        tds = ET.parse(tmp_path / "tableau" / f"{table}.tds").getroot()
-        fields_tds = {c.get("name"): c for c in tds.findall("column")}
-        assert set(fields_tds) == {f"[{c}]" for c in columns}
-        assert all(fields_tds[f"[{c}]"].find("desc/formatted-text/run").text == doc.columns[c]
-                   for c in columns)
-        inner = tds.find("connection/named-connections/named-connection/connection")
-        assert inner.get("class") == "duckdb_jdbc"
-        assert inner.get("v-connection_string_file") == str(
-            built / "published" / "csm_metrics.duckdb")
+    postgres = tds(tmp_path, "postgres", "csm_period_metrics").find(
+        "connection/named-connections/named-connection/connection")
+    assert (postgres.get("server"), postgres.get("port"), postgres.get("dbname"),
+            postgres.get("username")) == ("127.0.0.1", "5433", "csm_metrics", "bi")

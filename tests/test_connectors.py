@@ -112,7 +112,8 @@ def test_hubspot_waits_out_429_with_retry_after(sandbox: Sandbox) -> None:
     connector = HubSpotConnector(sandbox.hubspot.access_token, sandbox.hubspot.base_url)
     owners = [r for p in connector.read(HUBSPOT["owners"]) for r in p]
     assert len(owners) == len(sandbox.hubspot.owners)
-    assert sandbox.hubspot.requests["/crm/v3/owners/"] == 3  # two refusals, then the page
+    # Two refusals, then the page of active owners, then the (empty) page of archived ones.
+    assert sandbox.hubspot.requests["/crm/v3/owners/"] == 4
 
 
 def test_hubspot_refused_token(sandbox: Sandbox) -> None:
@@ -301,3 +302,41 @@ def test_salesforce_refused_login_names_the_variables_not_the_secret(sandbox) ->
                             session=LoginHostToFake(fake.base_url))
     assert "hunter2-wrong" not in str(error.value)
     assert "INVALID_LOGIN" in str(error.value)
+
+
+@pytest.fixture()
+def leavers(tmp_path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Sandbox]:
+    """The tiny company after Alice (Salesforce, Toggl), Bob (Salesforce, Clockify) and Carol
+    (HubSpot) left: served as each vendor serves leavers (docs/metrics.md, "Who is a CSM")."""
+    from tests.tiny_company import tiny_company
+
+    company = tiny_company()
+    for key in ("alice", "bob", "carol"):
+        company.person(key).left_at = datetime(2025, 3, 15, tzinfo=UTC)
+    with Sandbox(company).start(str(tmp_path)) as sandbox:
+        monkeypatch.setenv("REQUESTS_CA_BUNDLE", sandbox.ca_bundle)
+        yield sandbox
+
+
+def test_hubspot_archived_owners_are_read_and_marked(leavers: Sandbox) -> None:
+    connector = HubSpotConnector(leavers.hubspot.access_token, leavers.hubspot.base_url)
+    owners = [r for p in connector.read(HUBSPOT["owners"]) for r in p]
+    assert [(o["email"], o["archived"]) for o in owners] == [("carol@example.com", True)]
+    # The fake lists archived owners only when asked, as HubSpot does.
+    assert leavers.hubspot.requests["/crm/v3/owners/"] == 2
+
+
+def test_salesforce_inactive_users_are_read(leavers: Sandbox) -> None:
+    users = [r for p in salesforce(leavers).read(SALESFORCE["users"]) for r in p]
+    assert {(u["Email"], u["IsActive"]) for u in users} == {
+        ("alice@example.com", False), ("bob@example.com", False)}
+    assert " WHERE " not in salesforce(leavers).soql(SALESFORCE["users"])  # no IsActive filter
+
+
+def test_clockify_reads_inactive_members_and_their_entries(leavers: Sandbox) -> None:
+    connector = clockify(leavers)
+    users = [r for p in connector.read(CLOCKIFY["users"]) for r in p]
+    assert [(u["email"], u["status"]) for u in users] == [("Robert.Brown@Example.com",
+                                                            "INACTIVE")]
+    entries = [r for p in connector.read(CLOCKIFY["time_entries"], JANUARY) for r in p]
+    assert [e["description"] for e in entries] == ["Training"]  # Bob's one January entry

@@ -48,3 +48,62 @@ def test_an_unknown_executor_and_a_token_in_the_path_are_refused(
     with pytest.raises(DeploymentError, match="motherduck_token") as refused:
         build_definitions()
     assert "secret-token-value" not in str(refused.value)
+
+
+def _published_cases(tmp_path) -> dict[str, str]:
+    """Published paths that would make the swap (a rename over the path) replace the warehouse,
+    or another file, with a link."""
+    (tmp_path / "warehouse.duckdb").write_bytes(b"raw tables")
+    (tmp_path / "report.duckdb").write_bytes(b"someone else's file")
+    (tmp_path / "to-warehouse.duckdb").symlink_to(tmp_path / "warehouse.duckdb")
+    (tmp_path / "folder.duckdb").mkdir()
+    return {
+        "the warehouse itself": str(tmp_path / "warehouse.duckdb"),
+        "the warehouse, spelled another way": str(tmp_path / "published" / ".." /
+                                                  "warehouse.duckdb"),
+        "a symlink to the warehouse": str(tmp_path / "to-warehouse.duckdb"),
+        "an existing regular file": str(tmp_path / "report.duckdb"),
+        "the warehouse's write-ahead log": str(tmp_path / "warehouse.duckdb.wal"),
+        "an existing directory": str(tmp_path / "folder.duckdb"),
+    }
+
+
+@pytest.mark.parametrize("case", [
+    "the warehouse itself", "the warehouse, spelled another way", "a symlink to the warehouse",
+    "an existing regular file", "the warehouse's write-ahead log", "an existing directory"])
+def test_a_published_path_that_would_replace_a_file_is_refused(
+        case: str, monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
+    monkeypatch.setenv("CSM_METRICS_EXECUTOR", "in_process")
+    monkeypatch.setenv("WAREHOUSE_PATH", str(tmp_path / "warehouse.duckdb"))
+    monkeypatch.setenv("CSM_METRICS_PUBLISHED_PATH", _published_cases(tmp_path)[case])
+    with pytest.raises(DeploymentError, match="CSM_METRICS_PUBLISHED_PATH"):
+        build_definitions()
+    assert (tmp_path / "warehouse.duckdb").read_bytes() == b"raw tables"
+    assert (tmp_path / "report.duckdb").read_bytes() == b"someone else's file"
+
+
+def test_a_warehouse_inside_the_published_versions_folder_is_refused(
+        monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
+    versions = tmp_path / "versions"  # publishing prunes `<name>-*.duckdb` in it
+    versions.mkdir()
+    monkeypatch.setenv("CSM_METRICS_EXECUTOR", "in_process")
+    monkeypatch.setenv("WAREHOUSE_PATH", str(versions / "csm_metrics-main.duckdb"))
+    monkeypatch.setenv("CSM_METRICS_PUBLISHED_PATH", str(tmp_path / "csm_metrics.duckdb"))
+    with pytest.raises(DeploymentError, match=r"CSM_METRICS_PUBLISHED_PATH.*versions"):
+        build_definitions()
+
+
+def test_the_default_and_an_already_published_link_are_accepted(
+        monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
+    monkeypatch.setenv("CSM_METRICS_EXECUTOR", "in_process")
+    monkeypatch.setenv("WAREHOUSE_PATH", str(tmp_path / "warehouse.duckdb"))
+    monkeypatch.delenv("CSM_METRICS_PUBLISHED_PATH", raising=False)
+    published = lambda defs: defs.resolve_job_def("refresh").resource_defs[  # noqa: E731
+        "published"].config_schema.default_value["path"]
+    assert published(build_definitions()) == str(tmp_path / "published" / "csm_metrics.duckdb")
+    # After a publish the path is a link to a version: the next swap replaces only the link.
+    (tmp_path / "bi" / "versions").mkdir(parents=True)
+    (tmp_path / "bi" / "versions" / "csm_metrics-1.duckdb").write_bytes(b"marts")
+    (tmp_path / "bi" / "csm_metrics.duckdb").symlink_to("versions/csm_metrics-1.duckdb")
+    monkeypatch.setenv("CSM_METRICS_PUBLISHED_PATH", str(tmp_path / "bi" / "csm_metrics.duckdb"))
+    assert published(build_definitions()) == str(tmp_path / "bi" / "csm_metrics.duckdb")

@@ -14,7 +14,7 @@ from connectors.salesforce import SalesforceConnector
 from connectors.salesforce.client import OVERLAP
 from sandbox.company import Company, generate_company
 from sandbox.servers import Sandbox
-from warehouse.loading import get_cursor, land
+from warehouse.loading import get_cursor, land, land_staged, stage
 
 SF_TIME = "%Y-%m-%dT%H:%M:%S.%f%z"
 OPPORTUNITIES = SALESFORCE["opportunities"]
@@ -123,6 +123,45 @@ def test_a_full_pull_cut_short_changes_nothing(conn, sandbox: Sandbox) -> None:
     with pytest.raises(SourceLimitReached):
         land(conn, OPPORTUNITIES, connector.read(OPPORTUNITIES), "replace", write_mode="replace")
     assert count(conn, "salesforce__opportunities") == before
+
+
+def test_a_member_removed_from_clockify_keeps_her_entries_on_a_re_pull(
+        conn, sandbox: Sandbox) -> None:
+    """Clockify lists entries per member; a member removed from the workspace is not listed
+    even with status=ALL, so her entries cannot be read again. They are not deleted: a re-pull
+    marks deleted only the entries of members it read (docs/connectors.md)."""
+    from datetime import UTC
+
+    from connectors.clockify import STREAMS as CLOCKIFY
+    from connectors.clockify import ClockifyConnector
+    from connectors.streams import Window
+
+    february = Window(datetime(2025, 2, 1, tzinfo=UTC), datetime(2025, 3, 1, tzinfo=UTC))
+    stream = CLOCKIFY["time_entries"]
+    connector = ClockifyConnector(sandbox.clockify.api_key, sandbox.clockify.workspace_id,
+                                  f"{sandbox.clockify.base_url}/api/v1")
+    def pull(run_id: str) -> None:
+        # As the raw asset does: the scope is known once the pages are read (staged).
+        with stage(stream, connector.read(stream, february)) as staged:
+            land_staged(conn, staged, run_id, february, scope=connector.read_scope(stream))
+
+    pull("first")
+    removed = next(u for u in sandbox.clockify.users if sandbox.clockify.entries.get(u["id"]))
+    hers = conn.execute("select count(*) from raw.clockify__time_entries "
+                        "where _record->>'userId' = $id", {"id": removed["id"]}).fetchone()[0]
+    assert hers > 0
+    sandbox.clockify.users = [u for u in sandbox.clockify.users if u is not removed]
+    gone = next(e for uid, entries in sandbox.clockify.entries.items() if uid != removed["id"]
+                for e in entries if e["timeInterval"]["start"].startswith("2025-02-1"))["id"]
+    sandbox.clockify.delete_entry(gone)
+
+    pull("again")
+    deleted = conn.execute("select _pk from raw.clockify__time_entries "
+                           "where _deleted_at is not null").fetchall()
+    assert deleted == [(gone,)]  # the deletion among members read is still seen
+    assert conn.execute("select count(*) from raw.clockify__time_entries "
+                        "where _record->>'userId' = $id and _deleted_at is null",
+                        {"id": removed["id"]}).fetchone()[0] == hers
 
 
 def test_time_entries_that_vanish_from_a_re_pulled_window_are_marked_deleted(
@@ -405,3 +444,85 @@ def test_full_refresh_run_config_pulls_a_merge_stream_whole(tmp_path) -> None:
         assert mode() == "incremental"
         refresh = {"ops": {"raw__salesforce__accounts": {"config": {"full_refresh": True}}}}
         assert mode(refresh) == "full"
+
+
+@pytest.mark.parametrize("vendor", ["clockify", "hubspot"])
+def test_a_retry_after_beyond_the_cap_fails_at_once_instead_of_waiting(
+        conn, sandbox: Sandbox, vendor: str) -> None:
+    import time
+
+    from connectors.clockify import STREAMS as CLOCKIFY
+    from connectors.clockify import ClockifyConnector
+    from connectors.errors import SourceError
+    from connectors.hubspot import STREAMS as HUBSPOT
+    from connectors.hubspot import HubSpotConnector
+
+    if vendor == "clockify":
+        connector = ClockifyConnector(sandbox.clockify.api_key, sandbox.clockify.workspace_id,
+                                      f"{sandbox.clockify.base_url}/api/v1")
+        stream = CLOCKIFY["users"]
+    else:
+        connector = HubSpotConnector(sandbox.hubspot.access_token, sandbox.hubspot.base_url)
+        stream = HUBSPOT["owners"]
+    getattr(sandbox, vendor).inject(429, {"message": "slow down"}, {"Retry-After": "3600"})
+    started = time.monotonic()
+    with pytest.raises(SourceError, match="Retry-After of 3600s"):
+        land(conn, stream, connector.read(stream), "patient")
+    assert time.monotonic() - started < 30  # not the hour the API asked for
+
+
+def test_a_lone_surrogate_from_the_api_is_landed_as_a_replacement_character(
+        conn, sandbox: Sandbox) -> None:
+    """The fake sends `"\\ud83d"` in its JSON, as a client that cut an emoji in half would
+    have stored it; the record lands, with U+FFFD in its place, and so do its neighbours."""
+    from connectors.clockify import STREAMS as CLOCKIFY
+    from connectors.clockify import ClockifyConnector
+    from connectors.streams import Window
+
+    february = Window(datetime(2025, 2, 1, tzinfo=UTC), datetime(2025, 3, 1, tzinfo=UTC))
+    cut = next(e for entries in sandbox.clockify.entries.values() for e in entries
+               if e["timeInterval"]["start"].startswith("2025-02-1"))
+    cut["description"] = "Kickoff call \ud83d"
+    connector = ClockifyConnector(sandbox.clockify.api_key, sandbox.clockify.workspace_id,
+                                  f"{sandbox.clockify.base_url}/api/v1")
+    stream = CLOCKIFY["time_entries"]
+    stats = land(conn, stream, connector.read(stream, february), "cut", february)
+    assert stats.repaired == 1 and stats.quarantined == 0
+    assert conn.execute("select _record->>'description' from raw.clockify__time_entries "
+                        "where _pk = $id", {"id": cut["id"]}).fetchone() == (
+        "Kickoff call \ufffd",)
+    expected = sum(1 for entries in sandbox.clockify.entries.values() for e in entries
+                   if e["timeInterval"]["start"].startswith("2025-02"))
+    assert stats.rows_written == expected
+
+
+def test_a_pull_that_would_empty_most_of_a_table_needs_run_config_to_go_ahead(
+        sandbox: Sandbox, tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from dagster import AssetKey, DagsterInstance
+
+    from pipelines.definitions import build_definitions
+    from tests.conftest import point_at
+
+    point_at(monkeypatch, sandbox, tmp_path / "warehouse.duckdb")
+    job = build_definitions().resolve_implicit_global_asset_job_def()
+    key = AssetKey(["raw", "toggl", "projects"])
+    instance = DagsterInstance.ephemeral()
+    assert job.execute_in_process(instance=instance, asset_selection=[key]).success
+    total = len(sandbox.toggl.projects)
+    assert total >= 10
+    sandbox.toggl.projects = sandbox.toggl.projects[:2]  # a token that now sees two projects
+
+    refused = job.execute_in_process(instance=instance, asset_selection=[key],
+                                     raise_on_error=False)
+    assert not refused.success
+    failure = next(e for e in refused.all_events if e.is_step_failure)
+    message = failure.step_failure_data.user_failure_data.description or ""
+    assert f"{total - 2} of {total}" in message and "allow_mass_delete" in message
+    with duckdb.connect(str(tmp_path / "warehouse.duckdb"), read_only=True) as conn:
+        assert conn.execute("select count(*) from raw.toggl__projects").fetchone() == (total,)
+
+    allowed = {"ops": {"raw__toggl__projects": {"config": {"allow_mass_delete": True}}}}
+    assert job.execute_in_process(instance=instance, asset_selection=[key],
+                                  run_config=allowed).success
+    with duckdb.connect(str(tmp_path / "warehouse.duckdb"), read_only=True) as conn:
+        assert conn.execute("select count(*) from raw.toggl__projects").fetchone() == (2,)

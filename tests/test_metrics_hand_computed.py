@@ -199,9 +199,13 @@ def test_ownership_comes_from_history_where_there_is_any(warehouse: Path) -> Non
     # Acme has no history: the current owner, then the pipeline's own snapshot of the pull day.
     assert [(r["csm_id"], r["ownership_source"]) for r in by_account[accounts["a1"]]] == [
         (ALICE, "current"), (ALICE, "snapshot")]
-    # HubSpot's propertiesWithHistory is history too; an owner nobody resolves is unassigned.
+    # Umbrella's HubSpot propertiesWithHistory is history too. Hooli was created without an
+    # owner and never given one: HubSpot keeps no entry for it, so it is unassigned from the
+    # current (empty) owner and the snapshots.
+    assert [(r["csm_id"], r["ownership_source"]) for r in by_account[accounts["a4"]]] == [
+        ("unassigned", "history"), (CAROL, "history")]
     assert [(r["csm_id"], r["ownership_source"]) for r in by_account[accounts["a5"]]] == [
-        ("unassigned", "history")]
+        ("unassigned", "current"), ("unassigned", "snapshot")]
 
 
 def test_capacity_utilization_and_cost(warehouse: Path) -> None:

@@ -7,13 +7,15 @@ whole graph is tested elsewhere). Whatever the company, time zone or fiscal year
 - per-CSM starting-book movements, `unassigned` included, add up to the team's;
 - an account's and the team's ending ARR equals the next month's starting ARR;
 - rebuilding gives identical tables.
+And for hours, with a roster, aliases and people who left: per-CSM hours add up to the team's
+and equal a count made from the company itself.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterator
-from datetime import date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from itertools import pairwise
 from typing import Any
@@ -31,8 +33,9 @@ from connectors.salesforce import SalesforceConnector
 from connectors.streams import Window
 from connectors.toggl import TogglConnector
 from pipelines.partitions import month_windows
+from pipelines.settings import Person as RosterPerson
 from pipelines.settings import Settings
-from sandbox.company import generate_company
+from sandbox.company import Company, generate_company
 from sandbox.servers import Sandbox
 from warehouse.loading import land
 from warehouse.marts import MART_TABLES, build_month_marts
@@ -134,3 +137,91 @@ def test_invariants_hold_on_random_companies(
     before = {t: rows(conn, t) for t in MART_TABLES}
     build_month_marts(conn, START, END, "again")
     assert {t: rows(conn, t) for t in MART_TABLES} == before
+
+
+def expected_hours(company: Company, rules: Settings, periods: set[tuple[str, date, date]]
+                   ) -> dict[tuple[str, date, str], int]:
+    """Worked milliseconds per (grain, period start, csm_id), computed from the company itself:
+    each stopped, non-leave entry of a population member, pulled (it starts inside the pulled
+    months), split at the period's instants in the reporting time zone (docs/metrics.md,
+    "Hours")."""
+    zone = ZoneInfo(rules.reporting_timezone)
+    aliases = {a: p.email for p in rules.roster for a in p.aliases}
+
+    def person_id(email: str) -> str:
+        folded = email.strip().lower()
+        return aliases.get(folded, folded)
+
+    emails = {p.key: p.email for p in company.people}
+    population = {person_id(emails[key]) for a in company.accounts for _, key in a.owners
+                  if key is not None} | {p.email for p in rules.roster}
+    first = datetime.combine(START, datetime.min.time(), tzinfo=zone)
+    last = datetime.combine(END, datetime.min.time(), tzinfo=zone)
+    totals: dict[tuple[str, date, str], int] = defaultdict(int)
+    for entry in company.entries:
+        person = company.person(entry.person_key)
+        csm_id = person_id(person.tracker_email or person.email)
+        leave = (entry.kind != "REGULAR"
+                 or (entry.project or "").lower() in rules.leave_projects
+                 or any(t.lower() in rules.leave_tags for t in entry.tags))
+        if (entry.stop is None or leave or csm_id not in population
+                or not first <= entry.start < last):
+            continue
+        for grain, period_start, period_end in periods:
+            begins = datetime.combine(period_start, datetime.min.time(), tzinfo=zone)
+            ends = datetime.combine(period_end, datetime.min.time(), tzinfo=zone)
+            overlap = min(entry.stop, ends) - max(entry.start, begins)
+            if overlap > timedelta(0):
+                totals[(grain, period_start, csm_id)] += overlap // timedelta(milliseconds=1)
+    return totals
+
+
+@settings(max_examples=5, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(seed=st.integers(0, 10_000), csm_count=st.integers(2, 5),
+       account_count=st.integers(3, 14),
+       timezone=st.sampled_from(["UTC", "Europe/Berlin", "America/New_York", "Asia/Kolkata"]),
+       fiscal_start=st.integers(1, 12), aliased=st.sets(st.integers(0, 4)),
+       leavers=st.sets(st.integers(0, 4)), engineer_on_roster=st.booleans())
+def test_hours_add_up_and_match_an_independent_count(
+        tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch, seed: int,
+        csm_count: int, account_count: int, timezone: str, fiscal_start: int, aliased: set[int],
+        leavers: set[int], engineer_on_roster: bool) -> None:
+    """With a roster whose aliases are the trackers' e-mails for some CSMs, people who left
+    (archived HubSpot owners, inactive Salesforce users, inactive Clockify members), and maybe
+    a non-CSM tracker user put on the roster: per-CSM hours add up to the team's, and equal a
+    count made from the company itself."""
+    company = generate_company(seed=seed, csm_count=csm_count, account_count=account_count,
+                               start=START, end=END, entries_per_day=1)
+    csms = company.people[:csm_count]
+    roster = []
+    for n, person in enumerate(csms):
+        if n in aliased:  # the tracker knows this CSM by another e-mail, which the roster maps
+            person.tracker_email = f" {person.key}.Tracker@Example.NET "
+            alias = f"{person.key}.tracker@example.net"
+            roster.append(RosterPerson(email=person.email, aliases=(alias,)))
+        # A fresh pull cannot learn a removed Toggl user's e-mail (Toggl lists only current
+        # members); the other vendors list leavers, so they may leave here.
+        if n in leavers and person.tracker != "toggl":
+            person.left_at = datetime(2025, 4, 1, tzinfo=UTC)
+    if engineer_on_roster:
+        roster.append(RosterPerson(email=company.person("eng").email, name="Sam Engineer"))
+    rules = Settings(reporting_timezone=timezone, fiscal_year_start_month=fiscal_start,
+                     roster=tuple(roster))
+    with Sandbox(company).start(str(tmp_path_factory.mktemp("ca"))) as sandbox:
+        monkeypatch.setenv("REQUESTS_CA_BUNDLE", sandbox.ca_bundle)
+        conn = build(sandbox, rules)
+
+    people, team = rows(conn, "csm_period_metrics"), rows(conn, "team_period_metrics")
+    periods = {(r["period_grain"], r["period_start"], r["period_end"]) for r in team}
+    expected = expected_hours(company, rules, periods)
+    assert expected  # the company tracked time
+    got = {(r["period_grain"], r["period_start"], r["csm_id"]): r["hours_worked"]
+           for r in people}
+    for key in expected.keys() | got.keys():
+        assert got.get(key, 0.0) == pytest.approx(expected.get(key, 0) / 3_600_000, abs=1e-9), key
+    for row in team:
+        per_csm = sum(r["hours_worked"] for r in people
+                      if (r["period_grain"], r["period_start"]) == (row["period_grain"],
+                                                                    row["period_start"]))
+        assert row["hours_worked"] == pytest.approx(per_csm, abs=1e-9)

@@ -18,7 +18,7 @@ from sandbox.servers import Sandbox
 from tests.conftest import ROOT, run_pipeline, tiny_fakes
 from tests.published_reader import TABLES, fingerprint
 from warehouse.columns import mart_docs
-from warehouse.publishing import current_version, publish
+from warehouse.publishing import current_version, extract_path, publish
 
 FIRST, LAST = "2025-01-01", "2025-03-01"
 
@@ -82,9 +82,13 @@ def test_each_publish_is_a_new_version_and_old_ones_are_pruned(
         first = publish(conn, link, "run-one", keep=2)
         versions = [publish(conn, link, f"run-{n}", keep=2) for n in range(3)]
     assert link.is_symlink() and current_version(link) == versions[-1].version
+    assert current_version(extract_path(link)) == versions[-1].extract
     kept = sorted(p.name for p in (link.parent / "versions").iterdir())
-    assert kept == sorted(v.version.name for v in versions[-2:])
-    assert not first.version.exists()
+    assert kept == sorted([*(v.version.name for v in versions[-2:]),
+                           *(v.extract.name for v in versions[-2:])])
+    assert not first.version.exists() and not first.extract.exists()
+    assert sorted(p.name for p in link.parent.iterdir()) == ["bi.duckdb", "bi.hyper",
+                                                              "versions"]
     with duckdb.connect(str(link), read_only=True) as reader:
         assert reader.execute("select run_id from meta.publication").fetchone() == ("run-2",)
         rows = dict(reader.execute("select table_name, row_count from meta.table_rows").fetchall())

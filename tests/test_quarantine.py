@@ -4,11 +4,13 @@ names full of quotes, SQL and emoji reach the marts exactly as the CRM spelled t
 from __future__ import annotations
 
 import dataclasses
+from datetime import date
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
 
-from sandbox.company import Company, vendor_id
+from sandbox.company import Company, Deal, vendor_id
 from tests.conftest import read_rows, run_pipeline, tiny_fakes
 from tests.tiny_company import tiny_company
 
@@ -28,7 +30,21 @@ def odd_company() -> Company:
     # A won deal with no close date.
     company.deals = [dataclasses.replace(d, close_date=None) if d.key == "d3" else d
                      for d in company.deals]
+    company.deals += IMPOSSIBLE_AMOUNTS
     return company
+
+
+# Amounts no won deal can be booked with (docs/metrics.md, ARR): a refund typed as a negative deal,
+# amounts beyond decimal(18, 2) in each CRM, and one that fits but whose annual value (one
+# month's term) does not. A zero amount is an amount: booked, adding no ARR.
+IMPOSSIBLE_AMOUNTS = [
+    Deal("d8-refund", "a1", "Acme refund", Decimal("-5000"), date(2025, 1, 20)),
+    Deal("d8-huge-sf", "a3", "Initech typo", Decimal("1e20"), date(2025, 1, 20)),
+    Deal("d8-huge-hs", "a4", "Umbrella extra zeros", Decimal("1e20"), date(2025, 1, 20)),
+    Deal("d8-month", "a7", "Wayne one month", Decimal("9000000000000000"), date(2025, 1, 20),
+         term_months=1),
+    Deal("d8-free", "a6", "Stark pilot", Decimal("0"), date(2025, 1, 20)),
+]
 
 
 @pytest.fixture(scope="module")
@@ -74,7 +90,29 @@ def test_every_broken_record_is_kept_aside_with_its_reason(warehouse: Path) -> N
         "no account", "no close date", "amount is not a number", "no amount",
         "currency GBP has no conversion rate to USD", "non-positive term",
         "term is not a whole number of months", "no readable start", "no primary key (id)",
-        "zero or negative length", "longer than 24 hours"}
+        "zero or negative length", "longer than 24 hours", "negative amount",
+        "amount beyond decimal(18, 2)", "annual value beyond decimal(18, 2)"}
+
+
+def test_impossible_amounts_are_quarantined_not_booked(warehouse: Path) -> None:
+    rows = read_rows(warehouse, """
+        select record_id, reason from marts.quarantine where stream = 'deals'""")
+    reasons = {r["record_id"]: r["reason"] for r in rows}
+    hubspot = read_rows(warehouse, """
+        select deal_id from staging.stg_hubspot__deals where deal_name = 'Umbrella extra zeros'""")
+    assert {sf(key): reasons.get(sf(key)) for key in ("d8-refund", "d8-huge-sf", "d8-month")} == {
+        sf("d8-refund"): "negative amount", sf("d8-huge-sf"): "amount beyond decimal(18, 2)",
+        sf("d8-month"): "annual value beyond decimal(18, 2)"}
+    assert reasons.get(hubspot[0]["deal_id"]) == "amount beyond decimal(18, 2)"
+    booked = read_rows(warehouse, """
+        select deal_id, annual_value from intermediate.int_revenue__schedules
+        where deal_id in (select record_id from marts.quarantine) or deal_id = $free""",
+                       {"free": sf("d8-free")})
+    assert booked == [{"deal_id": sf("d8-free"), "annual_value": Decimal("0.00")}]
+
+
+def sf(deal_key: str) -> str:
+    return "sf:" + vendor_id("sf_opportunity", deal_key)
 
 
 def test_the_quarantined_record_is_kept_whole(warehouse: Path) -> None:

@@ -1,4 +1,4 @@
-"""The sandbox company is seeded and exercises the rules METRICS.md describes."""
+"""The sandbox company is seeded and exercises the rules docs/metrics.md describes."""
 
 from __future__ import annotations
 

@@ -69,3 +69,19 @@ def test_a_wrong_cron_names_the_setting(tmp_path: Path, monkeypatch) -> None:
     monkeypatch.setenv("CSM_METRICS_SETTINGS", str(settings))
     with pytest.raises(SettingsError, match="daily_refresh_cron"):
         load_settings()
+
+
+def test_two_ticks_on_one_day_are_two_runs(tmp_path: Path, monkeypatch) -> None:
+    settings = tmp_path / "settings.toml"
+    settings.write_text('reporting_timezone = "Europe/Berlin"\nfirst_month = "2025-01"\n'
+                        'daily_refresh_cron = "0 */6 * * *"\n')
+    monkeypatch.setenv("CSM_METRICS_SETTINGS", str(settings))
+    monkeypatch.setenv("WAREHOUSE_PATH", str(tmp_path / "warehouse.duckdb"))
+    defs = build_definitions()
+    [morning] = tick(defs, "daily_refresh", datetime(2026, 12, 1, 6, 0, tzinfo=BERLIN))
+    [noon] = tick(defs, "daily_refresh", datetime(2026, 12, 1, 12, 0, tzinfo=BERLIN))
+    assert morning.partition_key == noon.partition_key == "2026-12-01"
+    assert morning.run_key != noon.run_key  # the daemon skips a run key it has seen
+    # The key is the tick's instant: the same instant read on another zone's clock is one key.
+    [utc] = tick(defs, "daily_refresh", datetime(2026, 12, 1, 11, 0, tzinfo=ZoneInfo("UTC")))
+    assert utc.run_key == noon.run_key

@@ -1,4 +1,4 @@
-"""Secrets never appear in output, run storage, logs or the warehouse."""
+"""Secrets never appear in output, run storage, logs, the warehouse or the PostgreSQL BI reads."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from pathlib import Path
 import duckdb
 
 from sandbox.servers import Sandbox
+from tests.pg_server import Target
 from tests.tiny_company import tiny_company
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -22,7 +23,7 @@ SECRETS = {
 }
 
 
-def test_no_secret_is_written_anywhere(tmp_path: Path) -> None:
+def test_no_secret_is_written_anywhere(tmp_path: Path, pg_target: Target) -> None:
     home = tmp_path / "dagster_home"
     home.mkdir()
     warehouse = tmp_path / "warehouse.duckdb"
@@ -34,10 +35,12 @@ def test_no_secret_is_written_anywhere(tmp_path: Path) -> None:
     outputs = []
     with fakes.start(str(tmp_path)):
         env = {**os.environ, **fakes.env(), "WAREHOUSE_PATH": str(warehouse),
-               "DAGSTER_HOME": str(home)}
+               "DAGSTER_HOME": str(home), "CSM_METRICS_POSTGRES_URL": pg_target.url(),
+               "CSM_METRICS_POSTGRES_BI_ROLE": pg_target.bi_role,
+               "CSM_METRICS_POSTGRES_BI_PASSWORD": pg_target.bi_password}
         env.pop("CSM_METRICS_SETTINGS", None)
         for select, extra in (("tag:partitioning=none", []),
-                              ("tag:partitioning=monthly",
+                              ("tag:partitioning=monthly or key:bi/postgres_marts",
                                ["--partition-range", "2025-01-01...2025-02-01"])):
             result = subprocess.run(
                 [sys.executable, "-m", "dagster", "asset", "materialize", "-m",
@@ -50,7 +53,9 @@ def test_no_secret_is_written_anywhere(tmp_path: Path) -> None:
     assert any(p.name == "runs.db" for p in files) and warehouse in files
     blobs = [o.encode() for o in outputs] + [p.read_bytes() for p in files]
     assert sum(map(len, blobs)) > 100_000  # there was plenty to search
-    for name, secret in SECRETS.items():
+    secrets = {**SECRETS, "PostgreSQL publisher": pg_target.publisher_password,
+               "PostgreSQL BI": pg_target.bi_password}
+    for name, secret in secrets.items():
         forms = {secret.encode(), base64.b64encode(f"{secret}:api_token".encode())}
         for blob in blobs:
             for form in forms:
@@ -70,3 +75,24 @@ def test_no_secret_is_written_anywhere(tmp_path: Path) -> None:
                     f'where cast("{column}" as varchar) like $pattern',
                     {"pattern": f"%{secret}%"}).fetchone()
                 assert hits == (0,), f"{secret[:6]}... found in {schema}.{table}.{column}"
+
+    # The PostgreSQL database BI reads: every text value and every comment.
+    with pg_target.admin() as pg:
+        texts = pg.execute("""
+            select table_name, column_name from information_schema.columns
+            where table_schema = 'marts' and data_type = 'text'""").fetchall()
+        assert len(texts) > 20
+        comments = pg.execute("""
+            select obj_description('marts'::regnamespace) union all
+            select obj_description(c.oid, 'pg_class') from pg_class c
+            where c.relnamespace = 'marts'::regnamespace union all
+            select col_description(a.attrelid, a.attnum) from pg_attribute a
+            join pg_class c on c.oid = a.attrelid
+            where c.relnamespace = 'marts'::regnamespace and a.attnum > 0""").fetchall()
+        assert len(comments) > 50
+        for secret in secrets.values():
+            assert not [c for (c,) in comments if c and secret in c]
+            for table, column in texts:
+                hits = pg.execute(f'select count(*) from marts."{table}" '
+                                  f'where "{column}" like %s', [f"%{secret}%"]).fetchone()
+                assert hits == (0,), f"{secret[:6]}... found in PostgreSQL marts.{table}.{column}"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -36,7 +37,7 @@ def test_a_file_is_read_and_validated(tmp_path: Path, monkeypatch: pytest.Monkey
     ({"default_term_months": True}, "'default_term_months' must be a positive whole number"),
     ({"first_month": "2024-13"}, "'first_month' must be a month written YYYY-MM"),
     ({"reporting_currency": "dollars"}, "'reporting_currency' must be a three-letter"),
-    ({"leave_tags": "pto"}, "'leave_tags' must be a list of strings"),
+    ({"leave_tags": "pto"}, "'leave_tags' must be a list of non-blank strings"),
     ({"fiscal_year_start_month": 13}, "'fiscal_year_start_month' must be a month number"),
     ({"currency_rates": {"EUR": 0}}, "'currency_rates' must be a table of three-letter"),
     ({"arr_band": [2, 1]}, "'arr_band' must be a pair"),
@@ -46,10 +47,17 @@ def test_a_file_is_read_and_validated(tmp_path: Path, monkeypatch: pytest.Monkey
     ({"account_aliases": {"Big U": "umbrella"}}, "'account_aliases' must be a table of tracker"),
     ({"salesforce_owner_field": "CSM__c; drop"}, "'salesforce_owner_field' must be a field"),
     ({"default_fte": 3}, "'default_fte' must be a number from 0 to 1.5"),
-    ({"roster": [{"name": "no e-mail"}]}, "entries each with an e-mail"),
-    ({"roster": [{"email": "a@x.com", "salary": 1}]}, r"unknown \['salary'\]"),
-    ({"roster": [{"email": "a@x.com", "fte": 2}]}, "an fte from 0 to 1.5 for a@x.com"),
-    ({"roster": [{"email": "a@x.com", "start_date": "2025-01-01"}]}, "as a TOML date"),
+    ({"roster": [{"name": "no e-mail"}]},
+     r"'roster\[0\]\.email' must be an e-mail address \(each \[\[roster\]\] entry has one\), "
+     "but it is missing"),
+    ({"roster": [{"email": "a@x.com", "salary": 1}]}, r"unknown setting 'roster\[0\]\.salary'"),
+    ({"roster": [{"email": "a@x.com", "fte": 2}]},
+     r"'roster\[0\]\.fte' must be a number from 0 to 1.5, got 2 \(the entry for a@x.com\)"),
+    ({"roster": [{"email": "a@x.com", "start_date": "2025-01-01"}]},
+     r"'roster\[0\]\.start_date' must be a TOML date"),
+    ({"roster": "ana@x.com"}, r"'roster' must be a list of \[\[roster\]\] tables"),
+    ({"roster": [1]}, r"'roster\[0\]' must be a \[\[roster\]\] table, got 1"),
+    ({"default_annual_cost": "100000"}, "'default_annual_cost' must be a non-negative number"),
 ])
 def test_a_wrong_key_or_value_names_it(raw: dict, message: str) -> None:
     with pytest.raises(SettingsError, match=message):
@@ -80,6 +88,7 @@ business_review = ["qbr"]
 
 [[roster]]
 email = " Ana.Lopez@Example.com "
+name = "Ana López"
 aliases = ["ana@old.example.com"]
 annual_cost = 150000
 fte = 0.8
@@ -90,8 +99,8 @@ start_date = 2025-03-01
     assert settings.currency_rates == {"EUR": 1.08}
     assert settings.arr_band == (500000.0, 1500000.0)
     person = settings.roster[0]
-    assert (person.email, person.aliases, person.fte) == (
-        "ana.lopez@example.com", ("ana@old.example.com",), 0.8)
+    assert (person.email, person.name, person.aliases, person.fte) == (
+        "ana.lopez@example.com", "Ana López", ("ana@old.example.com",), 0.8)
     assert settings.tables()["roster_aliases"] == [
         {"alias": "ana@old.example.com", "email": "ana.lopez@example.com"}]
     # A custom owner lookup is pulled, and its history is filtered by its API name.
@@ -108,3 +117,178 @@ def test_extra_fields_are_pulled_per_stream() -> None:
     assert settings.extra_fields("hubspot")["deals"] == ("renewal_date",)
     with pytest.raises(SettingsError, match="'salesforce_fields' must be a table of streams"):
         parse_settings({"salesforce_fields": {"accounts": ["Region__c; DROP"]}})
+
+
+@pytest.mark.parametrize(("raw", "message"), [
+    # One e-mail twice (trimmed and lower-cased): every row of that person would count twice.
+    ({"roster": [{"email": "ana@x.com"}, {"email": " Ana@X.com "}]},
+     r"'roster\[1\]\.email' must be one entry per e-mail; ana@x.com is also roster\[0\]'s"),
+    # An alias that is someone else's e-mail merges two people; one listed twice doubles rows.
+    ({"roster": [{"email": "ana@x.com", "aliases": ["ben@x.com"]}, {"email": "ben@x.com"}]},
+     r"'roster\[0\]\.aliases' must be aliases that are nobody's roster e-mail.*ben@x.com"),
+    ({"roster": [{"email": "ana@x.com", "aliases": ["ana@x.com"]}]},
+     r"'roster\[0\]\.aliases' must be aliases that are nobody's roster e-mail.*ana@x.com"),
+    ({"roster": [{"email": "ana@x.com", "aliases": ["old@x.com"]},
+                 {"email": "ben@x.com", "aliases": [" OLD@x.com"]}]},
+     r"'roster\[1\]\.aliases' must be each alias listed once.*old@x.com"),
+    ({"roster": [{"email": "ana@x.com", "aliases": ["old@x.com", "old@x.com"]}]},
+     r"'roster\[0\]\.aliases' must be each alias listed once.*old@x.com"),
+    ({"roster": [{"email": "ana@x.com", "name": 42}]},
+     r"'roster\[0\]\.name' must be a name.*for ana@x.com"),
+    ({"roster": [{"email": "ana@x.com", "name": "  "}]},
+     r"'roster\[0\]\.name' must be a name.*for ana@x.com"),
+    # An empty keyword is contained in every project name: everything would be that activity.
+    ({"activity_keywords": {"support": ["support", ""]}}, "'activity_keywords' must be"),
+    ({"activity_keywords": {"support": [" "]}}, "'activity_keywords' must be"),
+    ({"leave_projects": ["pto", ""]}, "'leave_projects' must be a list of non-blank strings"),
+    # `^...$` matches before a final newline; a field name must match whole.
+    ({"salesforce_owner_field": "CSM__c\n"}, "'salesforce_owner_field' must be a field"),
+    ({"hubspot_term_property": "term\n"}, "'hubspot_term_property' must be a field"),
+    ({"salesforce_fields": {"accounts": ["Region__c\n"]}}, "'salesforce_fields' must be"),
+    ({"account_aliases": {"Big U": "sf:001\n"}}, "'account_aliases' must be a table of tracker"),
+    ({"account_aliases": {"---": "sf:001"}}, "'account_aliases' must be a table of tracker"),
+    # Zones Python can open but DuckDB (which splits the hours) does not know.
+    ({"reporting_timezone": "posixrules"}, "'reporting_timezone' must be an IANA time zone"),
+    ({"reporting_timezone": "right/UTC"}, "'reporting_timezone' must be an IANA time zone"),
+    ({"reporting_timezone": "localtime"}, "'reporting_timezone' must be an IANA time zone"),
+    ({"reporting_timezone": 1}, "'reporting_timezone' must be an IANA time zone"),
+    # Months the partitions and schedules cannot represent, or that are not YYYY-MM.
+    ({"first_month": "1969-12"}, "'first_month' must be a month written YYYY-MM from 1970-01"),
+    ({"first_month": "2999-01"}, "'first_month' must be a month written YYYY-MM from 1970-01"),
+    ({"first_month": "2025-1"}, "'first_month' must be a month written YYYY-MM"),
+    ({"first_month": "202501"}, "'first_month' must be a month written YYYY-MM"),
+    ({"first_month": 2025}, "'first_month' must be a month written YYYY-MM"),
+])
+def test_settings_that_multiply_rows_or_match_everything_are_refused(
+        raw: dict, message: str) -> None:
+    with pytest.raises(SettingsError, match=message):
+        parse_settings(raw)
+
+
+def test_a_hostile_settings_file_stops_the_code_location_loading(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from pipelines.definitions import build_definitions
+
+    path = tmp_path / "settings.toml"
+    path.write_text('[[roster]]\nemail = "ana@x.com"\n\n[[roster]]\nemail = "ANA@x.com"\n')
+    monkeypatch.setenv("CSM_METRICS_SETTINGS", str(path))
+    monkeypatch.setenv("WAREHOUSE_PATH", str(tmp_path / "warehouse.duckdb"))
+    with pytest.raises(SettingsError, match=r"setting 'roster\[1\]\.email'.*ana@x\.com"):
+        build_definitions()
+
+
+def test_the_current_month_and_the_zones_duckdb_knows_are_accepted() -> None:
+    this_month = f"{date.today():%Y-%m}"
+    assert parse_settings({"first_month": this_month}).first_month == this_month
+    assert parse_settings({"first_month": "1970-01"}).first_month == "1970-01"
+    for zone in ("Europe/Berlin", "America/Argentina/Buenos_Aires", "Etc/GMT+5", "UTC"):
+        assert parse_settings({"reporting_timezone": zone}).reporting_timezone == zone
+
+
+def test_an_unknown_key_is_refused_naming_its_path() -> None:
+    with pytest.raises(SettingsError, match=r"unknown setting 'fiscal_year_start' \(known: "
+                       r"account_aliases, .*fiscal_year_start_month"):
+        parse_settings({"fiscal_year_start": 4})
+    with pytest.raises(SettingsError, match=r"unknown setting 'roster\[1\]\.salary' "
+                       r"\(known: aliases, annual_cost, email"):
+        parse_settings({"roster": [{"email": "a@x.com"}, {"email": "b@x.com", "salary": 1}]})
+
+
+@pytest.mark.parametrize(("raw", "message"), [
+    ({"fiscal_year_start_month": 13}, r"'fiscal_year_start_month' must be a month number from 1 "
+     r"to 12, got 13"),
+    ({"fiscal_year_start_month": 0}, r"'fiscal_year_start_month' must be a month number"),
+    ({"default_fte": -0.1}, r"'default_fte' must be a number from 0 to 1.5, got -0.1"),
+    ({"working_hours_per_weekday": -1}, r"'working_hours_per_weekday' must be a non-negative"),
+    ({"accounts_band": [-1, 5]}, r"'accounts_band' must be a pair"),
+    ({"roster": [{"email": "a@x.com"}, {"email": "b@x.com", "annual_cost": -5}]},
+     r"'roster\[1\]\.annual_cost' must be a non-negative number.*got -5.*b@x\.com"),
+    ({"roster": [{"email": "a@x.com", "end_date": date(2025, 1, 1),
+                  "start_date": date(2025, 2, 1)}]},
+     r"'roster\[0\]\.end_date' must be a date on or after the start_date"),
+])
+def test_a_value_out_of_bounds_is_refused_naming_its_path(raw: dict, message: str) -> None:
+    with pytest.raises(SettingsError, match=message):
+        parse_settings(raw, source="settings.toml")
+
+
+def test_the_error_names_the_file(tmp_path: Path) -> None:
+    path = tmp_path / "settings.toml"
+    path.write_text("fiscal_year_start_month = 13\n")
+    with pytest.raises(SettingsError, match=f"^{path}: setting 'fiscal_year_start_month'"):
+        load_settings(path)
+
+
+def test_the_docs_table_is_generated_from_the_model() -> None:
+    from pipelines.settings import DOCS, settings_reference_markdown, with_reference
+
+    text = DOCS.read_text()
+    assert with_reference(text) == text, (
+        "docs/configuration.md's settings reference differs from the model in "
+        "pipelines/settings.py; regenerate it with `.venv/bin/python -m pipelines.settings --docs`")
+    reference = settings_reference_markdown()
+    for key in Settings.model_fields:
+        assert f"| `{key}` |" in reference
+
+
+def test_the_sandbox_and_test_settings_load_as_before() -> None:
+    import tomllib
+
+    from tests.tiny_company import tiny_company, tiny_settings
+
+    sandbox = load_settings(Path(__file__).parents[1] / "sandbox" / "settings.toml")
+    assert sandbox.for_warehouse() == {
+        "reporting_timezone": "UTC", "reporting_currency": "USD", "fiscal_year_start_month": 1,
+        "default_term_months": 12, "salesforce_owner_field": "OwnerId",
+        "hubspot_owner_property": "hubspot_owner_id", "salesforce_term_field": None,
+        "salesforce_start_field": None, "hubspot_term_property": None,
+        "hubspot_start_property": None, "default_annual_cost": 110000.0, "default_fte": 1.0,
+        "working_hours_per_weekday": 8.0, "arr_band_low": 1000000.0,
+        "arr_band_high": 2000000.0, "accounts_band_low": 10.0, "accounts_band_high": 15.0,
+        "leave_projects": ["leave", "pto", "vacation", "holiday", "time off"],
+        "leave_tags": ["pto", "leave", "vacation", "holiday", "sick"]}
+    assert sandbox.tables()["roster"][3] == {
+        "email": "liam.walsh@example.com", "name": None, "annual_cost": 105000.0, "fte": None,
+        "start_date": date(2025, 2, 1), "end_date": None}
+    assert sandbox.tables()["activity_keywords"][:3] == [
+        {"activity": "onboarding", "keyword": k, "priority": 0}
+        for k in ("onboarding", "kickoff", "go-live")]
+
+    company = tiny_company()
+    tiny = parse_settings(tomllib.loads(tiny_settings(company)))
+    tables = tiny.tables()
+    umbrella = next(a.account_id for a in company.accounts if a.key == "a4")
+    assert tables["roster"] == [
+        {"email": "alice@example.com", "name": None, "annual_cost": None, "fte": None,
+         "start_date": date(2025, 1, 15), "end_date": None},
+        {"email": "bob@example.com", "name": None, "annual_cost": 96000.0, "fte": 0.5,
+         "start_date": None, "end_date": None},
+        {"email": "dana@example.com", "name": "Dana Roster-Only", "annual_cost": None,
+         "fte": None, "start_date": None, "end_date": None}]
+    assert tables["roster_aliases"] == [
+        {"alias": "robert.brown@example.com", "email": "bob@example.com"}]
+    assert tables["currency_rates"] == [{"currency": "EUR", "rate": 1.1}]
+    assert tables["account_aliases"] == [{"name": "Big U", "account_id": umbrella}]
+    assert len(tables["activity_keywords"]) == 21 and tables["segments"][-1] == {
+        "segment": "smb", "lower_bound": 0.0}
+    assert tiny.extra_fields("salesforce") == {
+        "accounts": (), "opportunities": ("Term_Months__c", "Service_Start__c")}
+
+
+def test_the_sql_settings_and_tables_derive_from_the_model() -> None:
+    from warehouse.schema import SETTINGS_TABLES
+
+    rules = Settings()
+    scalars = rules.for_warehouse()
+    assert list(scalars) == list(Settings.sql_columns())
+    assert {"reporting_timezone", "arr_band_low", "leave_tags"} <= set(scalars)
+    assert "first_month" not in scalars and "roster" not in scalars
+    assert set(SETTINGS_TABLES) == set(rules.tables()) == {
+        "roster", "roster_aliases", "currency_rates", "segments", "activity_keywords",
+        "account_aliases"}
+    assert SETTINGS_TABLES["roster"].names == [
+        "email", "name", "annual_cost", "fte", "start_date", "end_date"]
+    full = parse_settings({"roster": [{"email": "a@x.com", "aliases": ["b@x.com"]}],
+                           "currency_rates": {"eur": 1.1}, "account_aliases": {"U": "hs:1"}})
+    for name, rows in full.tables().items():
+        assert rows and all(list(row) == SETTINGS_TABLES[name].names for row in rows), name

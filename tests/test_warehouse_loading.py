@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import duckdb
 import pytest
 
 from connectors.streams import Page, Stream, Window
-from warehouse.loading import land
+from warehouse.loading import MassDeletion, get_cursor, land
 
 FULL = Stream("test", "things", "id")
 WINDOWED = Stream("test", "entries", "id", event_time_field="span.start",
@@ -108,3 +108,88 @@ def test_an_entry_moved_to_another_window_is_not_doubled(
 def test_a_windowed_stream_needs_a_window(conn: duckdb.DuckDBPyConnection) -> None:
     with pytest.raises(ValueError, match="window"):
         land(conn, WINDOWED, [[entry(1, "2025-01-10T09:00:00Z")]], "run")
+
+
+def test_a_keyless_record_does_not_switch_off_deletion_marking(
+        conn: duckdb.DuckDBPyConnection) -> None:
+    twelve = [entry(n, f"2025-01-{n + 1:02d}T09:00:00Z") for n in range(1, 13)]
+    land(conn, WINDOWED, [twelve], "jan", JAN)
+    # Entry 1 was deleted in the tracker; the re-pull also carries a record with no id.
+    keyless = {"name": "no id", "span": {"start": "2025-01-20T09:00:00Z"}}
+    stats = land(conn, WINDOWED, [[*twelve[1:], keyless]], "jan-again", JAN)
+    assert stats.quarantined == 1
+    assert conn.execute("select _pk from raw.test__entries where _deleted_at is not null"
+                        ).fetchall() == [("1",)]
+
+
+def test_every_keyless_record_is_quarantined_even_when_others_repeat(
+        conn: duckdb.DuckDBPyConnection) -> None:
+    stats = land(conn, FULL, [[{"id": 1, "name": "old"}, {"name": "a"}],
+                              [{"id": 1, "name": "new"}, {"name": "b"}]], "run-1")
+    assert (stats.rows_written, stats.quarantined) == (1, 2)
+    assert sorted(r[0] for r in conn.execute(
+        "select record->>'name' from raw.quarantine").fetchall()) == ["a", "b"]
+    assert rows(conn, "raw.test__things") == [("1", "new")]
+
+
+INCREMENTAL = Stream("test", "accounts", "id", cursor_field="modified", write_mode="merge")
+
+
+def test_a_cursor_that_is_not_a_time_or_far_in_the_future_does_not_move_the_watermark(
+        conn: duckdb.DuckDBPyConnection) -> None:
+    soon = (datetime.now(UTC) + timedelta(hours=2)).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+    stats = land(conn, INCREMENTAL, [[
+        {"id": 1, "name": "a", "modified": "2025-01-02T00:00:00.000Z"},
+        {"id": 2, "name": "b", "modified": "garbage"},
+        {"id": 3, "name": "c", "modified": "2999-01-01T00:00:00.000Z"},
+        {"id": 4, "name": "d", "modified": soon},  # within the clock-skew tolerance
+    ]], "run-1")
+    assert stats.cursor == soon
+    assert get_cursor(conn, "test", "accounts") == soon
+    assert stats.quarantined == 2
+    reasons = dict(conn.execute("select record_id, reason from raw.quarantine").fetchall())
+    assert set(reasons) == {"2", "3"}
+    assert "not a timestamp" in reasons["2"] and "future" in reasons["3"]
+    assert [r[0] for r in rows(conn, "raw.test__accounts")] == ["1", "4"]
+
+
+def test_a_lone_surrogate_is_replaced_and_the_record_kept(
+        conn: duckdb.DuckDBPyConnection) -> None:
+    # An emoji cut in half by a client: the API's JSON says "\ud83d", Python holds a lone
+    # surrogate, which is not UTF-8.
+    stats = land(conn, FULL, [[{"id": 1, "name": "Kickoff \ud83d"},
+                               {"id": 2, "name": "fine 🚀", "\udc00key": "x"}]], "run-1")
+    assert (stats.rows_written, stats.repaired) == (2, 2)
+    assert rows(conn, "raw.test__things") == [("1", "Kickoff \ufffd"), ("2", "fine 🚀")]
+
+
+def test_a_full_pull_that_would_delete_most_of_the_table_stops(
+        conn: duckdb.DuckDBPyConnection) -> None:
+    land(conn, FULL, pages(20), "full")
+    with pytest.raises(MassDeletion) as refused:
+        land(conn, FULL, pages(5), "shrunk")
+    message = str(refused.value)
+    assert "test things" in message and "15 of 20" in message
+    assert "allow_mass_delete" in message
+    assert len(rows(conn, "raw.test__things")) == 20  # nothing changed
+    land(conn, FULL, pages(5), "allowed", allow_mass_delete=True)
+    assert len(rows(conn, "raw.test__things")) == 5
+
+
+def test_a_window_re_pull_that_would_mark_most_of_it_deleted_stops(
+        conn: duckdb.DuckDBPyConnection) -> None:
+    twelve = [entry(n, f"2025-01-{n + 1:02d}T09:00:00Z") for n in range(1, 13)]
+    land(conn, WINDOWED, [twelve], "jan", JAN)
+    with pytest.raises(MassDeletion, match="7 of 12"):
+        land(conn, WINDOWED, [twelve[:5]], "jan-shrunk", JAN)
+    assert conn.execute("select count(*) from raw.test__entries where _deleted_at is null"
+                        ).fetchone() == (12,)
+    land(conn, WINDOWED, [twelve[:7]], "jan-some-gone", JAN)  # 5 of 12: a decision not needed
+    assert conn.execute("select count(*) from raw.test__entries where _deleted_at is null"
+                        ).fetchone() == (7,)
+
+
+def test_a_small_table_may_empty(conn: duckdb.DuckDBPyConnection) -> None:
+    land(conn, FULL, pages(9), "full")
+    land(conn, FULL, [], "empty")
+    assert rows(conn, "raw.test__things") == []

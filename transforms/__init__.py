@@ -1,8 +1,11 @@
-"""The SQL models, one file each, by layer: staging -> intermediate (views), marts (tables).
+"""The SQL models, one file each, by layer: staging -> intermediate (views) -> working -> marts.
 
-A model's name is its file name; staging and intermediate models become views in the schema of
-their layer, in whatever order their dependencies need. `macros/` holds the formulas shared by
-several models (DuckDB macros), created before any model.
+A model's name is its file name. Staging and intermediate models become views in the schema of
+their layer; working models (`working/wrk_*.sql`) are the temporary tables a marts build makes
+inside its transaction, named as the file is; marts are the published tables `marts.<name>`.
+Each model's inputs are parsed from its SQL and the models run in that order
+(`transforms/graph.py`). `macros/` holds the rules shared by several models (DuckDB macros),
+created before any model.
 """
 
 from __future__ import annotations
@@ -10,16 +13,11 @@ from __future__ import annotations
 from pathlib import Path
 
 ROOT = Path(__file__).parent
+LAYERS = ("staging", "intermediate", "working", "marts")  # each reads only itself and earlier
 VIEW_LAYERS = ("staging", "intermediate")
+WORKING_PREFIX = "wrk_"
 
 
 def macro_paths() -> list[Path]:
     return sorted((ROOT / "macros").glob("*.sql"))
 
-
-def model_paths(layer: str) -> list[Path]:
-    return sorted((ROOT / layer).glob("*.sql"))
-
-
-def read_model(layer: str, name: str) -> str:
-    return (ROOT / layer / f"{name}.sql").read_text()

@@ -1,23 +1,25 @@
 """BI commands on the published marts.
 
-    python -m warehouse serve-pg [--host 127.0.0.1] [--port 5433]
-    python -m warehouse bi-files [--out bi]
+    python -m warehouse pg-start [--data-dir data/pg] [--port 5433]
+    python -m warehouse pg-stop [--data-dir data/pg]
+    python -m warehouse bi-files [--out bi] [--pg-host 127.0.0.1] [--pg-port 5433]
+                                 [--pg-database csm_metrics] [--pg-user bi]
 
-Both find the published copy as the pipeline does (`CSM_METRICS_PUBLISHED_PATH`, else beside
-`WAREHOUSE_PATH`). The endpoint's login is `CSM_METRICS_PG_USER` (default `bi`) with the password
-in `CSM_METRICS_PG_PASSWORD`; without one it serves loopback clients only.
+They find the published copy as the pipeline does (`CSM_METRICS_PUBLISHED_PATH`, else beside
+`WAREHOUSE_PATH`). `pg-start` starts the project's own PostgreSQL (warehouse/postgres/cluster.py;
+initdb on first use), publishes that copy into its database `csm_metrics`, and prints the
+read-only BI role's URL as its last line; the server keeps running until `pg-stop`.
 """
 
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from pathlib import Path
 
 import duckdb
 
-from warehouse.locations import published_path, warehouse_path
+from warehouse.locations import PROJECT_ROOT, published_path, warehouse_path
 from warehouse.publishing import current_version
 
 
@@ -25,15 +27,25 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m warehouse", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     commands = parser.add_subparsers(dest="command", required=True)
-    serve = commands.add_parser("serve-pg", help="serve the published marts over the "
-                                                 "PostgreSQL wire protocol (for Looker)")
-    serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=5433)
+    start = commands.add_parser("pg-start", help="start the local PostgreSQL and publish the "
+                                                 "marts into it (for Looker and psql)")
+    start.add_argument("--data-dir", type=Path, default=PROJECT_ROOT / "data" / "pg")
+    start.add_argument("--port", type=int, default=5433)
+    stop = commands.add_parser("pg-stop", help="stop the local PostgreSQL")
+    stop.add_argument("--data-dir", type=Path, default=PROJECT_ROOT / "data" / "pg")
     files = commands.add_parser("bi-files", help="write LookML views and Tableau data sources")
     files.add_argument("--out", type=Path, default=Path("bi"))
     files.add_argument("--looker-connection", default="csm_metrics",
                        help="the Looker connection name the model file names")
+    files.add_argument("--pg-host", default="127.0.0.1",
+                       help="PostgreSQL host the Tableau live data sources connect to")
+    files.add_argument("--pg-port", type=int, default=5433)
+    files.add_argument("--pg-database", default="csm_metrics")
+    files.add_argument("--pg-user", default="bi", help="the read-only BI role (no password "
+                                                      "is written; Tableau asks for it)")
     args = parser.parse_args(argv)
+    if args.command == "pg-stop":
+        return pg_stop(args.data_dir)
 
     published = published_path(warehouse_path())
     if not published:
@@ -45,34 +57,54 @@ def main(argv: list[str] | None = None) -> int:
         print(error, file=sys.stderr)
         return 2
     if args.command == "bi-files":
-        from warehouse.bi_files import write_bi_files
+        from warehouse.bi_files import PostgresTarget, write_bi_files
 
+        target = PostgresTarget(args.pg_host, args.pg_port, args.pg_database, args.pg_user)
         with duckdb.connect(str(version), read_only=True) as conn:
-            written = write_bi_files(conn, args.out, Path(published), args.looker_connection)
+            written = write_bi_files(conn, args.out, Path(published), args.looker_connection,
+                                     target)
         for path in written:
             print(path)
         return 0
 
-    from warehouse.pg_endpoint import Endpoint
+    return pg_start(args.data_dir, args.port, version)
 
-    user = os.environ.get("CSM_METRICS_PG_USER") or "bi"
-    password = os.environ.get("CSM_METRICS_PG_PASSWORD")
+
+def pg_start(folder: Path, port: int, version: Path) -> int:
+    """Start (initdb on first use) the local cluster, set up its roles and database as a DBA
+    would, publish the published copy's marts, and print the BI role's URL last."""
+    from warehouse.postgres.cluster import BI, DATABASE, PUBLISHER, ClusterError, LocalCluster
+    from warehouse.postgres.publishing import PostgresPublishError, publish_marts
+
+    cluster = LocalCluster(folder, port)
     try:
-        endpoint = Endpoint(Path(published), args.host, args.port,
-                            {user: password} if password else None)
-    except (ValueError, OSError) as error:
-        print(f"cannot serve: {error}", file=sys.stderr)
+        cluster.start()
+        cluster.provision()
+        with duckdb.connect(str(version), read_only=True) as conn:
+            row = conn.execute("select run_id from meta.publication").fetchone()
+            result = publish_marts(conn, cluster.url(PUBLISHER), row[0] if row else version.stem,
+                                   bi_role=BI, log=print)
+    except (ClusterError, PostgresPublishError) as error:
+        print(f"cannot publish to the local PostgreSQL: {error}", file=sys.stderr)
         return 2
-    host, port = endpoint.server_address[:2]
-    print(f"serving {published} over PostgreSQL at {host}:{port} (user {user}, "
-          f"{'password required' if password else 'loopback only, no password'}); Ctrl-C stops",
-          flush=True)
+    print(f"PostgreSQL {cluster.data} on 127.0.0.1:{port} (log {cluster.logfile}; stop it with "
+          f"make pg-stop); passwords in {cluster.secrets_file}")
+    print(f"published {version.name}: " + ", ".join(f"marts.{t} {n:,} rows"
+                                                  for t, n in result.rows.items()))
+    print(f"psql '{cluster.url(BI, DATABASE)}' -c '\\d marts.csm_period_metrics'")
+    print(cluster.url(BI, DATABASE), flush=True)
+    return 0
+
+
+def pg_stop(folder: Path) -> int:
+    from warehouse.postgres.cluster import ClusterError, LocalCluster
+
     try:
-        endpoint.serve_forever()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        endpoint.server_close()
+        stopped = LocalCluster(folder).stop()
+    except ClusterError as error:
+        print(error, file=sys.stderr)
+        return 2
+    print(f"PostgreSQL in {folder} {'stopped' if stopped else 'was not running'}")
     return 0
 
 

@@ -1,23 +1,41 @@
-"""Landing connector pages in raw tables: through Arrow, staged aside, swapped in at once.
+"""Landing connector pages in raw tables: staged aside, outside the warehouse, swapped in at once.
 
-Pages are appended to a temporary landing table as they arrive (in Arrow batches of ~50,000
-records, never row by row), so memory holds one batch at a time. Only when the pull has finished
-does one transaction replace what the pull covers: the whole table for a full pull, the
-window's rows for a windowed stream, or the pulled records (upserted on their key) for an
-incremental one, whose cursor advances in the same transaction. A pull that fails half-way
-therefore leaves the raw table and its cursor exactly as they were, and a re-run replaces
-rather than duplicates.
+A pull has two phases. `stage` reads the connector's pages into a staging DuckDB file of its
+own (in Arrow batches of ~50,000 records, never row by row, memory-bounded and spilling to disk),
+so the slow part, the network, never holds the warehouse: another run, or anyone, can write the
+warehouse meanwhile. `land_staged` then opens nothing itself: given a warehouse connection, it
+attaches the staged file and, in one transaction, replaces what the pull covers: the whole table
+for a full pull, the window's rows for a windowed stream, or the pulled records (upserted on
+their key) for an incremental one, whose cursor advances in the same transaction. A pull that
+fails half-way therefore leaves the raw table and its cursor exactly as they were, and a re-run
+replaces rather than duplicates. `land` does both, for callers that hold a connection anyway.
 
 One failure is kept rather than thrown away: when an API's quota runs out in the middle of an
 incremental pull, whose pages come in cursor order, the pages read so far are committed with the
 cursor they reached, and the next run resumes from there.
+
+What the landing refuses, rather than write a wrong table without a word:
+- a record without a key, a windowed record without a readable instant, and (for incremental
+  streams) a record whose cursor value is not a timestamp or lies more than
+  `CURSOR_TOLERANCE` in the future: each is quarantined with its reason, and never moves the
+  cursor (a cursor in the year 2999 would skip every later change);
+- a full pull or window re-pull that would delete, or mark deleted, more than
+  `MASS_DELETE_SHARE` of the rows it covers (an API that suddenly answers with little or
+  nothing): `MassDeletion`, unless the caller allows it. Tables of fewer than
+  `MASS_DELETE_MIN_ROWS` rows are exempt: there a few deletions are a large share by nature.
+A string with a lone UTF-16 surrogate (an emoji cut in half by a client, sent as `"\\ud83d"`)
+is not UTF-8: the surrogate is replaced by U+FFFD and the record kept (counted in `repaired`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import shutil
+import tempfile
+from collections.abc import Collection, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
+from pathlib import Path
 from typing import Any
 
 import duckdb
@@ -26,8 +44,20 @@ import pyarrow as pa
 
 from connectors.errors import SourceLimitReached
 from connectors.streams import Page, Stream, Window
+from warehouse.locations import DEFAULT_MEMORY_LIMIT
 from warehouse.schema import ensure_raw_table, ensure_schemas
-from warehouse.sql import run
+from warehouse.sql import literal, run, transaction
+
+# A cursor value this far ahead of the clock is a broken record, not clock skew.
+CURSOR_TOLERANCE = timedelta(days=1)
+# A pull may delete (or mark deleted) at most this share of what it covers without being told.
+MASS_DELETE_SHARE = 0.5
+# ... in tables of at least this many rows.
+MASS_DELETE_MIN_ROWS = 10
+
+
+class MassDeletion(RuntimeError):
+    """A pull would delete most of what it covers; nothing was written."""
 
 
 @dataclass
@@ -36,8 +66,55 @@ class LandingStats:
     records: int = 0
     rows_written: int = 0
     quarantined: int = 0
+    repaired: int = 0  # records whose lone surrogates were replaced by U+FFFD
+    deleted: int = 0  # rows removed by a full pull, or marked deleted by a window re-pull
     cursor: str | None = None
     limit_reached: str | None = None  # the quota error that cut an incremental pull short
+
+
+@dataclass
+class Staged:
+    """A finished pull, waiting in its own DuckDB file to be landed."""
+
+    stream: Stream
+    mode: str
+    path: Path
+    stats: LandingStats
+
+
+@contextmanager
+def stage(stream: Stream, pages: Iterable[Page], write_mode: str | None = None,
+          folder: str | Path | None = None,
+          memory_limit: str = DEFAULT_MEMORY_LIMIT) -> Iterator[Staged]:
+    """Read every page into a staging DuckDB file under `folder` (the system's temporary
+    folder by default), deleted when the block ends. Holds no warehouse connection."""
+    mode = write_mode or stream.write_mode
+    directory = Path(tempfile.mkdtemp(prefix=f"staging-{stream.table}-", dir=folder))
+    try:
+        path = directory / "staged.duckdb"
+        stats = LandingStats()
+        config = {"memory_limit": memory_limit, "temp_directory": str(directory / "spill")}
+        with duckdb.connect(str(path), config=config) as conn:
+            conn.execute("create table landing "
+                         "(_seq bigint, _pk varchar, _event_at timestamptz, _record json)")
+            event_path = f"$.{stream.event_time_field}" if stream.event_time_field else None
+            buffer = _Buffer(conn, stream.primary_key, event_path)
+            try:
+                for page in pages:
+                    stats.pages += 1
+                    stats.records += len(page)
+                    buffer.add(page)
+            except SourceLimitReached as error:
+                if mode != "merge" or not error.resumable:
+                    # A partial full pull would delete what it did not reach; pages out of
+                    # cursor order (a Salesforce Bulk job's) would advance past unread records.
+                    raise
+                stats.limit_reached = str(error)
+            buffer.flush()
+            stats.repaired = buffer.repaired
+        yield Staged(stream, mode, path, stats)
+    finally:
+        shutil.rmtree(directory, ignore_errors=True)
 
 
 def land(
@@ -47,27 +124,40 @@ def land(
     run_id: str,
     window: Window | None = None,
     write_mode: str | None = None,
+    allow_mass_delete: bool = False,
+    staging_folder: str | Path | None = None,
 ) -> LandingStats:
-    """Land a pull; `write_mode` overrides the stream's (a full refresh of a merge stream)."""
+    """Stage a pull and land it; `write_mode` overrides the stream's (a full refresh of a merge
+    stream)."""
+    if (write_mode or stream.write_mode) == "replace_window" and window is None:
+        raise ValueError(f"{stream.table} is windowed: a window is required")
+    ensure_schemas(conn)
+    ensure_raw_table(conn, stream)
+    memory = conn.execute("select current_setting('memory_limit')").fetchone()
+    with stage(stream, pages, write_mode, staging_folder or _beside(conn),
+               memory[0] if memory else DEFAULT_MEMORY_LIMIT) as staged:
+        return land_staged(conn, staged, run_id, window, allow_mass_delete)
+
+
+def _beside(conn: duckdb.DuckDBPyConnection) -> Path | None:
+    """The folder of the connection's database file (the disk provisioned for it), if any."""
+    row = conn.execute("select path from duckdb_databases() "
+                       "where database_name = current_database()").fetchone()
+    return Path(row[0]).resolve().parent if row and row[0] else None
+
+
+def land_staged(conn: duckdb.DuckDBPyConnection, staged: Staged, run_id: str,
+                window: Window | None = None, allow_mass_delete: bool = False,
+                scope: Collection[str] | None = None) -> LandingStats:
+    """Replace what a staged pull covers, in one transaction on the warehouse connection.
+
+    `scope`: for a stream with a `scope_field`, the values its read covered (Clockify: the
+    members read, known once its pages are staged); a window's records of anyone else are
+    neither replaced nor marked deleted.
+    """
+    stream, mode, stats = staged.stream, staged.mode, staged.stats
     ensure_schemas(conn)
     table = ensure_raw_table(conn, stream)
-    mode = write_mode or stream.write_mode
-    stats = LandingStats()
-    conn.execute("create or replace temp table landing "
-                 "(_seq bigint, _pk varchar, _event_at timestamptz, _record json)")
-    event_path = f"$.{stream.event_time_field}" if stream.event_time_field else None
-    buffer = _Buffer(conn, stream.primary_key, event_path)
-    try:
-        for page in pages:
-            stats.pages += 1
-            stats.records += len(page)
-            buffer.add(page)
-    except SourceLimitReached as error:
-        if mode != "merge":
-            raise  # a partial full pull would delete what it did not reach
-        stats.limit_reached = str(error)
-    buffer.flush()
-
     params: dict[str, Any] = {"run_id": run_id,
                               "source": stream.source, "stream": stream.name,
                               "cursor_path": f"$.{stream.cursor_field}"}
@@ -77,64 +167,145 @@ def land(
             raise ValueError(f"{stream.table} is windowed: a window is required")
         params |= {"window_start": window.start, "window_end": window.end}
         in_window = "_event_at >= $window_start and _event_at < $window_end"
+        if stream.scope_field and scope is not None:
+            params["scope"] = sorted(scope)
+            field = literal(f"$.{stream.scope_field}")
+            in_window += (f" and coalesce(json_extract_string(_record, {field}) "
+                          "in (select unnest($scope::varchar[])), false)")
+    check_cursor = bool(stream.cursor_field) and mode == "merge"
 
-    conn.execute("begin transaction")
+    conn.execute("detach database if exists staged")
+    conn.execute(f"attach {literal(str(staged.path))} as staged (read_only)")
     try:
-        # A record read twice (an incremental boundary, a page that shifted) counts once, as
-        # last read; most pulls have no such record, and then nothing is copied.
-        row = conn.execute("select count(_pk) - count(distinct _pk) from landing").fetchone()
-        source = "landing"
-        if row and row[0]:
-            conn.execute("""
-                create or replace temp table landing_once as
-                select * from landing
-                qualify row_number() over (partition by _pk order by _seq desc) = 1""")
-            source = "landing_once"
-        conn.execute(f"create or replace temp view landed as "
-                     f"select _pk, _event_at, _record from {source}")
-        stats.quarantined = _quarantine(conn, stream, run_id)
-        if mode == "replace":
-            conn.execute(f"delete from {table}")
-        elif mode == "merge":
-            conn.execute(f"delete from {table} where _pk in (select _pk from landed)")
-        else:
-            # A record the window held that the source no longer returns was deleted there:
-            # kept, and marked (Clockify sends no tombstones; Toggl's reports omit deletions).
-            run(conn, f"""
-                update {table} set _deleted_at = now(), _run_id = $run_id
-                where {in_window} and _deleted_at is null
-                  and _pk not in (select _pk from landed where {in_window})""", params)
-            # A record that moved into this window from another one is replaced, not doubled.
-            run(conn, f"delete from {table} where _pk in "
-                f"(select _pk from landed where {in_window})", params)
-        stats.rows_written = run(conn, f"""
-            insert into {table}
-            select _pk, _event_at, _record, now(), $run_id, null from landed
-            where _pk is not null and {in_window}
-            """, params).fetchone()[0]
-        if stream.cursor_field and mode in ("merge", "replace"):
-            stats.cursor = _advance_cursor(conn, params)
-        conn.execute("commit")
-    except BaseException:
-        conn.execute("rollback")
-        raise
+        with transaction(conn):
+            # A record read twice (an incremental boundary, a page that shifted) counts once,
+            # as last read; most pulls have no such record, and then nothing is copied.
+            # Records without a key are each kept (and quarantined), never folded into one.
+            row = conn.execute("select count(_pk) - count(distinct _pk) "
+                               "from staged.landing").fetchone()
+            source = "staged.landing"
+            if row and row[0]:
+                conn.execute("""
+                    create or replace temp table landing_once as
+                    select * from staged.landing
+                    qualify _pk is null
+                         or row_number() over (partition by _pk order by _seq desc) = 1""")
+                source = "landing_once"
+            # Views take no bound parameters: the path is the stream's declared field.
+            cursor = (f"json_extract_string(_record, {literal(params['cursor_path'])})"
+                      if stream.cursor_field else "null::varchar")
+            conn.execute(f"""
+                create or replace temp view landed_all as
+                select _pk, _event_at, _record, {cursor} as _cursor,
+                       try_cast({cursor} as timestamptz) as _cursor_at
+                from {source}""")
+            stats.quarantined = _quarantine(conn, stream, run_id, check_cursor)
+            # What lands: keyed records (with a sound cursor, for an incremental stream).
+            conn.execute(f"""
+                create or replace temp view landed as
+                select * from landed_all where _pk is not null
+                {_SOUND_CURSOR if check_cursor else ''}""")
+            if mode == "replace":
+                covered = _count(conn, f"select count(*) from {table}", params)
+                stats.deleted = _count(conn, f"""
+                    select count(*) from {table} t
+                    where not exists (select 1 from landed l where l._pk = t._pk)""", params)
+                _refuse_mass_delete(stream, stats.deleted, covered, "delete",
+                                    allow_mass_delete, window)
+                conn.execute(f"delete from {table}")
+            elif mode == "merge":
+                conn.execute(f"delete from {table} where _pk in (select _pk from landed)")
+            else:
+                # A record the window held that the source no longer returns was deleted
+                # there: kept, and marked (Clockify sends no tombstones; Toggl's reports omit
+                # deletions).
+                covered = _count(conn, f"select count(*) from {table} "
+                                 f"where {in_window} and _deleted_at is null", params)
+                stats.deleted = _count(conn, f"""
+                    update {table} t set _deleted_at = now(), _run_id = $run_id
+                    where {in_window} and _deleted_at is null
+                      and not exists (select 1 from landed l
+                                      where l._pk = t._pk and {_qualified(in_window)})""",
+                                       params)
+                _refuse_mass_delete(stream, stats.deleted, covered, "mark deleted",
+                                    allow_mass_delete, window)
+                # A record that moved into this window from another one is replaced, not
+                # doubled.
+                run(conn, f"delete from {table} where _pk in "
+                    f"(select _pk from landed where {in_window})", params)
+            stats.rows_written = _count(conn, f"""
+                insert into {table}
+                select _pk, _event_at, _record, now(), $run_id, null from landed
+                where {in_window}""", params)
+            if stream.cursor_field and mode in ("merge", "replace"):
+                stats.cursor = _advance_cursor(conn, params, reset=mode == "replace")
+    finally:
+        conn.execute("drop view if exists landed")
+        conn.execute("drop view if exists landed_all")
+        conn.execute("drop table if exists landing_once")
+        conn.execute("detach database if exists staged")
     return stats
 
 
-def _advance_cursor(conn: duckdb.DuckDBPyConnection, params: dict[str, Any]) -> str | None:
-    """Move the stream's cursor to the furthest record landed (never backwards). Cursor values
-    are the APIs' fixed-width UTC timestamps, so text order is time order."""
-    row = run(conn, """
-        select max(json_extract_string(_record, $cursor_path)) from landed
-        where _pk is not null""", params).fetchone()
+# An instant, and not one further ahead than clock skew explains.
+_HORIZON = f"now() + interval '{int(CURSOR_TOLERANCE.total_seconds())} seconds'"
+_SOUND_CURSOR = f"and _cursor_at is not null and _cursor_at <= {_HORIZON}"
+
+
+def _qualified(condition: str) -> str:
+    return condition.replace("_event_at", "l._event_at")
+
+
+def _count(conn: duckdb.DuckDBPyConnection, sql: str, params: dict[str, Any]) -> int:
+    row = run(conn, sql, params).fetchone()
+    return int(row[0]) if row and row[0] is not None else 0
+
+
+def _refuse_mass_delete(stream: Stream, deleted: int, covered: int, verb: str,
+                        allowed: bool, window: Window | None) -> None:
+    if allowed or covered < MASS_DELETE_MIN_ROWS or deleted <= MASS_DELETE_SHARE * covered:
+        return
+    where = (f"the window {window.start.date()} to {window.end.date()} of "
+             if window else "")
+    raise MassDeletion(
+        f"{stream.source} {stream.name}: this pull would {verb} {deleted} of {covered} rows "
+        f"of {where}raw.{stream.table} (more than {MASS_DELETE_SHARE:.0%}), because the API "
+        f"no longer returned them. Nothing was written. If the source really lost them, re-run "
+        f"with run config `allow_mass_delete: true` for raw/{stream.source}/{stream.name}; "
+        f"otherwise check the source's credentials and filters (docs/reliability.md).")
+
+
+def _advance_cursor(conn: duckdb.DuckDBPyConnection, params: dict[str, Any],
+                    reset: bool = False) -> str | None:
+    """Move the stream's cursor to the furthest sound cursor landed, never backwards (a full
+    replace, `reset`, sets it afresh). The furthest is compared as time, not text."""
+    row = run(conn, "select arg_max(_cursor, _cursor_at) from landed "
+              f"where true {_SOUND_CURSOR}", params).fetchone()
     reached = row[0] if row else None
-    current = get_cursor(conn, params["source"], params["stream"])
-    if reached is None or (current is not None and current >= reached):
+    current = None if reset else _sound_cursor(conn, params)
+    if reached is None and not reset:
+        return current
+    if reached is not None and current is not None and not _later(conn, reached, current):
         return current
     run(conn, "delete from raw._state where source = $source and stream = $stream", params)
-    run(conn, "insert into raw._state values ($source, $stream, $cursor, now(), $run_id)",
-        params | {"cursor": reached})
+    if reached is not None:
+        run(conn, "insert into raw._state values ($source, $stream, $cursor, now(), $run_id)",
+            params | {"cursor": reached})
     return reached
+
+
+def _sound_cursor(conn: duckdb.DuckDBPyConnection, params: dict[str, Any]) -> str | None:
+    """The stored cursor, unless an older version stored one that is no instant or is in the
+    future: then it is replaced by what this pull reached."""
+    row = run(conn, "select cursor_value from raw._state where source = $source "
+              f"and stream = $stream and try_cast(cursor_value as timestamptz) <= {_HORIZON}",
+              params).fetchone()
+    return row[0] if row else None
+
+
+def _later(conn: duckdb.DuckDBPyConnection, a: str, b: str) -> bool:
+    row = conn.execute("select $a::timestamptz > $b::timestamptz", {"a": a, "b": b}).fetchone()
+    return bool(row and row[0])
 
 
 def get_cursor(conn: duckdb.DuckDBPyConnection, source: str, stream: str) -> str | None:
@@ -150,21 +321,30 @@ def reset_cursor(conn: duckdb.DuckDBPyConnection, source: str, stream: str) -> N
         {"source": source, "stream": stream})
 
 
-def _quarantine(conn: duckdb.DuckDBPyConnection, stream: Stream, run_id: str) -> int:
-    """Records with no primary key, or windowed records with no readable instant."""
-    result = run(conn, """
+def _quarantine(conn: duckdb.DuckDBPyConnection, stream: Stream, run_id: str,
+                check_cursor: bool) -> int:
+    """Records with no primary key, windowed records with no readable instant, and records of
+    an incremental stream whose cursor is not a timestamp or is too far in the future."""
+    result = run(conn, f"""
         insert into raw.quarantine
         select $source, $stream, _pk, reason, _record, now(), $run_id from (
             select *, case
                 when _pk is null then $no_key
                 when $windowed and _event_at is null then $no_instant
+                when $check_cursor and _cursor is not null and _cursor_at is null
+                    then $bad_cursor
+                when $check_cursor and _cursor_at > {_HORIZON} then $future_cursor
             end as reason
-            from landed
+            from landed_all
         ) where reason is not null
         """, {"source": stream.source, "stream": stream.name, "run_id": run_id,
               "no_key": f"no primary key ({stream.primary_key})",
               "windowed": stream.event_time_field is not None,
-              "no_instant": f"no readable {stream.event_time_field}"}).fetchone()
+              "no_instant": f"no readable {stream.event_time_field}",
+              "check_cursor": check_cursor,
+              "bad_cursor": f"{stream.cursor_field} is not a timestamp",
+              "future_cursor": f"{stream.cursor_field} is more than "
+                               f"{CURSOR_TOLERANCE.days} day in the future"}).fetchone()
     return int(result[0]) if result else 0
 
 
@@ -185,12 +365,18 @@ class _Buffer:
         self.params = {"key_path": f"$.{primary_key}", "event_path": event_path}
         self.page_number = 0
         self.rows = 0
+        self.repaired = 0
         self.pages: list[str] = []
         self.numbers: list[int] = []
 
     def add(self, page: Page) -> None:
-        self.pages.append(orjson.dumps(page, default=str,
-                                       option=orjson.OPT_NON_STR_KEYS).decode())
+        try:
+            text = _dumps(page)
+        except orjson.JSONEncodeError:  # a lone surrogate somewhere in the page
+            repaired = [_without_lone_surrogates(record) for record in page]
+            self.repaired += sum(new != old for new, old in zip(repaired, page, strict=True))
+            text = _dumps(repaired)
+        self.pages.append(text)
         self.numbers.append(self.page_number)
         self.page_number += 1
         self.rows += len(page)
@@ -220,13 +406,28 @@ class _Buffer:
         self.pages, self.numbers, self.rows = [], [], 0
 
 
+def _dumps(value: Any) -> str:
+    return orjson.dumps(value, default=str, option=orjson.OPT_NON_STR_KEYS).decode()
+
+
+def _without_lone_surrogates(value: Any) -> Any:
+    """The value with every lone UTF-16 surrogate in its strings (keys too) as U+FFFD."""
+    if isinstance(value, str):
+        return value.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+    if isinstance(value, dict):
+        return {_without_lone_surrogates(k): _without_lone_surrogates(v)
+                for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_without_lone_surrogates(v) for v in value]
+    return value
+
+
 def snapshot_ownership(conn: duckdb.DuckDBPyConnection, stream: Stream, owner_path: str,
                        day: date, run_id: str) -> int:
     """Record today's owner of every account in a freshly landed accounts table (one snapshot
     per source and day; a second pull the same day replaces it)."""
     params = {"source": stream.source, "day": day, "owner_path": owner_path, "run_id": run_id}
-    conn.execute("begin transaction")
-    try:
+    with transaction(conn):
         run(conn, "delete from raw.ownership_snapshots where source = $source "
             "and snapshot_date = $day", params)
         row = run(conn, f"""
@@ -234,8 +435,4 @@ def snapshot_ownership(conn: duckdb.DuckDBPyConnection, stream: Stream, owner_pa
             select $day, $source, _pk, nullif(json_extract_string(_record, $owner_path), ''),
                    $run_id
             from raw.{stream.table}""", params).fetchone()
-        conn.execute("commit")
-    except BaseException:
-        conn.execute("rollback")
-        raise
     return int(row[0]) if row else 0

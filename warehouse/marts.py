@@ -1,9 +1,11 @@
 """Building the marts for a range of months, replaced in one transaction.
 
-The models in `transforms/marts` run in order into temporary tables (`mart_<model>`). A range of
-months touches its months and every quarter and year that overlaps them; the period tables then
-have those periods' rows deleted and the new ones inserted inside the same transaction, so
-readers see either the old periods or the new ones, and a re-run never duplicates.
+The working models (`transforms/working/wrk_*.sql`) run into temporary tables of their own names,
+then the marts (`transforms/marts/*.sql`), all in the model graph's order (transforms/graph.py)
+and in one transaction. A range of months touches its months and every quarter and year that
+overlaps them (`wrk_periods`); a mart that `replaces: periods` has those periods' rows deleted
+and the new ones inserted, one that `replaces: table` is replaced whole, so readers see either
+the old periods or the new ones, and a re-run never duplicates.
 """
 
 from __future__ import annotations
@@ -12,17 +14,13 @@ from datetime import date
 
 import duckdb
 
-from transforms import read_model
+from transforms.graph import model_graph
 from warehouse.columns import comment_marts
-from warehouse.sql import run
+from warehouse.sql import run, transaction
 
-# Working models, in the order they run; each reads the ones before it.
-WORKING_MODELS = ("periods", "entry_periods", "account_periods", "csm_hours", "csm_capacity")
-# Tables keyed by period, in the order they are built (the team's reads the people's).
-MART_TABLES = ("csm_period_metrics", "team_period_metrics", "account_period_metrics",
-               "csm_activity_hours")
-# Tables replaced whole on every build.
-WHOLE_TABLES = ("quarantine",)
+# Tables keyed by period, and tables replaced whole, in the order they are built.
+MART_TABLES = tuple(m.name for m in model_graph().layer("marts") if m.replaces == "periods")
+WHOLE_TABLES = tuple(m.name for m in model_graph().layer("marts") if m.replaces == "table")
 LINEAGE_COLUMNS = ("loaded_at", "run_id")
 
 
@@ -37,32 +35,26 @@ def build_month_marts(
     written per table."""
     params = {"range_start": range_start, "range_end": range_end, "run_id": run_id}
     written: dict[str, int] = {}
-    conn.execute("begin transaction")
-    try:
-        for model in WORKING_MODELS:
-            sql = read_model("marts", model)
-            run(conn, f"create or replace temp table mart_{model} as\n{sql}", params)
-        for table in MART_TABLES:
-            sql = read_model("marts", table)
-            run(conn, f"create or replace temp table mart_{table} as\n"
-                f"select *, now() as loaded_at, $run_id as run_id from (\n{sql}\n)", params)
+    graph = model_graph()
+    with transaction(conn):
+        for model in graph.layer("working"):  # working models never read marts
+            run(conn, f"create or replace temp table {model.name} as\n{model.sql}", params)
+        for model in graph.layer("marts"):
+            table = model.name
+            lineage = f"select *, now() as loaded_at, $run_id as run_id from (\n{model.sql}\n)"
+            if model.replaces == "table":
+                run(conn, f"create or replace table marts.{table} as\n{lineage}", params)
+                row = conn.execute(f"select count(*) from marts.{table}").fetchone()
+                written[table] = int(row[0]) if row else 0
+                continue
+            run(conn, f"create or replace temp table {_built(table)} as\n{lineage}", params)
             _ensure_table(conn, table)
             conn.execute(f"delete from marts.{table} where (period_grain, period_start) in "
-                         "(select period_grain, period_start from mart_periods)")
+                         "(select period_grain, period_start from wrk_periods)")
             row = conn.execute(
-                f"insert into marts.{table} by name select * from mart_{table}").fetchone()
-            written[table] = int(row[0]) if row else 0
-        for table in WHOLE_TABLES:
-            sql = read_model("marts", table)
-            run(conn, f"create or replace table marts.{table} as\n"
-                f"select *, now() as loaded_at, $run_id as run_id from (\n{sql}\n)", params)
-            row = conn.execute(f"select count(*) from marts.{table}").fetchone()
+                f"insert into marts.{table} by name select * from {_built(table)}").fetchone()
             written[table] = int(row[0]) if row else 0
         comment_marts(conn)
-        conn.execute("commit")
-    except BaseException:
-        conn.execute("rollback")
-        raise
     return written
 
 
@@ -77,9 +69,9 @@ def _ensure_table(conn: duckdb.DuckDBPyConnection, table: str) -> list[str]:
         "select count(*) from information_schema.tables "
         "where table_schema = 'marts' and table_name = $name", {"name": table}).fetchone()
     if not exists or not exists[0]:
-        conn.execute(f"create table marts.{table} as select * from mart_{table} limit 0")
+        conn.execute(f"create table marts.{table} as select * from {_built(table)} limit 0")
         return []
-    wanted = _columns(conn, f"mart_{table}")
+    wanted = _columns(conn, _built(table))
     present = dict(_columns(conn, f"marts.{table}"))
     changed = [name for name, kind in wanted if name in present and present[name] != kind]
     dropped = sorted(set(present) - {name for name, _ in wanted})
@@ -92,6 +84,11 @@ def _ensure_table(conn: duckdb.DuckDBPyConnection, table: str) -> list[str]:
     for name, kind in added:
         conn.execute(f'alter table marts.{table} add column "{name}" {kind}')
     return [name for name, _ in added]
+
+
+def _built(table: str) -> str:
+    """The temporary table holding this build's rows of a mart, before they replace its periods'."""
+    return f"{table}__built"
 
 
 def _columns(conn: duckdb.DuckDBPyConnection, relation: str) -> list[tuple[str, str]]:

@@ -8,27 +8,25 @@ intermediate models are views over them, so they never hold stale copies.
 
 from __future__ import annotations
 
-from typing import Any
+from datetime import date
+from typing import Any, get_args, get_origin
 
 import duckdb
 import pyarrow as pa
 
 from connectors.streams import Stream
-from transforms import VIEW_LAYERS, macro_paths, model_paths
+from pipelines.settings import Settings
+from transforms import VIEW_LAYERS, macro_paths
+from transforms.graph import model_graph
 
 SCHEMAS = ("raw", "staging", "intermediate", "marts")
 
-# The list-shaped settings, as typed tables the models join (see pipelines/settings.py).
+# The list-shaped settings, as typed tables the models join: their names, columns and types are
+# declared once, on the settings model (pipelines/settings.py).
+_ARROW_TYPES = {str: pa.string(), int: pa.int64(), float: pa.float64(), date: pa.date32()}
 SETTINGS_TABLES = {
-    "roster": pa.schema([("email", pa.string()), ("name", pa.string()),
-                         ("annual_cost", pa.float64()), ("fte", pa.float64()),
-                         ("start_date", pa.date32()), ("end_date", pa.date32())]),
-    "roster_aliases": pa.schema([("alias", pa.string()), ("email", pa.string())]),
-    "currency_rates": pa.schema([("currency", pa.string()), ("rate", pa.float64())]),
-    "segments": pa.schema([("segment", pa.string()), ("lower_bound", pa.float64())]),
-    "activity_keywords": pa.schema([("activity", pa.string()), ("keyword", pa.string()),
-                                    ("priority", pa.int64())]),
-    "account_aliases": pa.schema([("name", pa.string()), ("account_id", pa.string())]),
+    name: pa.schema([(column, _ARROW_TYPES[kind]) for column, kind in columns.items()])
+    for name, columns in Settings.table_columns().items()
 }
 
 
@@ -72,8 +70,10 @@ def write_settings(conn: duckdb.DuckDBPyConnection, values: dict[str, Any],
                    tables: dict[str, list[dict[str, Any]]] | None = None) -> None:
     """The business rules the views read: scalars as one row of `staging.settings`, lists as
     `staging.<name>` tables (all replaced on every run)."""
-    columns = ", ".join(f"cast(${name} as {_sql_type(value)}) as {name}"
-                        for name, value in values.items())
+    declared = Settings.sql_columns()
+    columns = ", ".join(
+        f"cast(${name} as {_sql_type(declared.get(name, type(value)))}) as {name}"
+        for name, value in values.items())
     conn.execute(f"create or replace table staging.settings as select {columns}", values)
     for name, schema in SETTINGS_TABLES.items():
         rows = pa.Table.from_pylist((tables or {}).get(name, []), schema=schema)
@@ -82,49 +82,49 @@ def write_settings(conn: duckdb.DuckDBPyConnection, values: dict[str, Any],
         conn.unregister("settings_rows")
 
 
-def _sql_type(value: Any) -> str:
-    """Explicit types, so that an unset (None) setting is still a typed column."""
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, int):
-        return "integer"
-    if isinstance(value, float):
-        return "double"
-    if isinstance(value, list):
+def _sql_type(kind: Any) -> str:
+    """A setting's column type, from its declared Python type (so an unset setting is still a
+    typed column); a value the model does not declare is typed by its own Python type."""
+    if get_origin(kind) is list:
+        return f"{_sql_type(get_args(kind)[0])}[]"
+    if kind is list:
         return "varchar[]"
-    return "varchar"
+    return {bool: "boolean", int: "integer", float: "double", date: "date"}.get(kind, "varchar")
 
 
-def apply_views(conn: duckdb.DuckDBPyConnection) -> list[str]:
-    """(Re)create every staging and intermediate view.
+def pipeline_tables(streams: list[Stream]) -> set[str]:
+    """The tables the pipeline itself creates, which models may read besides other models."""
+    return ({f"raw.{stream.table}" for stream in streams}
+            | {"raw.quarantine", "raw._state", "raw.ownership_snapshots", "staging.settings"}
+            | {f"staging.{name}" for name in SETTINGS_TABLES})
+
+
+def apply_views(conn: duckdb.DuckDBPyConnection, streams: list[Stream]) -> list[str]:
+    """(Re)create every staging and intermediate view, each after the models it reads.
 
     DuckDB binds a view when it is created, so a model must come after the models it reads,
     and must not bind against an older version of them: every existing view of these layers is
-    dropped first. Rather than keep an order by hand, models that fail for a missing table are
-    retried after the others until no more can be made; then the first real error is raised.
+    dropped first. The order is the model graph's (transforms/graph.py), parsed from the SQL:
+    a cycle or an input that does not exist stops here, naming the file, before any view is
+    made.
     """
+    graph = model_graph()
+    graph.check_sources(pipeline_tables(streams))
     stale = conn.execute(
         "select schema_name, view_name from duckdb_views() where not internal "
         "and database_name = current_database() and schema_name in $layers",
         {"layers": list(VIEW_LAYERS)}).fetchall()
     for schema, view in stale:
         conn.execute(f'drop view if exists {schema}."{view}"')
-    pending = [(layer, path) for layer in VIEW_LAYERS for path in model_paths(layer)]
     created: list[str] = []
-    while pending:
-        failed: list[tuple[str, Any]] = []
-        errors: list[duckdb.Error] = []
-        for layer, path in pending:
-            try:
-                conn.execute(f"create or replace view {layer}.{path.stem} as\n{path.read_text()}")
-                created.append(f"{layer}.{path.stem}")
-            except duckdb.CatalogException as error:  # a model it reads is not there yet
-                failed.append((layer, path))
-                errors.append(error)
-        if len(failed) == len(pending):  # no progress: a real error, not an order problem
-            layer, path = failed[0]
-            raise RuntimeError(f"transforms/{layer}/{path.name}: {errors[0]}") from errors[0]
-        pending = failed
+    for model in graph.models:
+        if model.layer not in VIEW_LAYERS:
+            continue
+        try:
+            conn.execute(f"create or replace view {model.relation} as\n{model.sql}")
+        except duckdb.Error as error:
+            raise RuntimeError(f"{model.file}: {error}") from error
+        created.append(model.relation)
     return created
 
 
@@ -137,4 +137,4 @@ def prepare(conn: duckdb.DuckDBPyConnection, streams: list[Stream], settings: di
     write_settings(conn, settings, settings_tables)
     for path in macro_paths():  # shared formulas, before the models that use them
         conn.execute(path.read_text())
-    apply_views(conn)
+    apply_views(conn, streams)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 from typing import Any
 
 import duckdb
@@ -26,3 +28,22 @@ def literal(text: str) -> str:
     Only for text the project controls: file paths it chose and its own descriptions.
     """
     return "'" + text.replace("'", "''") + "'"
+
+
+@contextmanager
+def transaction(conn: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection]:
+    """One explicit transaction: committed when the block ends, rolled back when it raises.
+
+    The block's own error is the one raised. When DuckDB has already ended the transaction (a
+    full disk or a fatal error invalidates it), the rollback's "no transaction is active" would
+    otherwise replace it and hide the cause.
+    """
+    conn.execute("begin transaction")
+    try:
+        yield conn
+    except BaseException:
+        # The transaction may already be gone; then the block's error says why.
+        with suppress(duckdb.Error):
+            conn.execute("rollback")
+        raise
+    conn.execute("commit")

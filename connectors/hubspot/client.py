@@ -15,11 +15,16 @@ twice at most, in that rare case). Search returns no
 property history, so each page of ids is batch-read with the owner's history; nor associations,
 so a page of deals gets its companies from the v4 batch associations endpoint, reshaped as the
 list endpoint's `associations`. Deletions arrive from the `archived=true` listing.
+
+The client is urllib3, not `requests`: it ignores `REQUESTS_CA_BUNDLE` (it trusts the system
+store unless told a CA file), so it is given `requests`' own CA file (`ca_bundle()`), and it
+follows redirects itself, which our `Retry` refuses across hosts (connectors/http.py).
 """
 
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any
@@ -27,7 +32,13 @@ from typing import Any
 from hubspot import HubSpot
 
 from connectors.errors import SourceAuthError, SourceError, SourceNotConfigured
-from connectors.http import default_timeout, retry_policy
+from connectors.http import (
+    ca_bundle,
+    default_timeout,
+    require_secure_url,
+    retry_policy,
+    tls_failure,
+)
 from connectors.hubspot.streams import STREAMS, HubSpotStream
 from connectors.streams import Page, Window
 
@@ -56,39 +67,47 @@ class HubSpotConnector:
         self.extra_fields = {k: tuple(v) for k, v in (extra_fields or {}).items()}
         # The owner property whose history gives point-in-time ownership.
         self.owner_property = owner_property
+        require_secure_url(base_url, "HUBSPOT_BASE_URL", "hubspot")
+        bundle = ca_bundle()
+        if os.path.isdir(bundle):
+            raise SourceNotConfigured("hubspot", "REQUESTS_CA_BUNDLE (or CURL_CA_BUNDLE) names a "
+                                      "folder; HubSpot's client needs one CA bundle file")
         self.client = HubSpot(access_token=access_token, host=(base_url or PUBLIC_HOST).rstrip("/"),
-                              retry=retry_policy())
+                              retry=retry_policy(source="hubspot"), ssl_ca_cert=bundle)
         self.request_count = 0
 
     def read(self, stream: HubSpotStream, window: Window | None = None,
              since: str | None = None) -> Iterator[Page]:
-        """Companies and deals are read active then archived, so that a deletion arrives as an
-        archived record; with `since`, companies read only what changed (see the module)."""
+        """Owners, companies and deals are read active then archived, so that a deletion (or a
+        leaver) arrives as an archived record; with `since`, companies read only what changed
+        (see the module)."""
         if stream.object_type == "pipelines":
             yield self._call(stream, self.client.crm.pipelines.pipelines_api.get_all,
                              object_type="deals")["results"]
             return
         if stream.object_type == "owners":
+            # Owners who left are archived and listed only with archived=true (their records
+            # say `archived: true`): both lists, so a leaver's past book still resolves to her
+            # e-mail (docs/metrics.md, "Who is a CSM").
             fetch = self.client.crm.owners.owners_api.get_page
-            kwargs: dict[str, Any] = {"limit": PAGE_LIMIT}
-        else:
-            api = getattr(self.client.crm, stream.object_type).basic_api
-            fetch = api.get_page
-            properties = dict.fromkeys((*stream.properties,
-                                        *self.extra_fields.get(stream.name, ())))
-            kwargs = {"limit": HISTORY_PAGE_LIMIT if stream.properties_with_history
-                      else PAGE_LIMIT, "properties": list(properties)}
-            if stream.properties_with_history:
-                kwargs["properties_with_history"] = [self.owner_property]
-            if stream.associations:
-                kwargs["associations"] = list(stream.associations)
-            if since and stream.write_mode == "merge":
-                yield from self._modified_since(stream, since, kwargs)
-            else:
-                yield from self._pages(stream, fetch, archived=False, **kwargs)
-            yield from self._pages(stream, fetch, archived=True, **kwargs)
+            yield from self._pages(stream, fetch, limit=PAGE_LIMIT, archived=False)
+            yield from self._pages(stream, fetch, limit=PAGE_LIMIT, archived=True)
             return
-        yield from self._pages(stream, fetch, **kwargs)
+        api = getattr(self.client.crm, stream.object_type).basic_api
+        fetch = api.get_page
+        properties = dict.fromkeys((*stream.properties, *self.extra_fields.get(stream.name, ())))
+        kwargs: dict[str, Any] = {
+            "limit": HISTORY_PAGE_LIMIT if stream.properties_with_history else PAGE_LIMIT,
+            "properties": list(properties)}
+        if stream.properties_with_history:
+            kwargs["properties_with_history"] = [self.owner_property]
+        if stream.associations:
+            kwargs["associations"] = list(stream.associations)
+        if since and stream.write_mode == "merge":
+            yield from self._modified_since(stream, since, kwargs)
+        else:
+            yield from self._pages(stream, fetch, archived=False, **kwargs)
+        yield from self._pages(stream, fetch, archived=True, **kwargs)
 
     def _modified_since(self, stream: HubSpotStream, since: str,
                         listing: dict[str, Any]) -> Iterator[Page]:
@@ -170,10 +189,13 @@ class HubSpotConnector:
         self.request_count += 1
         try:
             response = fetch(_preload_content=False, _request_timeout=default_timeout(), **kwargs)
+        except SourceError:
+            raise  # a redirect to another host, refused (connectors/http.py)
         except Exception as error:  # each sub-package raises its own ApiException class
             status = getattr(error, "status", None)
-            if status is None:
-                raise SourceError("hubspot", f"{stream.name}: {error}") from error
+            if not status:  # no HTTP answer (the client's SSLError is an ApiException of 0)
+                tls = tls_failure(error)
+                raise SourceError("hubspot", f"{stream.name}: {tls or error}") from error
             if status == 401:
                 raise SourceAuthError("hubspot", "the access token was refused (401): check "
                                       "HUBSPOT_ACCESS_TOKEN") from error

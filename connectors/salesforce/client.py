@@ -14,6 +14,10 @@ A pull of more records than `bulk_threshold` (the first page's `totalSize` tells
 Bulk API 2.0 instead: one `queryAll` job, its CSV results read a page at a time through
 `Sforce-Locator`.
 Bulk CSV carries every value as text (empty for null); the staging SQL casts either form.
+Bulk failures map to the same errors as REST ones: a refused session is a `SourceAuthError`, a
+spent limit a `SourceLimitReached` that keeps nothing (bulk pages are not in cursor order), and a
+job that ends `Failed` or `Aborted` (simple-salesforce's `SalesforceOperationError`, not a
+`SalesforceError`) a `SourceRetryableError`.
 """
 
 from __future__ import annotations
@@ -25,16 +29,24 @@ from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
+import requests
 from simple_salesforce import Salesforce, format_soql
 from simple_salesforce.exceptions import (
     SalesforceAuthenticationFailed,
     SalesforceError,
     SalesforceExpiredSession,
+    SalesforceOperationError,
     SalesforceRefusedRequest,
 )
 
-from connectors.errors import SourceAuthError, SourceError, SourceLimitReached, SourceNotConfigured
-from connectors.http import ApiSession, retry_policy
+from connectors.errors import (
+    SourceAuthError,
+    SourceError,
+    SourceLimitReached,
+    SourceNotConfigured,
+    SourceRetryableError,
+)
+from connectors.http import ApiSession, require_secure_url, retry_policy, transport_error
 from connectors.salesforce.streams import STREAMS, SoqlStream
 from connectors.streams import Page, Window
 
@@ -65,8 +77,10 @@ class SalesforceConnector:
         bulk_threshold: int | None = 100_000,
         bulk_page_size: int = 50_000,
     ) -> None:
+        require_secure_url(instance_url, "SALESFORCE_INSTANCE_URL", "salesforce", bare_host=True)
         # A login's SOAP fault (HTTP 500) is final: never retried like other 5xx.
-        self.session = session or ApiSession(retry=retry_policy(never_retry=LOGIN_PATHS))
+        self.session = session or ApiSession(retry=retry_policy(never_retry=LOGIN_PATHS),
+                                             source="salesforce")
         self.batch_size = batch_size
         # Fields beyond a stream's defaults (a custom owner lookup, a deal's term), per stream.
         self.extra_fields = {k: tuple(v) for k, v in (extra_fields or {}).items()}
@@ -142,19 +156,49 @@ class SalesforceConnector:
         except SalesforceError as error:
             raise SourceError("salesforce", f"{stream.sobject} query failed with HTTP "
                               f"{error.status}: {_messages(error.content)}") from error
+        except requests.RequestException as error:
+            raise transport_error("salesforce", stream.sobject, error) from error
 
     def _bulk(self, stream: SoqlStream, since: str | None) -> Iterator[Page]:
         job = getattr(self.client.bulk2, stream.sobject)
+        what = f"{stream.sobject} (Bulk API query)"
         try:
             for text in job.query_all(self.soql(stream, since, ordered=False),
                                       max_records=self.bulk_page_size, wait=0):
                 yield [{k: (v if v != "" else None) for k, v in row.items()}
                        for row in csv.DictReader(io.StringIO(str(text)))]
+        except SalesforceExpiredSession as error:
+            raise SourceAuthError("salesforce", f"{what}: the session or access token was "
+                                  "refused (401): check SALESFORCE_ACCESS_TOKEN") from error
+        except SalesforceRefusedRequest as error:
+            if "REQUEST_LIMIT_EXCEEDED" in str(error.content):
+                # Bulk pages are not in cursor order: a cut-short bulk pull keeps nothing.
+                raise SourceLimitReached(
+                    "salesforce", f"{what}: the org's API request limit is spent "
+                    f"({self.api_usage}); bulk pages are not in cursor order, so nothing of "
+                    "this pull is kept: run again once the limit refills",
+                    resumable=False) from error
+            raise SourceError("salesforce", f"{what} refused (403): "
+                              f"{self._scrub(_messages(error.content))}") from error
         except SalesforceError as error:
-            # Bulk pages are not in cursor order: a cut-short bulk pull must keep nothing, so
-            # even a spent limit is a plain error here.
-            raise SourceError("salesforce", f"{stream.sobject} bulk query failed with HTTP "
-                              f"{error.status}: {_messages(error.content)}") from error
+            raise SourceError("salesforce", f"{what} failed with HTTP {error.status}: "
+                              f"{self._scrub(_messages(error.content))}") from error
+        except SalesforceOperationError as error:  # the job ended Failed or Aborted, or timed out
+            raise SourceRetryableError("salesforce", f"{what}: the bulk job did not complete: "
+                                       f"{self._scrub(str(error))[:500]}") from error
+        except KeyError as error:  # a results page without its Sforce-NumberOfRecords header
+            raise SourceError("salesforce", f"{what}: a results page lacks the {error} "
+                              "header") from error
+        except ValueError as error:  # a job's JSON, cut short
+            raise SourceError("salesforce", f"{what}: the API sent a body that is not valid "
+                              "JSON (truncated?)") from error
+        except requests.RequestException as error:
+            raise transport_error("salesforce", what, error) from error
+
+    def _scrub(self, text: str) -> str:
+        """Salesforce's own message, without the session id should it ever quote it."""
+        session_id = getattr(self.client, "session_id", None)
+        return text.replace(session_id, "***") if session_id else text
 
     @property
     def request_count(self) -> int:

@@ -7,7 +7,9 @@ from connectors.streams import Stream
 STREAMS: dict[str, Stream] = {
     s.name: s
     for s in (
-        Stream("toggl", "users", "id"),
+        # Merged, never replaced: a user the workspace stops listing (removed, deactivated)
+        # keeps her e-mail, so her past hours stay hers (docs/metrics.md, "Who is a CSM").
+        Stream("toggl", "users", "id", write_mode="merge"),
         Stream("toggl", "clients", "id", "at"),
         Stream("toggl", "projects", "id", "at"),
         Stream("toggl", "tags", "id", "at"),

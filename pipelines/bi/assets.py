@@ -11,6 +11,7 @@ from dagster import (
     AssetExecutionContext,
     AssetKey,
     BackfillPolicy,
+    Failure,
     MaterializeResult,
     asset,
     asset_check,
@@ -18,21 +19,24 @@ from dagster import (
 )
 from dagster._utils.warnings import SupersessionWarning
 
-from pipelines.bi.resources import PublishedWarehouseResource
+from pipelines.bi.resources import PostgresResource, PublishedWarehouseResource
 from pipelines.metrics.assets import MART_KEYS
-from pipelines.resources import WarehouseResource
+from pipelines.resources import WAREHOUSE_POOL, WarehouseResource
 from warehouse.columns import mart_docs
-from warehouse.publishing import current_version, publish
+from warehouse.hyper import extract_rows
+from warehouse.postgres.publishing import PostgresPublishError, publish_marts
+from warehouse.publishing import current_version, extract_path, publish
 
 PUBLISHED = AssetKey(["bi", "published_marts"])
+POSTGRES = AssetKey(["bi", "postgres_marts"])
 
 
 # Not partitioned: it publishes all the marts, once per run, whatever months the run rebuilt.
 # The single-run policy lets the CLI run it in the same run as a range of months.
-@asset(key=PUBLISHED, deps=MART_KEYS, group_name="bi", kinds={"duckdb"},
-       tags={"layer": "bi"}, backfill_policy=BackfillPolicy.single_run(),
-       description="A read-only copy of the marts for Looker, Tableau and the PostgreSQL-wire "
-                   "endpoint, built aside and swapped in whole (docs/bi.md).")
+@asset(key=PUBLISHED, deps=MART_KEYS, group_name="bi", kinds={"duckdb", "tableau"},
+       pool=WAREHOUSE_POOL, tags={"layer": "bi"}, backfill_policy=BackfillPolicy.single_run(),
+       description="A read-only DuckDB copy of the marts and a Tableau Hyper extract of it, "
+                   "built aside and swapped in whole (docs/bi.md).")
 def published_marts(context: AssetExecutionContext, warehouse: WarehouseResource,
                     published: PublishedWarehouseResource) -> MaterializeResult:
     if not published.enabled:
@@ -40,15 +44,19 @@ def published_marts(context: AssetExecutionContext, warehouse: WarehouseResource
         return MaterializeResult(metadata={"published": False})
     with warehouse.get_connection() as conn:
         result = publish(conn, published.link(), context.run_id, published.keep)
-    context.log.info(f"published {result.version.name} at {result.path}")
+    context.log.info(f"published {result.version.name} at {result.path}, and the Hyper "
+                     f"extract at {result.extract_path}")
     return MaterializeResult(metadata={
         "published": True, "path": str(result.path), "version": result.version.name,
+        "extract_path": str(result.extract_path),
+        "extract_version": result.extract.name if result.extract else "",
         "versions_pruned": result.pruned, **{f"rows_{t}": n for t, n in result.rows.items()}})
 
 
-@asset_check(asset=PUBLISHED, additional_deps=MART_KEYS,
+@asset_check(asset=PUBLISHED, additional_deps=MART_KEYS, pool=WAREHOUSE_POOL,
              description="What BI reads is what the pipeline built: the published version's "
-                         "tables have the working warehouse's rows, and its own row counts.")
+                         "tables and the Hyper extract's have the working warehouse's rows, "
+                         "and the copy its own recorded row counts.")
 def published_matches_working(warehouse: WarehouseResource,
                               published: PublishedWarehouseResource) -> AssetCheckResult:
     if not published.enabled:
@@ -61,11 +69,45 @@ def published_matches_working(warehouse: WarehouseResource,
         copied = {t: _count(reader, f"marts.{t}") for t in tables}
         recorded = dict(reader.execute(
             "select table_name, row_count from meta.table_rows").fetchall())
-    differ = [t for t in tables if not working[t] == copied[t] == recorded.get(t)]
+    extract = current_version(extract_path(published.link()))
+    extracted = extract_rows(extract)
+    differ = [t for t in tables
+              if not working[t] == copied[t] == recorded.get(t) == extracted.get(t)]
     return AssetCheckResult(
         passed=not differ, severity=AssetCheckSeverity.ERROR,
-        metadata={"version": version.name, "tables_that_differ": differ,
-                  **{f"rows_{t}": copied[t] for t in tables}})
+        metadata={"version": version.name, "extract_version": extract.name,
+                  "tables_that_differ": differ,
+                  **{f"rows_{t}": copied[t] for t in tables},
+                  **{f"extract_rows_{t}": extracted.get(t, 0) for t in tables}})
+
+
+# Like the published copy: all the marts once per run, whatever months the run rebuilt.
+@asset(key=POSTGRES, deps=MART_KEYS, group_name="bi", kinds={"postgres"},
+       pool=WAREHOUSE_POOL, tags={"layer": "bi"}, backfill_policy=BackfillPolicy.single_run(),
+       description="The marts in PostgreSQL (schema marts) for Looker and other PostgreSQL "
+                   "clients, built aside and swapped in whole; off unless "
+                   "CSM_METRICS_POSTGRES_URL is set (docs/bi.md).")
+def postgres_marts(context: AssetExecutionContext, warehouse: WarehouseResource,
+                   postgres: PostgresResource) -> MaterializeResult:
+    if not postgres.enabled or postgres.url is None:
+        context.log.info("publishing to PostgreSQL is off (CSM_METRICS_POSTGRES_URL is not set)")
+        return MaterializeResult(metadata={"published": False})
+    try:
+        with warehouse.get_connection() as conn:
+            result = publish_marts(conn, postgres.url, context.run_id, bi_role=postgres.bi_role,
+                                   bi_password=postgres.bi_password,
+                                   swap_wait_seconds=postgres.swap_wait_seconds,
+                                   log=context.log.info)
+    except PostgresPublishError as error:
+        raise Failure(description=str(error)) from None
+    total = sum(result.rows.values())
+    context.log.info(f"published {total:,} rows to PostgreSQL schema marts")
+    return MaterializeResult(metadata={
+        "published": True, "load_seconds": result.load_seconds,
+        "swap_seconds": result.swap_seconds,
+        "rows_per_second": round(total / max(result.load_seconds, 1e-9)),
+        "created": ", ".join(result.created) or "-",
+        **{f"rows_{t}": n for t, n in result.rows.items()}})
 
 
 def _count(conn: duckdb.DuckDBPyConnection, table: str) -> int:

@@ -23,3 +23,25 @@ class PublishedWarehouseResource(ConfigurableResource):
 
     def link(self) -> Path:
         return Path(self.path)
+
+
+class PostgresResource(ConfigurableResource):
+    """The PostgreSQL database BI reads (docs/bi.md); no URL turns publishing to it off.
+
+    The URL carries the publisher's password: it comes from `CSM_METRICS_POSTGRES_URL` as an
+    `EnvVar`, so the UI and run storage show the variable's name only.
+    """
+
+    url: str | None = Field(default=None, repr=False,
+                            description="libpq URL of the publisher's login and database.")
+    bi_role: str = Field(default="bi", description="The read-only role BI tools log in as.")
+    bi_password: str | None = Field(
+        default=None, repr=False,
+        description="The BI role's password, used only when the publisher creates the role.")
+    swap_wait_seconds: float = Field(
+        default=60.0, ge=0,
+        description="How long the swap waits for readers' open transactions before failing.")
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.url)

@@ -1,10 +1,18 @@
-"""Dagster resources for the CRMs: configuration in, a connector out."""
+"""Dagster resources for the CRMs: configuration in, a connector out.
+
+An instance or base URL that would carry the credentials in clear text (http:// off loopback) is
+refused when the resource is built: when the code location loads (the `EnvVar`'s value) and when
+a run builds it, naming the variable.
+"""
 
 from __future__ import annotations
 
-from dagster import ConfigurableResource
-from pydantic import Field
+from typing import Any
 
+from dagster import ConfigurableResource, EnvVar
+from pydantic import Field, field_validator
+
+from connectors.http import require_secure_url
 from connectors.hubspot import HubSpotConnector
 from connectors.salesforce import SalesforceConnector
 from pipelines.settings import load_settings
@@ -23,6 +31,13 @@ class SalesforceResource(ConfigurableResource):
     # A pull of more records than this goes through Bulk API 2.0, pages of bulk_page_size.
     bulk_threshold: int = 100_000
     bulk_page_size: int = 50_000
+
+    @field_validator("instance_url", mode="before")
+    @classmethod
+    def _secure_instance_url(cls, value: Any) -> Any:
+        require_secure_url(_value(value), "SALESFORCE_INSTANCE_URL", "salesforce",
+                           bare_host=True)
+        return value
 
     @property
     def configured(self) -> bool:
@@ -58,6 +73,12 @@ class HubSpotResource(ConfigurableResource):
     access_token: str | None = Field(default=None, repr=False)
     base_url: str | None = None
 
+    @field_validator("base_url", mode="before")
+    @classmethod
+    def _secure_base_url(cls, value: Any) -> Any:
+        require_secure_url(_value(value), "HUBSPOT_BASE_URL", "hubspot")
+        return value
+
     @property
     def configured(self) -> bool:
         return bool(self.access_token)
@@ -70,3 +91,8 @@ class HubSpotResource(ConfigurableResource):
         return HubSpotConnector(access_token=self.access_token, base_url=self.base_url,
                                 extra_fields=settings.extra_fields("hubspot"),
                                 owner_property=settings.hubspot_owner_property)
+
+
+def _value(setting: Any) -> Any:
+    """A setting's value: an `EnvVar` (the code location loading) reads its variable."""
+    return setting.get_value() if isinstance(setting, EnvVar) else setting

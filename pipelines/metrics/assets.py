@@ -22,6 +22,7 @@ from dagster_duckdb import DuckDBResource
 from connectors.streams import Stream
 from pipelines.partitions import month_range
 from pipelines.raw import raw_key
+from pipelines.resources import WAREHOUSE_POOL
 from pipelines.settings import load_settings
 from warehouse.columns import described_columns, mart_docs
 from warehouse.marts import build_month_marts
@@ -54,7 +55,7 @@ def month_marts_asset(streams: list[Stream], monthly: PartitionsDefinition) -> A
         for key in MART_KEYS
     ]
 
-    @multi_asset(specs=specs, partitions_def=monthly, can_subset=False,
+    @multi_asset(specs=specs, partitions_def=monthly, can_subset=False, pool=WAREHOUSE_POOL,
                  backfill_policy=BackfillPolicy.single_run(), name="month_marts")
     def month_marts(context: AssetExecutionContext,
                     warehouse: DuckDBResource) -> Iterator[MaterializeResult]:

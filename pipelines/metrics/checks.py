@@ -1,9 +1,21 @@
-"""Checks on the marts: keys and the METRICS.md invariants. Each names the failing rows."""
+"""Checks on the marts: keys and the invariants of docs/metrics.md. Each names the failing rows.
+
+The key, waterfall and sum checks are blocking: when one fails, the run fails and nothing
+downstream of the marts (the published DuckDB copy, the Hyper extract, PostgreSQL) is
+written, so BI keeps the last good version. The step's failure names the check; its log and
+metadata name the offending keys.
+"""
 
 
 from typing import Any
 
-from dagster import AssetCheckResult, AssetCheckSeverity, AssetKey, asset_check
+from dagster import (
+    AssetCheckExecutionContext,
+    AssetCheckResult,
+    AssetCheckSeverity,
+    AssetKey,
+    asset_check,
+)
 from dagster_duckdb import DuckDBResource
 
 from pipelines.metrics.assets import (
@@ -12,6 +24,7 @@ from pipelines.metrics.assets import (
     CSM_PERIOD_METRICS,
     TEAM_PERIOD_METRICS,
 )
+from pipelines.resources import WAREHOUSE_POOL
 
 MOVEMENTS = ("new_arr", "reactivation_arr", "expansion_arr", "contraction_arr", "churned_arr",
              "starting_arr")
@@ -22,7 +35,11 @@ def _failures(warehouse: DuckDBResource, sql: str) -> list[str]:
         return [" ".join(str(v) for v in row) for row in conn.execute(sql).fetchall()]
 
 
-def _result(failing: list[str]) -> AssetCheckResult:
+def _result(context: AssetCheckExecutionContext, failing: list[str]) -> AssetCheckResult:
+    """A blocking result; a failure also goes to the run's log, with the offending keys."""
+    if failing:
+        context.log.error(f"{context.check_specs[0].name} failed on {len(failing)} row(s), "
+                          f"nothing will be published: {'; '.join(failing[:20])}")
     return AssetCheckResult(passed=not failing, severity=AssetCheckSeverity.ERROR,
                             metadata={"failing_rows": len(failing), "examples": failing[:20]})
 
@@ -31,10 +48,12 @@ def keys_unique(asset: AssetKey, keys: tuple[str, ...]) -> Any:
     """A check that no two rows of a mart share its key."""
     table = ".".join(asset.path)
 
-    @asset_check(asset=asset, name=f"{asset.path[-1]}_keys_unique",
+    @asset_check(asset=asset, name=f"{asset.path[-1]}_keys_unique", blocking=True,
+                 pool=WAREHOUSE_POOL,
                  description=f"One row per ({', '.join(keys)}).")
-    def _check(warehouse: DuckDBResource) -> AssetCheckResult:
-        return _result(_failures(warehouse, f"select {', '.join(keys)} from {table} "
+    def _check(context: AssetCheckExecutionContext,
+               warehouse: DuckDBResource) -> AssetCheckResult:
+        return _result(context, _failures(warehouse, f"select {', '.join(keys)} from {table} "
                                  "group by all having count(*) > 1"))
 
     return _check
@@ -49,29 +68,35 @@ KEY_CHECKS = [
 ]
 
 
-@asset_check(asset=ACCOUNT_PERIOD_METRICS, description="Every account's waterfall closes: "
-             "ending ARR = starting + its movements (METRICS.md 5).")
-def account_waterfall_closes(warehouse: DuckDBResource) -> AssetCheckResult:
-    return _result(_failures(warehouse, """
+@asset_check(asset=ACCOUNT_PERIOD_METRICS, blocking=True, pool=WAREHOUSE_POOL,
+             description="Every account's waterfall closes: ending ARR = starting + its "
+                         "movements (docs/metrics.md, ARR movements).")
+def account_waterfall_closes(context: AssetCheckExecutionContext,
+                             warehouse: DuckDBResource) -> AssetCheckResult:
+    return _result(context, _failures(warehouse, """
         select period_grain, period_start, account_id from marts.account_period_metrics
         where ending_arr <> starting_arr + new_arr + reactivation_arr + expansion_arr
                             - contraction_arr - churned_arr"""))
 
 
-@asset_check(asset=TEAM_PERIOD_METRICS, description="The ARR waterfall closes: ending ARR = "
-             "starting + new + reactivation + expansion - contraction - churn (METRICS.md 5).")
-def team_waterfall_closes(warehouse: DuckDBResource) -> AssetCheckResult:
-    return _result(_failures(warehouse, """
+@asset_check(asset=TEAM_PERIOD_METRICS, blocking=True, pool=WAREHOUSE_POOL,
+             description="The ARR waterfall closes: ending ARR = starting + new + reactivation "
+                         "+ expansion - contraction - churn (docs/metrics.md, ARR movements).")
+def team_waterfall_closes(context: AssetCheckExecutionContext,
+                          warehouse: DuckDBResource) -> AssetCheckResult:
+    return _result(context, _failures(warehouse, """
         select period_grain, period_start from marts.team_period_metrics
         where total_arr <> starting_arr + new_arr + reactivation_arr + expansion_arr
                           - contraction_arr - churned_arr"""))
 
 
-@asset_check(asset=TEAM_PERIOD_METRICS, additional_deps=[CSM_PERIOD_METRICS],
+@asset_check(asset=TEAM_PERIOD_METRICS, additional_deps=[CSM_PERIOD_METRICS], blocking=True,
+             pool=WAREHOUSE_POOL,
              description="Per-CSM movements, `unassigned` included, add up to the team's.")
-def csm_movements_sum_to_team(warehouse: DuckDBResource) -> AssetCheckResult:
+def csm_movements_sum_to_team(context: AssetCheckExecutionContext,
+                              warehouse: DuckDBResource) -> AssetCheckResult:
     differences = " or ".join(f"coalesce(c.{m}, 0) <> t.{m}" for m in MOVEMENTS)
-    return _result(_failures(warehouse, f"""
+    return _result(context, _failures(warehouse, f"""
         with c as (
             select period_grain, period_start,
                    {', '.join(f'sum({m}) as {m}' for m in MOVEMENTS)},
@@ -84,7 +109,7 @@ def csm_movements_sum_to_team(warehouse: DuckDBResource) -> AssetCheckResult:
         where {differences} or coalesce(c.arr_managed, 0) <> t.total_arr"""))
 
 
-@asset_check(asset=CSM_PERIOD_METRICS, additional_deps=[TEAM_PERIOD_METRICS],
+@asset_check(asset=CSM_PERIOD_METRICS, additional_deps=[TEAM_PERIOD_METRICS], pool=WAREHOUSE_POOL,
              description="Every month between the first and the last one built has a team row "
                          "and CSM rows; the metadata has the rows per month. A gap is a month "
                          "never backfilled.")

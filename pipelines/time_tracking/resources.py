@@ -1,22 +1,50 @@
-"""Dagster resources for the time trackers: configuration in, a connector out."""
+"""Dagster resources for the time trackers: configuration in, a connector out.
+
+A base URL that would carry the credentials in clear text (http:// off loopback) is refused when
+the resource is built: when the code location loads (the `EnvVar`'s value) and when a run builds
+it, naming the variable.
+"""
 
 from __future__ import annotations
 
-from dagster import ConfigurableResource
-from pydantic import Field
+from typing import Any
+
+from dagster import ConfigurableResource, EnvVar, InitResourceContext
+from pydantic import Field, PrivateAttr, field_validator
 
 from connectors.clockify import ClockifyConnector
 from connectors.clockify.client import PAGE_SIZE
+from connectors.http import require_secure_url
 from connectors.toggl import TogglConnector
+from connectors.toggl.pacing import QuotaPacer
 
 
 class TogglResource(ConfigurableResource):
-    """A Toggl Track workspace. Requests are paced to Toggl's documented ~1 per second."""
+    """A Toggl Track workspace. Requests are paced from Toggl's quota headers, the remaining
+    requests spread over the time until the hourly quota resets, never closer together than
+    `min_request_interval` (docs/connectors.md)."""
 
     api_token: str | None = Field(default=None, repr=False)
     workspace_id: str | None = None
     base_url: str | None = None
-    min_request_interval: float = 1.0
+    min_request_interval: float = Field(
+        default=1.0, ge=0,
+        description="Seconds between two requests at least (Toggl's leaky bucket: ~1/s)")
+    max_quota_wait: float = Field(
+        default=300.0, ge=0,
+        description="Seconds a pull waits for a spent hourly quota to reset before ending")
+    # One pacer for every Toggl stream of a run: they all spend the same quota.
+    _pacer: QuotaPacer | None = PrivateAttr(default=None)
+
+    def setup_for_execution(self, context: InitResourceContext) -> None:
+        log = context.log.info if context.log is not None else None
+        self._pacer = QuotaPacer(self.min_request_interval, self.max_quota_wait, log)
+
+    @field_validator("base_url", mode="before")
+    @classmethod
+    def _secure_base_url(cls, value: Any) -> Any:
+        require_secure_url(_value(value), "TOGGL_BASE_URL", "toggl")
+        return value
 
     @property
     def configured(self) -> bool:
@@ -28,7 +56,8 @@ class TogglResource(ConfigurableResource):
 
     def connector(self) -> TogglConnector:
         return TogglConnector(api_token=self.api_token, workspace_id=self.workspace_id,
-                              base_url=self.base_url, min_interval=self.min_request_interval)
+                              base_url=self.base_url, min_interval=self.min_request_interval,
+                              max_quota_wait=self.max_quota_wait, pacer=self._pacer)
 
 
 class ClockifyResource(ConfigurableResource):
@@ -39,6 +68,12 @@ class ClockifyResource(ConfigurableResource):
     base_url: str | None = None
     page_size: int = Field(default=PAGE_SIZE, ge=1, le=5000,
                            description="Entries per request (lower it if Clockify caps pages)")
+
+    @field_validator("base_url", mode="before")
+    @classmethod
+    def _secure_base_url(cls, value: Any) -> Any:
+        require_secure_url(_value(value), "CLOCKIFY_BASE_URL", "clockify")
+        return value
 
     @property
     def configured(self) -> bool:
@@ -51,6 +86,11 @@ class ClockifyResource(ConfigurableResource):
     def connector(self) -> ClockifyConnector:
         return ClockifyConnector(api_key=self.api_key, workspace_id=self.workspace_id,
                                  base_url=self.base_url, page_size=self.page_size)
+
+
+def _value(setting: Any) -> Any:
+    """A setting's value: an `EnvVar` (the code location loading) reads its variable."""
+    return setting.get_value() if isinstance(setting, EnvVar) else setting
 
 
 def _missing(required: dict[str, str | None], base_url: str | None) -> list[str]:

@@ -59,7 +59,7 @@ class Sandbox:
         self.stop()
 
     def env(self) -> dict[str, str]:
-        """The variables of METRICS.md section 8, as a user would set them for real accounts."""
+        """The variables the README lists, as a user would set them for real accounts."""
         return {
             "SALESFORCE_INSTANCE_URL": self.salesforce.base_url,
             "SALESFORCE_ACCESS_TOKEN": self.salesforce.access_token,

@@ -2,7 +2,9 @@
 
 Clockify sends no paging metadata: a page shorter than `page-size` is the last one. Durations
 are ISO-8601 (`PT2H54M`); running entries have a null `end` and `duration`; leave is an entry
-whose `type` is not REGULAR. Auth is the `X-Api-Key` header.
+whose `type` is not REGULAR. Auth is the `X-Api-Key` header. A person who left is an INACTIVE
+member: listed only when the users listing asks for that `status` (or ALL), and their entries
+stay readable per user.
 """
 
 from __future__ import annotations
@@ -39,7 +41,7 @@ class FakeClockify(FakeServer):
             company, workspace_id)
         wid = r"(?P<wid>[0-9a-f]+)"
         self.route("GET", f"{V1}/user", self.me)
-        self.route("GET", f"{V1}/workspaces/{wid}/users", self.listing("users"))
+        self.route("GET", f"{V1}/workspaces/{wid}/users", self.list_users)
         self.route("GET", f"{V1}/workspaces/{wid}/clients", self.listing("clients"))
         self.route("GET", f"{V1}/workspaces/{wid}/projects", self.listing("projects"))
         self.route("GET", f"{V1}/workspaces/{wid}/tags", self.listing("tags"))
@@ -75,6 +77,17 @@ class FakeClockify(FakeServer):
             return Response(200, _page(request, getattr(self, kind)))
         return handler
 
+    def list_users(self, request: Request, wid: str) -> Response:
+        """Members filtered by `status` (ACTIVE, PENDING, DECLINED, INACTIVE or ALL). Without
+        it only active members are listed: the documented default is unconfirmed, and this is
+        the one a connector must survive (a deactivated user vanishes from the listing)."""
+        self._check(wid)
+        wanted = (request.arg("status") or "ACTIVE").upper()
+        if wanted not in ("ACTIVE", "PENDING", "DECLINED", "INACTIVE", "ALL"):
+            raise HttpError(400, {"message": f"Invalid status {wanted}", "code": 501})
+        return Response(200, _page(request, [u for u in self.users
+                                             if wanted in ("ALL", u["status"])]))
+
     def time_entries(self, request: Request, wid: str, uid: str) -> Response:
         self._check(wid)
         start = _parse(request.arg("start"))
@@ -108,7 +121,8 @@ def render(company: Company, wid: str) -> tuple[list, list, list, list, dict[str
     people = company.tracker_people("clockify")
     entries = company.entries_in("clockify")
     users = [{"id": vendor_id("clockify_user", p.key), "email": p.tracker_email or p.email,
-              "name": p.name, "activeWorkspace": wid, "status": "ACTIVE",
+              "name": p.name, "activeWorkspace": wid,
+              "status": "ACTIVE" if p.left_at is None else "INACTIVE",
               "settings": {"timeZone": "UTC"}} for p in people]
     client_names = sorted({e.client for e in entries if e.client})
     clients = [{"id": vendor_id("clockify_client", n), "name": n, "workspaceId": wid,

@@ -166,7 +166,11 @@ class FakeHubSpot(FakeServer):
                 "message": "Authentication credentials not found."})
 
     def list_owners(self, request: Request) -> Response:
-        return self._page(request, self.owners, limit_max=500)
+        """Active owners by default; archived ones (people who left) only with
+        `archived=true`, and then only those, as HubSpot lists them."""
+        archived = (request.arg("archived") or "false").lower() == "true"
+        return self._page(request, [o for o in self.owners if o["archived"] == archived],
+                          limit_max=500)
 
     def list_objects(self, request: Request, object_type: str) -> Response:
         records = self.companies if object_type == "companies" else self.deals
@@ -216,17 +220,23 @@ def render(company: Company) -> tuple[list[dict], list[dict], list[dict]]:
     owners = []
     for person in company.crm_people("hubspot"):
         first, _, last = person.name.partition(" ")
-        owners.append({
+        owner = {
             "id": vendor_id("hs_owner", person.key), "email": person.email, "type": "PERSON",
             "firstName": first, "lastName": last,
             "userId": int(vendor_id("hs_user", person.key)), "createdAt": created,
-            "updatedAt": created, "archived": False, "teams": []})
+            "updatedAt": created, "archived": False, "teams": []}
+        if person.left_at is not None:  # a leaver's owner is archived, same id and e-mail
+            owner |= {"archived": True, "updatedAt": iso_z(person.left_at)}
+        owners.append(owner)
     companies = []
     for account in company.accounts_in("hubspot"):
         owner = account.owners[-1][1]
+        # Newest first. A property set at creation has that value as its first entry; one
+        # created empty has no entry until it is first set (a later clearing is an entry "").
         history = [{"value": vendor_id("hs_owner", key) if key else "",
                     "timestamp": iso_z(at), "sourceType": "CRM_UI", "sourceId": "userId:1"}
-                   for at, key in reversed(account.owners)]
+                   for n, (at, key) in reversed(list(enumerate(account.owners)))
+                   if key is not None or n > 0]
         companies.append({
             "id": account.crm_id,
             "properties": {

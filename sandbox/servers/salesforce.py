@@ -52,6 +52,8 @@ class FakeSalesforce(FakeServer):
         self.route("GET", f"{API}/(?P<kind>query|queryAll)/?", self.query)
         self.route("GET", f"{API}/query/(?P<locator>[\\w-]+)-(?P<offset>\\d+)", self.query_more)
         self._jobs: dict[str, dict[str, Any]] = {}
+        # (state, errorMessage) every later bulk job ends in; None: jobs complete (a switch).
+        self.bulk_failure: tuple[str, str | None] | None = None
         self.route("POST", r"/services/Soap/u/(?P<version>[\d.]+)", self.soap_login)
         self.route("POST", f"{API}/jobs/query", self.create_job)
         self.route("GET", f"{API}/jobs/query/(?P<job_id>\\w+)", self.get_job)
@@ -143,10 +145,21 @@ class FakeSalesforce(FakeServer):
         return Response(200, {"id": job_id, "operation": body["operation"],
                               "state": "UploadComplete"}, self._headers())
 
+    def fail_bulk_jobs(self, state: str = "Failed", message: str | None = "InvalidBatch : "
+                       "Failed to process query") -> None:
+        """Bulk query jobs end `Failed` (with Salesforce's `errorMessage`) or `Aborted` from now
+        on, as a job does that Salesforce could not run or that an admin aborted."""
+        self.bulk_failure = (state, message)
+
     def get_job(self, request: Request, version: str, job_id: str) -> Response:
         job = self._jobs.get(job_id)
         if job is None:
             raise HttpError(404, [{"errorCode": "NOT_FOUND", "message": "no such job"}])
+        if self.bulk_failure is not None:
+            state, message = self.bulk_failure
+            return Response(200, {"id": job_id, "operation": job["operation"], "state": state,
+                                  **({"errorMessage": message} if message else {})},
+                            self._headers())
         return Response(200, {"id": job_id, "operation": job["operation"],
                               "state": "JobComplete",
                               "numberRecordsProcessed": len(job["records"])}, self._headers())
@@ -326,7 +339,9 @@ def render(company: Company) -> dict[str, list[dict[str, Any]]]:
 
 def _user(person: Person, modstamp: str) -> dict[str, Any]:
     return {"Id": vendor_id("sf_user", person.key), "Name": person.name, "Email": person.email,
-            "IsActive": True, "SystemModstamp": modstamp, "IsDeleted": False}
+            # A leaver is deactivated (Salesforce users are never deleted): still listed by a
+            # plain query, with IsActive false.
+            "IsActive": person.left_at is None, "SystemModstamp": modstamp, "IsDeleted": False}
 
 
 def _deal_owner(company: Company, deal: Any) -> str | None:

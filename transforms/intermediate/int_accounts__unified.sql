@@ -1,6 +1,6 @@
 -- grain: one row per account across both CRMs.
 -- rule: account names are compared case-insensitively with whitespace and punctuation folded
--- (METRICS.md 6), so the folded key is computed once here.
+-- (docs/metrics.md, "Hours"), so the folded key is computed once here.
 with salesforce as (
     select * from staging.stg_salesforce__accounts
 ),
@@ -18,7 +18,7 @@ unioned as (
 final as (
     select
         *,
-        regexp_replace(lower(account_name), '[^\p{L}\p{N}]+', '', 'g') as name_key
+        fold_name(account_name) as name_key
     from unioned
 )
 

@@ -1,9 +1,12 @@
 -- grain: one row per (account, interval of instants with one owner), [valid_from, valid_to).
 -- rule: the owner at an instant comes from the CRM's owner history where there is any
 -- (`history`), else from the pipeline's own daily snapshots (`snapshot`), else from the current
--- owner (`current`) (METRICS.md 3). Before its first recorded change an account had the
--- change's old owner; before its first snapshot, the current owner is the best knowledge. An
--- owner that resolves to no person is `unassigned`.
+-- owner (`current`) (docs/metrics.md, "Ownership at an instant"). Before its first recorded
+-- change a Salesforce account had the change's old owner. HubSpot records the value a property
+-- was created with as its first history entry (none if created empty), so before a company's
+-- first entry it had no owner (`unassigned`). A company whose history holds no entry falls back
+-- like one without history. Before its first snapshot, the current owner is the best knowledge.
+-- An owner that resolves to no person (people who left resolve too) is `unassigned`.
 with accounts as (
     select * from intermediate.int_accounts__unified
 ),
@@ -33,21 +36,21 @@ salesforce_events as (
     qualify row_number() over (partition by account_id order by changed_at) = 1
 ),
 
+-- HubSpot's first entry is the value the property was set to first: before it, no owner.
+hubspot_events as (
+    select account_id, changed_at as valid_from, new_owner_ref as owner_ref
+    from hubspot_changes
+    union all
+    select distinct account_id, '-infinity'::timestamptz, null
+    from hubspot_changes
+),
+
 history_events as (
-    select
-        account_id,
-        case
-            when row_number() over (partition by account_id order by valid_from) = 1
-                then '-infinity'::timestamptz
-            else valid_from
-        end as valid_from,
-        owner_ref,
-        'history' as ownership_source
-    from (
-        select * from salesforce_events
-        union all
-        select account_id, changed_at, new_owner_ref from hubspot_changes
-    )
+    select account_id, valid_from, owner_ref, 'history' as ownership_source
+    from salesforce_events
+    union all
+    select account_id, valid_from, owner_ref, 'history'
+    from hubspot_events
 ),
 
 snapshot_events as (

@@ -1,8 +1,8 @@
 -- grain: one row per member of the CSM population.
 -- rule: the CSM population is everyone who owned an account at any instant the pipeline knows
--- of, plus the roster (METRICS.md 2); tracker users outside it are not CSMs. The name is the
--- roster's, else the CRM's, else the tracker's. Per-person cost, FTE and dates come from the
--- roster, else the settings' defaults.
+-- of, plus the roster (docs/metrics.md, "Who is a CSM"); tracker users outside it are not CSMs. The
+-- name is the roster's, else the CRM's, else the tracker's. Per-person cost, FTE and dates come
+-- from the roster, else the settings' defaults.
 with ownership as (
     select * from intermediate.int_ownership__intervals
 ),

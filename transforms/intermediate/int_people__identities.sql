@@ -1,6 +1,7 @@
 -- grain: one row per user id in each system (CRM users, HubSpot owners, tracker users).
 -- rule: a person is their trimmed, lower-cased e-mail; the same e-mail in any system is the
--- same person (METRICS.md 2). The roster may map extra e-mails (aliases) to a person.
+-- same person (docs/metrics.md, "Who is a CSM"). The roster may map extra e-mails (aliases) to a
+-- person.
 with salesforce as (
     select * from staging.stg_salesforce__users
 ),

@@ -1,6 +1,6 @@
 -- grain: one row per record rejected anywhere in the pipeline, with its reason.
 -- rule: nothing is dropped silently: records the loader could not key, deals that cannot be
--- revenue, and time entries that cannot be hours (METRICS.md 7, quarantine). Ids carry the
+-- revenue, and time entries that cannot be hours (docs/metrics.md, `marts.quarantine`). Ids carry the
 -- source's prefix, as every id in the marts does (sf:, hs:, toggl:, clockify:); a record with no
 -- id at all has a null record_id and is kept whole in raw.quarantine.
 with landed as (

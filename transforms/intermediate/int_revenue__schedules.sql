@@ -1,6 +1,6 @@
 -- grain: one row per revenue schedule (one per accepted won deal).
 -- rule: a schedule covers [service_start, service_end) with
--- annual_value = amount * 12 / term_months, in the reporting currency (METRICS.md 4).
+-- annual_value = amount * 12 / term_months, in the reporting currency (docs/metrics.md, "ARR").
 with deals as (
     select * from intermediate.int_revenue__won_deals
     where reject_reason is null

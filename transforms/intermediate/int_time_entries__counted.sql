@@ -1,7 +1,7 @@
 -- grain: one row per time entry that counts as time: stopped, and not rejected.
 -- rule: running timers are not counted until they stop, rejected entries are in quarantine;
 -- only the CSM population's hours reach the marts, the rest only a data-quality count
--- (METRICS.md 2, 6). `in_population` says which.
+-- (docs/metrics.md, Who is a CSM; Hours). `in_population` says which.
 with entries as (
     select * from intermediate.int_time_entries__unified
     where reject_reason is null and not is_running

@@ -1,7 +1,7 @@
 -- grain: one row per tracker user whose time entries count nowhere in the marts.
 -- rule: tracker users outside the CSM population (an engineer sharing the workspace, or an
 -- e-mail no CRM or roster knows) are not CSMs: their hours appear only in this data-quality
--- count (METRICS.md 2).
+-- count (docs/metrics.md, Who is a CSM).
 with entries as (
     select * from intermediate.int_time_entries__counted
     where not in_population
@@ -12,7 +12,7 @@ final as (
         entries.source,
         coalesce(entries.csm_id, '(no e-mail)') as tracker_email,
         count(*) as entries,
-        sum(date_diff('millisecond', entries.start_at, entries.stop_at)) / 3600000.0 as hours
+        ms_to_hours(sum(date_diff('millisecond', entries.start_at, entries.stop_at))) as hours
     from entries
     group by all
 )

@@ -1,4 +1,4 @@
--- The retention formulas of METRICS.md section 7, written once for every mart that reports them
+-- The retention formulas of docs/metrics.md (`marts.csm_period_metrics`), written once for every mart that reports them
 -- (per CSM and for the team). s is ARR at period start; the movements are those of the accounts
 -- that were customers then. Ratios are NULL, not errors, when s is zero.
 create or replace macro net_retained_arr(s, expansion, contraction, churn) as

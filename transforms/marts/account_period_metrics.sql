@@ -3,13 +3,14 @@
 -- rule: the account's ARR at both instants, its movement, its owners at both instants with
 -- where that ownership came from, its segment by ARR (the highest segment whose lower bound its
 -- ARR reaches, ending ARR else starting ARR), and the hours all CSMs and its owner at period
--- end spent on it (METRICS.md 7).
+-- end spent on it (docs/metrics.md, `marts.account_period_metrics`).
+-- replaces: periods (the rows of the periods built, in the build's transaction)
 with account_periods as (
-    select * from mart_account_periods
+    select * from wrk_account_periods
 ),
 
 entry_periods as (
-    select * from mart_entry_periods
+    select * from wrk_entry_periods
 ),
 
 segments as (
@@ -65,8 +66,8 @@ final as (
         account_periods.expansion_arr,
         account_periods.contraction_arr,
         account_periods.churned_arr,
-        coalesce(hours.all_ms, 0) / 3600000.0 as hours_all_csms,
-        coalesce(hours.owner_ms, 0) / 3600000.0 as hours_by_owner
+        ms_to_hours(coalesce(hours.all_ms, 0)) as hours_all_csms,
+        ms_to_hours(coalesce(hours.owner_ms, 0)) as hours_by_owner
     from account_periods
     left join hours using (period_grain, period_start, account_id)
     left join segmented using (period_grain, period_start, account_id)

@@ -1,12 +1,14 @@
 -- grain: one row per (period_grain, period_start, csm_id, activity) with worked hours.
 -- rule: where a person's hours went, by activity category (the keyword map); share is the
--- category's part of the person's worked hours in the period (METRICS.md 6, 7).
+-- category's part of the person's worked hours in the period (docs/metrics.md, Hours;
+-- `marts.csm_activity_hours`).
+-- replaces: periods (the rows of the periods built, in the build's transaction)
 with entry_periods as (
-    select * from mart_entry_periods
+    select * from wrk_entry_periods
 ),
 
 periods as (
-    select * from mart_periods
+    select * from wrk_periods
 ),
 
 by_activity as (
@@ -23,7 +25,7 @@ final as (
         periods.period_end,
         by_activity.csm_id,
         by_activity.activity,
-        by_activity.activity_ms / 3600000.0 as hours,
+        ms_to_hours(by_activity.activity_ms) as hours,
         cast(by_activity.activity_ms as double) / nullif(sum(by_activity.activity_ms) over (
             partition by by_activity.period_grain, by_activity.period_start, by_activity.csm_id
         ), 0) as share

@@ -1,21 +1,22 @@
 -- grain: one row per (period_grain, period_start, csm_id).
--- rule: the starting book is the accounts a person owned at period start that were customers
--- then; the ending book those they own at period end that are customers then. Expansion,
--- contraction and churn belong to the starting book's owner; new and reactivation to the
--- ending book's, so per-CSM movements (unassigned included) add up to the team's
--- (METRICS.md 7). Capacity is the person's base capacity less leave, never below zero; cost is
--- the period's share of the fully-loaded cost; `unassigned` has neither. Ratios are NULL, not
--- errors, when their denominator is zero.
+-- rule: the starting book is the accounts a person owned at period start that were customers then;
+-- the ending book those they own at period end that are customers then. Expansion, contraction and
+-- churn belong to the starting book's owner; new and reactivation to the ending book's, so per-CSM
+-- movements (unassigned included) add up to the team's (docs/metrics.md,
+-- `marts.csm_period_metrics`). Capacity is the person's base capacity less leave, never below zero;
+-- cost is the period's share of the fully-loaded cost; `unassigned` has neither. Ratios are NULL,
+-- not errors, when their denominator is zero.
+-- replaces: periods (the rows of the periods built, in the build's transaction)
 with periods as (
-    select * from mart_periods
+    select * from wrk_periods
 ),
 
 account_periods as (
-    select * from mart_account_periods
+    select * from wrk_account_periods
 ),
 
 hours as (
-    select * from mart_csm_hours
+    select * from wrk_csm_hours
 ),
 
 people as (
@@ -23,7 +24,7 @@ people as (
 ),
 
 capacity as (
-    select * from mart_csm_capacity
+    select * from wrk_csm_capacity
 ),
 
 settings as (
@@ -88,11 +89,11 @@ joined as (
         cast(coalesce(starting_book.churned_arr, 0) as decimal(18, 2)) as churned_arr,
         coalesce(starting_book.accounts_churned, 0) as accounts_churned,
         coalesce(starting_book.accounts_retained, 0) as accounts_retained,
-        coalesce(hours.worked_ms, 0) / 3600000.0 as hours_worked,
-        coalesce(hours.on_accounts_ms, 0) / 3600000.0 as hours_on_accounts,
-        coalesce(hours.unattributed_ms, 0) / 3600000.0 as hours_unattributed,
+        ms_to_hours(coalesce(hours.worked_ms, 0)) as hours_worked,
+        ms_to_hours(coalesce(hours.on_accounts_ms, 0)) as hours_on_accounts,
+        ms_to_hours(coalesce(hours.unattributed_ms, 0)) as hours_unattributed,
         case when csm_id <> 'unassigned' then greatest(
-            capacity.base_capacity_hours - coalesce(hours.leave_ms, 0) / 3600000.0, 0)
+            capacity.base_capacity_hours - ms_to_hours(coalesce(hours.leave_ms, 0)), 0)
         end as capacity_hours,
         cast(round(capacity.fully_loaded_cost, 2) as decimal(18, 2)) as fully_loaded_cost
     from members

@@ -1,22 +1,27 @@
 -- grain: one row per (period_grain, period_start).
--- rule: csm_count counts people with a non-empty ending book, `unassigned` excluded; customers
--- are accounts with ARR > 0 at period end; the team's movements satisfy
--- e = s + new + reactivation + expansion - contraction - churn exactly (METRICS.md 5, 7). The
--- team's cost is the sum of its people's (the rows of csm_period_metrics).
+-- rule: csm_count counts people with a non-empty ending book, `unassigned` excluded; customers are
+-- accounts with ARR > 0 at period end; the team's movements satisfy e = s + new + reactivation +
+-- expansion - contraction - churn exactly (docs/metrics.md, ARR movements;
+-- `marts.team_period_metrics`). The team's cost is the sum of its people's (the rows of
+-- marts.csm_period_metrics).
+-- replaces: periods (the rows of the periods built, in the build's transaction)
 with periods as (
-    select * from mart_periods
+    select * from wrk_periods
 ),
 
 account_periods as (
-    select * from mart_account_periods
+    select * from wrk_account_periods
 ),
 
 hours as (
-    select * from mart_csm_hours
+    select * from wrk_csm_hours
 ),
 
+-- This build's rows of csm_period_metrics: that mart is written before this one, in the same
+-- transaction.
 people_metrics as (
-    select * from mart_csm_period_metrics
+    select * from marts.csm_period_metrics
+    semi join wrk_periods using (period_grain, period_start)
 ),
 
 revenue as (
@@ -51,8 +56,8 @@ time_tracked as (
     select
         period_grain,
         period_start,
-        sum(worked_ms) / 3600000.0 as hours_worked,
-        sum(unattributed_ms) / 3600000.0 as hours_unattributed
+        ms_to_hours(sum(worked_ms)) as hours_worked,
+        ms_to_hours(sum(unattributed_ms)) as hours_unattributed
     from hours
     group by all
 ),

@@ -7,7 +7,7 @@ final as (
     select
         _record->>'id' as user_id,
         _record->>'name' as name,
-        nullif(lower(trim(_record->>'email')), '') as email
+        fold_email(_record->>'email') as email
     from source
 )
 

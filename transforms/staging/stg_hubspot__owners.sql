@@ -1,4 +1,5 @@
--- grain: one row per HubSpot owner (the id that hubspot_owner_id holds).
+-- grain: one row per HubSpot owner (the id that hubspot_owner_id holds), archived ones (people
+-- who left, listed only with archived=true) kept and flagged: their past books stay theirs.
 with source as (
     select * from raw.hubspot__owners
 ),
@@ -7,7 +8,8 @@ final as (
     select
         _record->>'id' as owner_id,
         nullif(trim(concat_ws(' ', _record->>'firstName', _record->>'lastName')), '') as name,
-        nullif(lower(trim(_record->>'email')), '') as email
+        fold_email(_record->>'email') as email,
+        coalesce(try_cast(_record->>'archived' as boolean), false) as is_archived
     from source
 )
 

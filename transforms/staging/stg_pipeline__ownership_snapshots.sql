@@ -1,6 +1,7 @@
 -- grain: one row per (source, account, day) the pipeline pulled the account.
 -- rule: the pipeline's own daily ownership snapshots, used for accounts whose CRM keeps no owner
--- history (METRICS.md 3); a snapshot holds from midnight UTC of its day.
+-- history (docs/metrics.md, "Ownership at an instant"); a snapshot holds from midnight UTC of its
+-- day.
 with source as (
     select * from raw.ownership_snapshots
 ),

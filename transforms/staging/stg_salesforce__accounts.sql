@@ -1,6 +1,6 @@
 -- grain: one row per Salesforce account, deleted ones kept and flagged.
--- rule: account ids are prefixed by their source (METRICS.md 3); the owner is the configured
--- owner field (default OwnerId, or a custom user lookup such as CSM__c).
+-- rule: account ids are prefixed by their source (docs/metrics.md, "Ownership at an instant"); the
+-- owner is the configured owner field (default OwnerId, or a custom user lookup such as CSM__c).
 with source as (
     select * from raw.salesforce__accounts
 ),

@@ -1,5 +1,5 @@
 -- grain: one row per Salesforce user.
--- rule: a person is their e-mail, trimmed and lower-cased (METRICS.md 2).
+-- rule: a person is their e-mail, trimmed and lower-cased (docs/metrics.md, Who is a CSM).
 with source as (
     select * from raw.salesforce__users
 ),
@@ -8,7 +8,7 @@ final as (
     select
         _record->>'Id' as user_id,
         _record->>'Name' as name,
-        nullif(lower(trim(_record->>'Email')), '') as email,
+        fold_email(_record->>'Email') as email,
         coalesce(try_cast(_record->>'IsActive' as boolean), true) as is_active
     from source
 )

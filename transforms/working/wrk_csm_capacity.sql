@@ -1,10 +1,11 @@
 -- grain: one row per (period, member of the CSM population).
--- rule: base capacity is FTE x working hours x the period's weekdays while employed (roster
--- start and end dates, inclusive); cost is the annual fully-loaded cost / 12 for a month, / 4 for
--- a quarter, whole for a year, prorated by the days employed when a roster date falls inside
--- the period (METRICS.md 7). Leave is subtracted from capacity by the mart.
+-- rule: base capacity is FTE x working hours x the period's weekdays while employed (roster start
+-- and end dates, inclusive); cost is the annual fully-loaded cost / 12 for a month, / 4 for a
+-- quarter, whole for a year, prorated by the days employed when a roster date falls inside the
+-- period (docs/metrics.md, `marts.csm_period_metrics`). Leave is subtracted from capacity by the
+-- mart.
 with periods as (
-    select * from mart_periods
+    select * from wrk_periods
 ),
 
 people as (

@@ -1,10 +1,10 @@
 -- grain: one row per (period, account) for every known account.
--- rule: s and e are the ARR at the period's start and end instants; movements are classified
--- churn and reactivation first, then expansion and contraction, so that a drop to zero is churn
--- and a return from zero is reactivation (METRICS.md 5). Each account carries its owner at
--- both instants and where that ownership came from.
+-- rule: s and e are the ARR at the period's start and end instants; movements are classified churn
+-- and reactivation first, then expansion and contraction, so that a drop to zero is churn and a
+-- return from zero is reactivation (docs/metrics.md, ARR movements). Each account carries its owner
+-- at both instants and where that ownership came from.
 with periods as (
-    select * from mart_periods
+    select * from wrk_periods
 ),
 
 schedules as (
@@ -74,9 +74,7 @@ final as (
         owned.period_end,
         owned.account_id,
         accounts.account_name,
-        coalesce(accounts.source,
-                 case when owned.account_id like 'sf:%' then 'salesforce' else 'hubspot' end)
-            as source,
+        coalesce(accounts.source, id_source(owned.account_id)) as source,
         owned.owner_at_start,
         owned.ownership_source_at_start,
         owned.owner_at_end,

@@ -1,8 +1,9 @@
 -- grain: one row per period that the months [$range_start, $range_end) touch: the months
 -- themselves, and every quarter and year that overlaps them.
--- rule: a period is half-open [period_start, period_end) in the reporting time zone, its
--- snapshots taken at the instants period_start and period_end (METRICS.md 1). Quarters and years
--- follow the fiscal year's start month and are computed from their own start and end instants.
+-- rule: a period is half-open [period_start, period_end) in the reporting time zone, its snapshots
+-- taken at the instants period_start and period_end (docs/metrics.md, Periods and snapshots).
+-- Quarters and years follow the fiscal year's start month and are computed from their own start and
+-- end instants.
 with settings as (
     select * from staging.settings
 ),

@@ -1,7 +1,8 @@
 -- grain: one row per (period, CSM) who tracked any time in the period.
--- rule: worked hours exclude leave; leave is kept apart, to reduce capacity (METRICS.md 6).
+-- rule: worked hours exclude leave; leave is kept apart, to reduce capacity (docs/metrics.md,
+-- Hours).
 with entry_periods as (
-    select * from mart_entry_periods
+    select * from wrk_entry_periods
 ),
 
 final as (

@@ -1,11 +1,11 @@
 -- grain: one row per (period, time entry) of the CSM population that overlaps the period.
 -- rule: hours count in the period they were worked: an entry across a boundary is split at the
--- period's instants in the reporting time zone. Running and rejected entries are left out; only
--- the CSM population's entries count (METRICS.md 2, 6). Lengths are whole milliseconds (exact
--- integers), turned into hours only by the marts, so a re-run gives identical hours whatever
--- order rows are added in.
+-- period's instants in the reporting time zone. Running and rejected entries are left out; only the
+-- CSM population's entries count (docs/metrics.md, Who is a CSM; Hours). Lengths are whole
+-- milliseconds (exact integers), turned into hours only by the marts, so a re-run gives identical
+-- hours whatever order rows are added in.
 with periods as (
-    select * from mart_periods
+    select * from wrk_periods
 ),
 
 entries as (

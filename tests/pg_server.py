@@ -1,0 +1,93 @@
+"""A real PostgreSQL server for the tests: initdb into a temporary folder, a free port on
+127.0.0.1, started once per test session (so once per xdist worker) and stopped at its end.
+
+It is the project's own local cluster (warehouse/postgres/cluster.py), the one `make pg` runs.
+Under root the server runs as the `postgres` user, so its folder lives outside pytest's 0700
+temporary tree, in one the `postgres` user can traverse.
+"""
+
+from __future__ import annotations
+
+import secrets
+import shutil
+import socket
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import psycopg
+import pytest
+from psycopg import sql
+
+from warehouse.postgres.cluster import ADMIN, LocalCluster, find_bindir
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@dataclass
+class Target:
+    """A database of its own on the test server, with a publisher role that is no superuser
+    (CREATEROLE and CREATE on the database, like a managed PostgreSQL's admin) and the name
+    and password the BI role gets when the publisher creates it."""
+
+    server: LocalCluster
+    database: str
+    publisher: str
+    publisher_password: str
+    bi_role: str
+    bi_password: str
+
+    def url(self, role: str | None = None, password: str | None = None) -> str:
+        role = role or self.publisher
+        password = password or (self.publisher_password if role == self.publisher
+                                else self.bi_password)
+        return f"postgresql://{role}:{password}@127.0.0.1:{self.server.port}/{self.database}"
+
+    @property
+    def bi_url(self) -> str:
+        return self.url(self.bi_role, self.bi_password)
+
+    def admin(self, database: str | None = None) -> psycopg.Connection:
+        return psycopg.connect(self.server.url(ADMIN, database or self.database),
+                               autocommit=True)
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[LocalCluster]:
+    if find_bindir() is None:
+        pytest.fail("no PostgreSQL server binaries: .ci/run installs Debian's postgresql")
+    folder = Path(tempfile.mkdtemp(prefix="csm-metrics-pg-"))
+    folder.chmod(0o755)
+    cluster = LocalCluster(folder, port=free_port())
+    cluster.start()
+    try:
+        yield cluster
+    finally:
+        cluster.stop()
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture()
+def pg_target(pg_server: LocalCluster) -> Iterator[Target]:
+    tag = secrets.token_hex(4)
+    target = Target(pg_server, f"test_{tag}", f"publisher_{tag}", secrets.token_urlsafe(16),
+                    f"bi_{tag}", secrets.token_urlsafe(16))
+    with psycopg.connect(pg_server.url(ADMIN, "postgres"), autocommit=True) as admin:
+        admin.execute(sql.SQL("create role {} login createrole password {}").format(
+            sql.Identifier(target.publisher), sql.Literal(target.publisher_password)))
+        admin.execute(sql.SQL("create database {}").format(sql.Identifier(target.database)))
+        admin.execute(sql.SQL("grant create on database {} to {}").format(
+            sql.Identifier(target.database), sql.Identifier(target.publisher)))
+    with target.admin() as admin:
+        admin.execute("revoke create on schema public from public")
+    yield target
+    with psycopg.connect(pg_server.url(ADMIN, "postgres"), autocommit=True) as admin:
+        admin.execute(sql.SQL("drop database {} with (force)").format(
+            sql.Identifier(target.database)))
+        for role in (target.bi_role, target.publisher):
+            admin.execute(sql.SQL("drop role if exists {}").format(sql.Identifier(role)))

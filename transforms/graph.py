@@ -1,0 +1,227 @@
+"""The model graph: which model reads which, parsed from the SQL, so the order is declared.
+
+Each model's inputs are the relations its `from` and `join` clauses name, once comments and
+string literals are stripped: `staging.<model>`, `intermediate.<model>`, `marts.<model>`, a
+working model by its own name (`wrk_<model>`), or a table the pipeline creates (`raw.<table>`,
+`staging.settings` and the other settings tables). Names a model defines itself (its CTEs) and
+table functions (`range(...)`) are not inputs; a comma join (`from a, b`) is refused, so that
+no input goes unseen. A model reads only its own layer and the layers before it (staging,
+intermediate, working, marts), so the views never read a build's temporary tables. The graph
+is built once; a cycle, or an input that is neither a model nor a table the caller says exists,
+is an error naming the file (docs/architecture.md, Transform layer).
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Collection
+from dataclasses import dataclass
+from pathlib import Path
+
+from transforms import LAYERS, ROOT, WORKING_PREFIX
+
+# Functions whose arguments contain the keyword `from` without naming a relation.
+_FROM_FUNCTIONS = frozenset({"extract", "trim", "substring", "overlay", "position"})
+# Words that may follow a relation in a `from` clause, where an alias would otherwise be.
+_CLAUSES = frozenset({
+    "where", "group", "order", "having", "qualify", "window", "limit", "offset", "union",
+    "except", "intersect", "on", "using", "join", "left", "right", "full", "inner", "outer",
+    "cross", "semi", "anti", "natural", "positional", "asof", "lateral", "select", "as"})
+_TOKEN = re.compile(r"[A-Za-z_][\w$]*(?:\s*\.\s*[A-Za-z_][\w$]*)*|\d[\w.]*|\S")
+_CTE = re.compile(r"(?:\bwith|,)\s*(?:recursive\s+)?([A-Za-z_]\w*)\s+as\s+"
+                  r"(?:not\s+)?(?:materialized\s+)?\(", re.IGNORECASE)
+_REPLACES = re.compile(r"^--\s*replaces:\s*(\w+)", re.MULTILINE)
+MART_REPLACES = ("periods", "table")
+
+
+class ModelGraphError(ValueError):
+    """A model the graph cannot order: the message starts with its file."""
+
+
+@dataclass(frozen=True)
+class Model:
+    layer: str
+    name: str
+    path: Path
+    sql: str
+    inputs: frozenset[str]
+    # Marts only: `periods` (the built periods' rows are replaced) or `table` (replaced whole).
+    replaces: str | None = None
+
+    @property
+    def relation(self) -> str:
+        """How other models name it: `<layer>.<name>`, or a working model's own name."""
+        return self.name if self.layer == "working" else f"{self.layer}.{self.name}"
+
+    @property
+    def file(self) -> str:
+        return f"transforms/{self.layer}/{self.path.name}"
+
+
+@dataclass(frozen=True)
+class ModelGraph:
+    models: tuple[Model, ...]  # in dependency order: every model after the models it reads
+
+    def layer(self, layer: str) -> list[Model]:
+        return [model for model in self.models if model.layer == layer]
+
+    def external_inputs(self) -> dict[str, list[Model]]:
+        """Relations read that no model makes (raw and settings tables), with their readers."""
+        made = {model.relation for model in self.models}
+        found: dict[str, list[Model]] = {}
+        for model in self.models:
+            for name in sorted(model.inputs - made):
+                found.setdefault(name, []).append(model)
+        return found
+
+    def check_sources(self, available: Collection[str]) -> None:
+        """Every relation read that no model makes must be one of `available`."""
+        for name, readers in sorted(self.external_inputs().items()):
+            if name not in available:
+                raise ModelGraphError(f"{readers[0].file}: reads {name}, which is neither a "
+                                      "model nor a table the pipeline creates")
+
+
+def strip_sql(sql: str) -> str:
+    """The SQL with comments removed and string literals emptied (`''`), so that neither can
+    look like a reference."""
+    out: list[str] = []
+    i, n = 0, len(sql)
+    while i < n:
+        char = sql[i]
+        if char == "'":
+            end = i + 1
+            while end < n and not (sql[end] == "'" and sql[end + 1:end + 2] != "'"):
+                end += 2 if sql[end] == "'" else 1
+            out.append("''")
+            i = end + 1
+        elif sql.startswith("--", i):
+            end = sql.find("\n", i)
+            i = n if end < 0 else end
+        elif sql.startswith("/*", i):
+            end = sql.find("*/", i + 2)
+            out.append(" ")
+            i = n if end < 0 else end + 2
+        else:
+            out.append(char)
+            i += 1
+    return "".join(out)
+
+
+def references(sql: str) -> frozenset[str]:
+    """The relations the SQL's `from` and `join` clauses name, its own CTEs excepted."""
+    text = strip_sql(sql)
+    own = {name.lower() for name in _CTE.findall(text)}
+    tokens = [re.sub(r"\s+", "", t).lower() for t in _TOKEN.findall(text)]
+    found: set[str] = set()
+    opened: list[str] = []  # the word before each open parenthesis
+    for i, token in enumerate(tokens):
+        if token == "(":
+            opened.append(tokens[i - 1] if i else "")
+        elif token == ")":
+            if opened:
+                opened.pop()
+        elif token in ("from", "join") and not (opened and opened[-1] in _FROM_FUNCTIONS):
+            at = i + 2 if _at(tokens, i + 1) == "lateral" else i + 1
+            name, follows = _at(tokens, at), _at(tokens, at + 1)
+            if not re.fullmatch(r"[a-z_][\w$.]*", name) or follows == "(":
+                continue  # a subquery or a table function
+            if name not in own:
+                found.add(name)
+            after_alias = at + 3 if follows == "as" else (
+                at + 2 if re.fullmatch(r"[a-z_]\w*", follows) and follows not in _CLAUSES
+                else at + 1)
+            if _at(tokens, after_alias) == ",":
+                raise ValueError(f"`from {name}, ...`: join explicitly (`cross join`), so that "
+                                 "every input is seen")
+    return frozenset(found)
+
+
+def _at(tokens: list[str], i: int) -> str:
+    return tokens[i] if i < len(tokens) else ""
+
+
+def load_models(root: Path = ROOT) -> list[Model]:
+    """Every model file under `root`, parsed (not yet ordered or checked)."""
+    models = []
+    for layer in LAYERS:
+        for path in sorted((root / layer).glob("*.sql")):
+            sql = path.read_text()
+            try:
+                inputs = references(sql)
+            except ValueError as error:
+                raise ModelGraphError(f"transforms/{layer}/{path.name}: {error}") from None
+            model = Model(layer, path.stem, path, sql, inputs)
+            if layer == "working" and not path.stem.startswith(WORKING_PREFIX):
+                raise ModelGraphError(f"{model.file}: a working model's name starts with "
+                                      f"{WORKING_PREFIX!r}, which is how the marts name it")
+            if layer == "marts":
+                declared = _REPLACES.search(sql)
+                if not declared or declared.group(1) not in MART_REPLACES:
+                    raise ModelGraphError(f"{model.file}: a mart declares what a build replaces "
+                                          "in its header: '-- replaces: periods' or "
+                                          "'-- replaces: table'")
+                model = Model(layer, path.stem, path, sql, model.inputs, declared.group(1))
+            models.append(model)
+    return models
+
+
+def build_graph(models: list[Model]) -> ModelGraph:
+    """Order the models so that each comes after what it reads; refuse what cannot be ordered.
+
+    Among models whose inputs are all made, the earliest layer and then the name goes first,
+    so the order is the same on every run.
+    """
+    by_relation = {model.relation: model for model in models}
+    rank = {layer: i for i, layer in enumerate(LAYERS)}
+    needs: dict[str, set[str]] = {}
+    for model in models:
+        needs[model.relation] = set()
+        for name in model.inputs:
+            read = by_relation.get(name)
+            if read is None:
+                schema = name.split(".")[0] if "." in name else None
+                if schema in ("intermediate", "marts") or (
+                        schema is None and name.startswith(WORKING_PREFIX)):
+                    raise ModelGraphError(f"{model.file}: reads {name}, which is not a model")
+                if schema is None:
+                    raise ModelGraphError(
+                        f"{model.file}: reads {name}, which is not a model: name a model by its "
+                        f"schema ({', '.join(LAYERS)}) or a working model by its "
+                        f"{WORKING_PREFIX}name")
+                continue  # a raw or settings table: checked by check_sources
+            if rank[read.layer] > rank[model.layer]:
+                raise ModelGraphError(f"{model.file}: reads {name}, a later layer "
+                                      f"({read.layer}) than its own ({model.layer})")
+            needs[model.relation].add(name)
+    ordered: list[Model] = []
+    done: set[str] = set()
+    pending = sorted(models, key=lambda m: (rank[m.layer], m.name))
+    while pending:
+        ready = next((m for m in pending if needs[m.relation] <= done), None)
+        if ready is None:
+            cycle = _cycle(pending, needs)
+            raise ModelGraphError(
+                f"{by_relation[cycle[0]].file}: its inputs form a cycle: {' -> '.join(cycle)}")
+        ordered.append(ready)
+        done.add(ready.relation)
+        pending.remove(ready)
+    return ModelGraph(tuple(ordered))
+
+
+def _cycle(pending: list[Model], needs: dict[str, set[str]]) -> list[str]:
+    """One cycle among models none of which can run: follow unmet inputs until one repeats."""
+    left = {model.relation for model in pending}
+    path = [pending[0].relation]
+    while True:
+        step = sorted(needs[path[-1]] & left)[0]
+        if step in path:
+            return [*path[path.index(step):], step]
+        path.append(step)
+
+
+@functools.cache
+def model_graph() -> ModelGraph:
+    """The project's models, parsed and ordered once per process."""
+    return build_graph(load_models())

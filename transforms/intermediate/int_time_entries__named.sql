@@ -1,0 +1,53 @@
+-- grain: one row per time entry from either tracker (Toggl and Clockify in one shape).
+-- rule: an entry carries the names of its project, its project's client and its tags (sorted;
+-- [] when it has none), and its client's and project's names folded for matching accounts by
+-- name (docs/metrics.md, Hours). Tag names come by an equality join on the entries that have
+-- tags (most have none).
+with entries as (
+    select * from staging.stg_toggl__time_entries
+    union all by name
+    select * from staging.stg_clockify__time_entries
+),
+
+projects as (
+    select 'toggl' as source, * from staging.stg_toggl__projects
+    union all by name
+    select 'clockify' as source, * from staging.stg_clockify__projects
+),
+
+clients as (
+    select 'toggl' as source, * from staging.stg_toggl__clients
+    union all by name
+    select 'clockify' as source, * from staging.stg_clockify__clients
+),
+
+tags as (
+    select 'toggl' as source, * from staging.stg_toggl__tags
+    union all by name
+    select 'clockify' as source, * from staging.stg_clockify__tags
+),
+
+entry_tags as (
+    select entries.entry_id, list(tags.tag_name order by tags.tag_name) as tags
+    from (select entry_id, source, unnest(tag_ids) as tag_id from entries) as entries
+    inner join tags on tags.source = entries.source and tags.tag_id = entries.tag_id
+    group by entries.entry_id
+),
+
+final as (
+    select
+        entries.*,
+        projects.project_name,
+        clients.client_name,
+        coalesce(entry_tags.tags, []) as tags,
+        fold_name(clients.client_name) as client_key,
+        fold_name(projects.project_name) as project_key
+    from entries
+    left join entry_tags on entry_tags.entry_id = entries.entry_id
+    left join projects
+        on projects.source = entries.source and projects.project_id = entries.project_id
+    left join clients
+        on clients.source = entries.source and clients.client_id = projects.client_id
+)
+
+select * from final
