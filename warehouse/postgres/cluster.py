@@ -121,6 +121,7 @@ class LocalCluster:
         for folder in (self.data, self.logfile.parent):
             folder.mkdir(parents=True, exist_ok=True)
             self._own(folder)
+        self._check_reachable()
         self.data.chmod(0o700)
         # initdb reads the admin's password from a file the server user can read, for a moment.
         pwfile = self.logfile.parent / "initdb-password"
@@ -194,6 +195,17 @@ class LocalCluster:
             admin.execute("revoke create on schema public from public")
             admin.execute(sql.SQL("create schema if not exists {} authorization {}").format(
                 sql.Identifier(SCRATCH), sql.Identifier(BI)))
+
+    def _check_reachable(self) -> None:
+        """As root, the server user must be able to walk down to the cluster's folder."""
+        if os.geteuid() != 0 or self._run(["test", "-x", str(self.data)]).returncode == 0:
+            return
+        closed = next((folder for folder in reversed(self.data.resolve().parents)
+                       if self._run(["test", "-x", str(folder)]).returncode != 0), self.root)
+        raise ClusterError(
+            f"running as root, the server runs as {SERVER_USER!r}, who cannot reach "
+            f"{self.root}: {closed} is closed to other users. Open it to them "
+            f"(chmod o+x {closed}) or use a checkout {SERVER_USER!r} can reach.")
 
     def _own(self, path: Path) -> None:
         if os.geteuid() == 0:
