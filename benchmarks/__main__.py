@@ -116,13 +116,14 @@ import json, time
 from datetime import date
 import duckdb
 from pipelines.crm import assets as crm
-from pipelines.settings import load_settings
+from pipelines.deployment import Deployment
+from pipelines.resources import SettingsResource
 from pipelines.time_tracking import assets as tt
 from warehouse.marts import build_month_marts
 from warehouse.schema import prepare
 from warehouse.locations import DEFAULT_MEMORY_LIMIT
 conn = duckdb.connect({str(warehouse)!r}, config={{"memory_limit": DEFAULT_MEMORY_LIMIT}})
-settings = load_settings()
+settings = SettingsResource(path=Deployment.from_env().settings_path).get()
 started = time.monotonic()
 prepare(conn, [*crm.STREAMS, *tt.STREAMS], settings.for_warehouse(), settings.tables())
 prepared = time.monotonic() - started

@@ -1,7 +1,8 @@
 """The load path alone: `python -m benchmarks.load_path ENTRIES FOLDER [--compare-only]`.
 
-Clockify-shaped time entries, made in pages of 1,000 as the connector yields them, are landed by
-`warehouse.loading.land` (the pipeline's own path) into a fresh DuckDB file. Making the records
+Clockify-shaped time entries, made in pages of 1,000 as the connector yields them, are pulled
+and landed by `warehouse.pull.pull_stream` (the raw asset's own function) into a fresh DuckDB
+file. Making the records
 is timed on its own and taken out, so the rate is the landing's. With --compare-only, the same
 records are written as NDJSON and read by DuckDB's `read_ndjson_objects` and `read_ndjson`, and
 a sample is loaded by dlt (when installed) into DuckDB: the ratio is what the issue measured.
@@ -14,6 +15,7 @@ import json
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import AbstractContextManager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -21,9 +23,9 @@ from typing import Any
 import duckdb
 
 from connectors.clockify.streams import STREAMS
-from connectors.streams import Window
-from warehouse.loading import land
+from connectors.streams import Page, Stream, Window
 from warehouse.locations import DEFAULT_MEMORY_LIMIT
+from warehouse.pull import PullOptions, pull_stream
 
 PAGE = 1000
 START = datetime(2023, 11, 1, tzinfo=UTC)
@@ -61,6 +63,28 @@ def pages(count: int) -> Iterator[list[dict[str, Any]]]:
         yield template[:size]
 
 
+class GeneratedEntries:
+    """A source of `count` generated time entries, in the connector's shape (one read, pages
+    of 1,000), so the benchmark lands through the pipeline's own `pull_stream`."""
+
+    source = "clockify"
+    streams = STREAMS
+    max_window_months: int | None = None
+
+    def __init__(self, count: int) -> None:
+        self.count = count
+        self.request_count = 0
+
+    def read(self, stream: Stream, window: Window | None = None,
+             since: str | None = None) -> Iterator[Page]:
+        for page in pages(self.count):
+            self.request_count += 1
+            yield page
+
+    def read_scope(self, stream: Stream) -> frozenset[str] | None:
+        return None  # every user's entries: the window is replaced whole
+
+
 def main(count: int, folder: Path, compare_only: bool) -> dict[str, Any]:
     if compare_only:
         report = ndjson(count, folder) | dlt_load(min(count, DLT_SAMPLE), folder)
@@ -76,10 +100,13 @@ def main(count: int, folder: Path, compare_only: bool) -> dict[str, Any]:
     stream = STREAMS["time_entries"]
     window = Window(START - timedelta(days=1), START + timedelta(days=3 * 366))
     # The pipeline's own connection settings (pipelines/resources.py).
-    with duckdb.connect(str(path), config={"memory_limit": DEFAULT_MEMORY_LIMIT}) as conn:
-        started = time.monotonic()
-        stats = land(conn, stream, pages(count), "bench", window)
-        landing = time.monotonic() - started - making
+    def connect() -> AbstractContextManager[duckdb.DuckDBPyConnection]:
+        return duckdb.connect(str(path), config={"memory_limit": DEFAULT_MEMORY_LIMIT})
+
+    options = PullOptions(staging_folder=str(folder), memory_limit=DEFAULT_MEMORY_LIMIT)
+    started = time.monotonic()
+    stats = pull_stream(stream, GeneratedEntries(count), connect, "bench", [window], options)
+    landing = time.monotonic() - started - making
     report: dict[str, Any] = {
         "records": count, "rows_written": stats.rows_written,
         "making_seconds": round(making, 2), "land_seconds": round(landing, 2),

@@ -37,12 +37,15 @@ from connectors.errors import (
 )
 
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
-TIMEOUT_ENV = "CSM_METRICS_HTTP_TIMEOUT"
+CONNECT_TIMEOUT = 10.0
+# Seconds to wait for an answer; the pipeline passes the deployment's (`CSM_METRICS_HTTP_TIMEOUT`,
+# pipelines/deployment.py) to each connector.
+READ_TIMEOUT = 120.0
 
 
-def default_timeout() -> tuple[float, float]:
-    """(connect, read) seconds for every request; `CSM_METRICS_HTTP_TIMEOUT` sets the read part."""
-    return (10.0, float(os.environ.get(TIMEOUT_ENV) or 120.0))
+def default_timeout(read: float | None = None) -> tuple[float, float]:
+    """(connect, read) seconds for every request."""
+    return (CONNECT_TIMEOUT, read or READ_TIMEOUT)
 
 
 class RetryAfterTooLong(HTTPError):

@@ -37,6 +37,13 @@ class Stream:
     # it read, so a member the API no longer lists keeps her entries. The stream's connector
     # says which values its last read covered: `read_scope(stream)`.
     scope_field: str | None = None
+    # Traits: what the pipeline does around a stream's pull, declared here rather than known by
+    # name elsewhere. An accounts stream whose owners are snapshotted after each landing
+    # (docs/metrics.md, "Ownership at an instant"):
+    snapshots_ownership: bool = False
+    # The connector reports the API usage a pull drew (Salesforce's daily request limit), as
+    # `connector.api_usage`, recorded with the pull.
+    reports_api_usage: bool = False
 
     @property
     def table(self) -> str:

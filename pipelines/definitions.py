@@ -1,13 +1,15 @@
 """The code location: `dagster dev -m pipelines.definitions`, or `workspace.yaml`.
 
-Secrets reach resources as `EnvVar`s, so the UI and run storage show the variable's name, never
-its value. A variable that is not set leaves its source unconfigured (skipped), rather than
-failing every run.
+Every variable is read once, by `Deployment.from_env()` (pipelines/deployment.py), which stops the
+code location naming the variable that cannot work; the resources are built from it. Secrets reach
+resources as `EnvVar`s, so the UI and run storage show the variable's name, never its value. A
+variable that is not set leaves its source unconfigured (skipped), rather than failing every run.
+The settings file is validated here too, so hostile settings stop the code location; runs read
+it through the `settings` resource, once per run.
 """
 
 from __future__ import annotations
 
-import os
 import warnings
 from collections.abc import Sequence
 
@@ -15,7 +17,6 @@ from dagster import (
     AssetChecksDefinition,
     AssetSelection,
     Definitions,
-    EnvVar,
     ExecutorDefinition,
     SensorDefinition,
     build_sensor_for_freshness_checks,
@@ -25,7 +26,6 @@ from dagster import (
 )
 from dagster._utils.warnings import SupersessionWarning
 
-from connectors.clockify.client import PAGE_SIZE
 from pipelines.bi.assets import (
     FRESHNESS_CHECKS,
     POSTGRES,
@@ -37,65 +37,23 @@ from pipelines.bi.assets import (
 from pipelines.bi.resources import PostgresResource, PublishedWarehouseResource
 from pipelines.crm import assets as crm
 from pipelines.crm.resources import HubSpotResource, SalesforceResource
+from pipelines.deployment import Deployment, DeploymentError
 from pipelines.metrics.assets import month_marts_asset
 from pipelines.metrics.checks import CHECKS
 from pipelines.partitions import monthly_partitions
 from pipelines.raw import raw_stream_assets, raw_stream_checks
-from pipelines.resources import WarehouseResource
+from pipelines.resources import SettingsResource, WarehouseResource
 from pipelines.schedules import refresh_schedules
-from pipelines.settings import load_settings
 from pipelines.time_tracking import assets as time_tracking
 from pipelines.time_tracking.resources import ClockifyResource, TogglResource
-from warehouse.locations import (
-    DEFAULT_MEMORY_LIMIT,
-    DeploymentError,
-    is_motherduck,
-    published_path,
-    warehouse_path,
-)
-
-EXECUTORS = ("in_process", "multiprocess", "celery", "k8s")
 
 
-def _env(name: str) -> EnvVar | None:
-    return EnvVar(name) if os.environ.get(name) else None
-
-
-def _seconds(name: str, default: float) -> float:
-    raw = os.environ.get(name) or str(default)
-    try:
-        value = float(raw)
-    except ValueError:
-        value = -1.0
-    if value < 0:
-        raise DeploymentError(f"{name} must be a number of seconds (0 or more), not {raw!r}")
-    return value
-
-
-def _page_size(name: str, default: int) -> int:
-    raw = os.environ.get(name) or str(default)
-    if not raw.isdigit() or not 1 <= int(raw) <= 5000:
-        raise DeploymentError(f"{name} must be a whole number from 1 to 5000, not {raw!r}")
-    return int(raw)
-
-
-def executor(database: str) -> ExecutorDefinition:
-    """`CSM_METRICS_EXECUTOR`: where steps run (docs/scaling.md).
-
-    A DuckDB file takes one writer process, so anything but `in_process` needs a warehouse that
-    takes concurrent writers: MotherDuck.
-    """
-    name = os.environ.get("CSM_METRICS_EXECUTOR") or "in_process"
-    if name not in EXECUTORS:
-        raise DeploymentError(f"CSM_METRICS_EXECUTOR must be one of {', '.join(EXECUTORS)}, "
-                              f"not {name!r}")
+def executor(deployment: Deployment) -> ExecutorDefinition:
+    """`CSM_METRICS_EXECUTOR`: where steps run (docs/scaling.md). `Deployment` has already
+    refused anything but `in_process` on a DuckDB file (one writer process at a time)."""
+    name = deployment.executor
     if name == "in_process":
         return in_process_executor
-    if not is_motherduck(database):
-        raise DeploymentError(
-            f"CSM_METRICS_EXECUTOR={name} runs steps in several processes, but a DuckDB file "
-            "takes one writer at a time: set WAREHOUSE_PATH to a MotherDuck database (md:...) "
-            "or use CSM_METRICS_EXECUTOR=in_process")
     if name == "multiprocess":
         return multiprocess_executor
     try:
@@ -110,6 +68,42 @@ def executor(database: str) -> ExecutorDefinition:
                               f"pip install -e '.[distributed]'") from None
 
 
+def resources(deployment: Deployment) -> dict[str, object]:
+    """Every resource, from the deployment: values for what is not secret, `EnvVar`s (or None,
+    unconfigured) for credentials and the sources' addresses."""
+    env = deployment.env_var
+    timeout = deployment.http_timeout
+    return {
+        "warehouse": WarehouseResource(
+            database=deployment.warehouse_path,
+            lock_wait_seconds=deployment.warehouse_lock_wait,
+            memory_limit=deployment.duckdb_memory_limit),
+        "settings": SettingsResource(path=deployment.settings_path),
+        "published": PublishedWarehouseResource(path=deployment.published),
+        "postgres": PostgresResource(
+            url=env("CSM_METRICS_POSTGRES_URL"), bi_role=deployment.postgres_bi_role,
+            bi_password=env("CSM_METRICS_POSTGRES_BI_PASSWORD"),
+            swap_wait_seconds=deployment.postgres_swap_wait),
+        "salesforce": SalesforceResource(
+            instance_url=env("SALESFORCE_INSTANCE_URL"),
+            access_token=env("SALESFORCE_ACCESS_TOKEN"),
+            username=env("SALESFORCE_USERNAME"), password=env("SALESFORCE_PASSWORD"),
+            security_token=env("SALESFORCE_SECURITY_TOKEN"),
+            domain=env("SALESFORCE_DOMAIN"), http_timeout=timeout),
+        "hubspot": HubSpotResource(access_token=env("HUBSPOT_ACCESS_TOKEN"),
+                                   base_url=env("HUBSPOT_BASE_URL"), http_timeout=timeout),
+        "toggl": TogglResource(
+            api_token=env("TOGGL_API_TOKEN"), workspace_id=env("TOGGL_WORKSPACE_ID"),
+            base_url=env("TOGGL_BASE_URL"),
+            min_request_interval=deployment.toggl_min_request_interval,
+            max_quota_wait=deployment.toggl_max_quota_wait, http_timeout=timeout),
+        "clockify": ClockifyResource(
+            api_key=env("CLOCKIFY_API_KEY"), workspace_id=env("CLOCKIFY_WORKSPACE_ID"),
+            base_url=env("CLOCKIFY_BASE_URL"), page_size=deployment.clockify_page_size,
+            http_timeout=timeout),
+    }
+
+
 def freshness_sensor(checks: Sequence[AssetChecksDefinition]) -> SensorDefinition:
     """Evaluates the freshness checks. Dagster 1.13 calls this sensor superseded by
     FreshnessPolicy, which shows a state but keeps no check history to alert on."""
@@ -118,11 +112,13 @@ def freshness_sensor(checks: Sequence[AssetChecksDefinition]) -> SensorDefinitio
         return build_sensor_for_freshness_checks(freshness_checks=checks, name="freshness_checks")
 
 
-def build_definitions() -> Definitions:
-    settings = load_settings()
+def build_definitions(deployment: Deployment | None = None) -> Definitions:
+    deployment = deployment or Deployment.from_env()
+    # Validated now, so hostile settings stop the code location; runs re-read the same file
+    # through the `settings` resource, once each.
+    settings = SettingsResource(path=deployment.settings_path).get()
     monthly = monthly_partitions(settings)
     streams = [*crm.STREAMS, *time_tracking.STREAMS]
-    database = warehouse_path()
     sources = AssetSelection.tag("partitioning", "none")
     months = AssetSelection.tag("partitioning", "monthly") | AssetSelection.assets(
         PUBLISHED, POSTGRES)
@@ -146,36 +142,8 @@ def build_definitions() -> Definitions:
         ],
         schedules=refresh_schedules(refresh, monthly, settings),
         sensors=[freshness_sensor(freshness)],
-        resources={
-            "warehouse": WarehouseResource(
-                database=database,
-                lock_wait_seconds=_seconds("CSM_METRICS_WAREHOUSE_LOCK_WAIT", 60.0),
-                memory_limit=os.environ.get("CSM_METRICS_DUCKDB_MEMORY_LIMIT")
-                or DEFAULT_MEMORY_LIMIT),
-            "published": PublishedWarehouseResource(path=published_path(database)),
-            "postgres": PostgresResource(
-                url=_env("CSM_METRICS_POSTGRES_URL"),
-                bi_role=os.environ.get("CSM_METRICS_POSTGRES_BI_ROLE") or "bi",
-                bi_password=_env("CSM_METRICS_POSTGRES_BI_PASSWORD"),
-                swap_wait_seconds=_seconds("CSM_METRICS_POSTGRES_SWAP_WAIT", 60.0)),
-            "salesforce": SalesforceResource(
-                instance_url=_env("SALESFORCE_INSTANCE_URL"),
-                access_token=_env("SALESFORCE_ACCESS_TOKEN"),
-                username=_env("SALESFORCE_USERNAME"), password=_env("SALESFORCE_PASSWORD"),
-                security_token=_env("SALESFORCE_SECURITY_TOKEN"),
-                domain=_env("SALESFORCE_DOMAIN")),
-            "hubspot": HubSpotResource(access_token=_env("HUBSPOT_ACCESS_TOKEN"),
-                                       base_url=_env("HUBSPOT_BASE_URL")),
-            "toggl": TogglResource(
-                api_token=_env("TOGGL_API_TOKEN"), workspace_id=_env("TOGGL_WORKSPACE_ID"),
-                base_url=_env("TOGGL_BASE_URL"),
-                min_request_interval=_seconds("TOGGL_MIN_REQUEST_INTERVAL", 1.0)),
-            "clockify": ClockifyResource(
-                api_key=_env("CLOCKIFY_API_KEY"), workspace_id=_env("CLOCKIFY_WORKSPACE_ID"),
-                base_url=_env("CLOCKIFY_BASE_URL"),
-                page_size=_page_size("CLOCKIFY_PAGE_SIZE", PAGE_SIZE)),
-        },
-        executor=executor(database),
+        resources=resources(deployment),
+        executor=executor(deployment),
     )
 
 

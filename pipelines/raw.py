@@ -8,14 +8,14 @@ the table. A pull that would delete more than half of what it covers stops, unle
 `allow_mass_delete: true` says the source really lost those records. A source whose credentials
 are not set is skipped with a warning: the metrics are built from the sources that are set.
 
-Pages are staged outside the warehouse and landed in one short write (warehouse/loading.py), so
-the warehouse file is locked only while writing; and every step that writes it is in the
-`warehouse` concurrency pool, so an overlapping run's steps queue (docs/scheduling.md).
+The pull itself is one plain function, `warehouse.pull.pull_stream`, which the tests and the
+benchmark call too: pages are staged outside the warehouse and landed in one short write
+(warehouse/loading.py), so the warehouse file is locked only while writing; and every step that
+writes it is in the `warehouse` concurrency pool, so an overlapping run's steps queue
+(docs/scheduling.md).
 """
 
 
-import time
-from datetime import UTC, datetime
 from typing import Any
 
 from dagster import (
@@ -34,17 +34,13 @@ from dagster import (
 )
 from dagster_duckdb import DuckDBResource
 
-from connectors.errors import SourceAuthError, SourceLimitReached
+from connectors.errors import SourceAuthError
 from connectors.streams import Connector, Stream, Window
 from pipelines.partitions import read_windows
-from pipelines.resources import WAREHOUSE_POOL, WarehouseResource
-from pipelines.settings import load_settings
-from warehouse.loading import MassDeletion, get_cursor, land_staged, snapshot_ownership, stage
+from pipelines.resources import WAREHOUSE_POOL, SettingsResource, WarehouseResource
+from warehouse.loading import LandingStats, MassDeletion
+from warehouse.pull import PullCutShort, PullOptions, pull_stream
 from warehouse.schema import ensure_raw_table, ensure_schemas
-
-# The account streams whose owners the pipeline snapshots daily (docs/metrics.md, "Ownership at an
-# instant").
-ACCOUNT_STREAMS = {("salesforce", "accounts"), ("hubspot", "companies")}
 
 
 class PullConfig(Config):
@@ -70,6 +66,8 @@ def raw_stream_checks(streams: list[Stream]) -> list[Any]:
 
 
 def _raw_asset(stream: Stream, monthly: PartitionsDefinition) -> AssetsDefinition:
+    """The Dagster side only (config, resources, partitions, failures, logs, metadata); the pull
+    itself is `warehouse.pull.pull_stream`."""
     windowed = stream.write_mode == "replace_window"
 
     @asset(
@@ -78,7 +76,7 @@ def _raw_asset(stream: Stream, monthly: PartitionsDefinition) -> AssetsDefinitio
         kinds={"duckdb"},
         partitions_def=monthly if windowed else None,
         backfill_policy=BackfillPolicy.single_run() if windowed else None,
-        required_resource_keys={"warehouse", stream.source},
+        required_resource_keys={"warehouse", "settings", stream.source},
         pool=WAREHOUSE_POOL,
         tags={"layer": "raw", "partitioning": "monthly" if windowed else "none"},
         description=f"{stream.source} {stream.name}, as the API sends them "
@@ -89,6 +87,7 @@ def _raw_asset(stream: Stream, monthly: PartitionsDefinition) -> AssetsDefinitio
     def _pull(context: AssetExecutionContext, config: PullConfig) -> MaterializeResult:
         source = getattr(context.resources, stream.source)
         warehouse: WarehouseResource = context.resources.warehouse
+        settings_resource: SettingsResource = context.resources.settings
         missing = source.missing()
         if missing:
             raise Failure(description=f"{stream.source} is partly configured: set "
@@ -100,53 +99,20 @@ def _raw_asset(stream: Stream, monthly: PartitionsDefinition) -> AssetsDefinitio
                 ensure_schemas(conn)
                 ensure_raw_table(conn, stream)
             return MaterializeResult(metadata={"skipped": "source not configured"})
+        settings = settings_resource.get()
         try:
-            connector: Connector = source.connector()
+            connector: Connector = source.connector(settings)
         except SourceAuthError as error:  # a refused login
             raise Failure(description=str(error), allow_retries=False) from error
-        started = time.monotonic()
-        windows: list[Window | None] = [None]
-        if windowed:
-            windows = list(read_windows(context.partition_time_window,
-                                        connector.max_window_months))
-        totals: dict[str, Any] = {"pages": 0, "records": 0, "rows_written": 0, "quarantined": 0,
-                                  "repaired": 0, "deleted": 0}
-        incremental = stream.write_mode == "merge" and not config.full_refresh
-        write_mode = "replace" if config.full_refresh else None
-        done: list[str] = []
-        # The warehouse is opened only to read the cursor and to land, never while the API is
-        # read (Toggl's pacing, long Retry-Afters): others can write it meanwhile.
-        with warehouse.get_connection() as conn:
-            ensure_schemas(conn)
-            ensure_raw_table(conn, stream)
-            since = get_cursor(conn, stream.source, stream.name) if incremental else None
-        for window in windows:
-            pages = connector.read(stream, window, since=since)
-            try:
-                # Pages are read into the staging file first; only then is the warehouse
-                # opened, to land them.
-                staging = stage(stream, pages, write_mode, warehouse.staging_folder,
-                                warehouse.memory_limit)
-                with staging as staged, warehouse.get_connection() as conn:
-                    scope = connector.read_scope(stream) if stream.scope_field else None
-                    stats = land_staged(conn, staged, context.run_id, window,
-                                        config.allow_mass_delete, scope)
-                    if (stream.source, stream.name) in ACCOUNT_STREAMS:
-                        owner_path = load_settings().owner_path(stream.source)
-                        totals["ownership_snapshot"] = snapshot_ownership(
-                            conn, stream, owner_path, datetime.now(UTC).date(), context.run_id)
-            except SourceLimitReached as error:
-                # A window cut short is not landed; the windows before it are kept.
-                raise Failure(description=f"{error}. Windows landed before it (by first "
-                              f"month): "
-                              f"{done or 'none'}.", metadata={"months_landed": done},
-                              allow_retries=False) from error
-            except (SourceAuthError, MassDeletion) as error:
-                raise Failure(description=str(error), allow_retries=False) from error
-            for name in ("pages", "records", "rows_written", "quarantined", "repaired",
-                         "deleted"):
-                totals[name] += getattr(stats, name)
-            done.append(window.start.date().isoformat() if window else "full")
+        windows = (read_windows(context.partition_time_window, connector.max_window_months)
+                   if windowed else None)
+        options = PullOptions(
+            full_refresh=config.full_refresh, allow_mass_delete=config.allow_mass_delete,
+            staging_folder=warehouse.staging_folder, memory_limit=warehouse.memory_limit,
+            owner_path=settings.owner_path(stream.source) if stream.snapshots_ownership
+            else None)
+
+        def landed(window: Window | None, stats: LandingStats) -> None:
             context.log.info(f"{stream.table} {window or 'full'}: {stats}")
             if stats.repaired:
                 context.log.warning(f"{stream.table}: {stats.repaired} records had a lone "
@@ -154,18 +120,19 @@ def _raw_asset(stream: Stream, monthly: PartitionsDefinition) -> AssetsDefinitio
                                     "U+FFFD")
             if stats.limit_reached:
                 context.log.warning(stats.limit_reached)
-                totals["limit_reached"] = stats.limit_reached
-            if stats.cursor:
-                totals["cursor"] = stats.cursor
-        totals["mode"] = "incremental" if since else "full"
-        if stream.cursor_field and "cursor" not in totals:
-            totals["cursor"] = since or ""
-        totals |= {"requests": connector.request_count,
-                   "elapsed_seconds": round(time.monotonic() - started, 2)}
-        if hasattr(connector, "api_usage"):  # Salesforce reports its daily API usage
-            totals["api_usage"] = str(connector.api_usage)
-        context.log.info(f"{stream.table}: {totals}")
-        return MaterializeResult(metadata={**totals, "windows": len(windows)})
+
+        try:
+            totals = pull_stream(stream, connector, warehouse.get_connection, context.run_id,
+                                 windows, options, on_window=landed)
+        except PullCutShort as error:
+            # A window cut short is not landed; the windows before it are kept.
+            raise Failure(description=str(error), metadata={"months_landed": error.landed},
+                          allow_retries=False) from error
+        except (SourceAuthError, MassDeletion) as error:
+            raise Failure(description=str(error), allow_retries=False) from error
+        metadata = totals.metadata()
+        context.log.info(f"{stream.table}: {metadata}")
+        return MaterializeResult(metadata=metadata)
 
     return _pull
 

@@ -1,5 +1,5 @@
-"""The warehouse resource shared by every asset, and the concurrency pool of the steps that
-write it."""
+"""The resources shared by every asset: the warehouse (and the concurrency pool of the steps
+that write it) and the business-rule settings."""
 
 from __future__ import annotations
 
@@ -10,10 +10,11 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import duckdb
-from dagster import Failure
+from dagster import ConfigurableResource, Failure, InitResourceContext
 from dagster_duckdb import DuckDBResource
-from pydantic import Field
+from pydantic import Field, PrivateAttr
 
+from pipelines.settings import Settings, load_settings
 from warehouse.locations import DEFAULT_MEMORY_LIMIT, is_motherduck
 
 # Every step that writes the warehouse runs in this Dagster concurrency pool. The shipped
@@ -94,3 +95,26 @@ class WarehouseResource(DuckDBResource):
             yield conn
         finally:
             conn.close()
+
+
+class SettingsResource(ConfigurableResource):
+    """The business-rule settings (docs/configuration.md), parsed once per run: every asset and
+    check of the run reads the same `Settings`, whatever the file says by the time it runs.
+
+    The code location validated the file when it loaded (pipelines/definitions.py), so a run
+    starts only from settings that parse.
+    """
+
+    path: str | None = Field(
+        default=None, description="The settings file (`CSM_METRICS_SETTINGS`); unset: every "
+                                  "setting's default.")
+    _settings: Settings | None = PrivateAttr(default=None)
+
+    def setup_for_execution(self, context: InitResourceContext) -> None:
+        self._settings = load_settings(self.path) if self.path else Settings()
+
+    def get(self) -> Settings:
+        """The run's settings (parsed on first use outside a run, then kept)."""
+        if self._settings is None:
+            self._settings = load_settings(self.path) if self.path else Settings()
+        return self._settings

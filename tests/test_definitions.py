@@ -77,3 +77,72 @@ def test_dg_finds_the_definitions() -> None:
     result = subprocess.run([str(Path(sys.executable).with_name("dg")), "check", "defs"],
                             cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+
+
+def test_the_asset_graph_is_the_data_flow() -> None:
+    """Raw -> staging -> intermediate -> marts, as the SQL reads it: every staging, intermediate
+    and mart file is an asset, working models are not, and each input parsed from a model's SQL
+    is an edge (a working model's inputs stand in for it) (docs/architecture.md, Dagster)."""
+    from itertools import pairwise
+
+    from transforms.graph import model_graph
+
+    assets = build_definitions().resolve_asset_graph()
+    keys = assets.get_all_asset_keys()
+    models = model_graph()
+    for model in models.models:
+        assert (AssetKey([model.layer, model.name]) in keys) == (model.layer != "working"), model
+
+    def parents(*path: str) -> set[str]:
+        return {key.to_user_string() for key in assets.get(AssetKey(list(path))).parent_keys}
+
+    chain = ["raw/toggl/time_entries", "staging/stg_toggl__time_entries",
+             "intermediate/int_time_entries__named", "intermediate/int_time_entries__accounts",
+             "intermediate/int_time_entries__activities", "intermediate/int_time_entries__unified",
+             "intermediate/int_time_entries__counted", "marts/csm_period_metrics",
+             "marts/team_period_metrics", "bi/published_marts"]
+    for upstream, downstream in pairwise(chain):
+        assert upstream in parents(*downstream.split("/")), (upstream, downstream)
+    for model in models.models:
+        if model.layer == "working":
+            continue
+        read = {name.replace(".", "/") for name in model.inputs
+                if name.split(".")[0] in ("staging", "intermediate", "marts")
+                and AssetKey(name.split(".")) in keys}
+        assert read <= parents(model.layer, model.name), model.name
+        if model.layer == "staging":  # staging reads raw tables only
+            assert parents(model.layer, model.name) <= {
+                k.to_user_string() for k in keys if k.path[0] == "raw"}, model.name
+    # The marts read raw only through the models; the shared raw tables map to their writers.
+    assert not {p for p in parents("marts", "csm_period_metrics") if p.startswith("raw/")}
+    assert parents("staging", "stg_pipeline__ownership_snapshots") == {
+        "raw/salesforce/accounts", "raw/hubspot/companies"}
+    assert assets.get(AssetKey(["staging", "stg_toggl__time_entries"])).group_name == "staging"
+
+
+def test_every_run_materializes_the_models(tmp_path: Path) -> None:
+    """The models are specs of the marts step, so a monthly run records each of them, with its
+    columns, and the README's monthly selection still takes the whole step."""
+    from dagster import DagsterInstance
+
+    from tests.conftest import run_pipeline, tiny_fakes
+    from transforms.graph import model_graph
+
+    instance = DagsterInstance.ephemeral()
+    with tiny_fakes(tmp_path):
+        run_pipeline("2025-01-01", "2025-02-01", instance)
+    for model in model_graph().models:
+        if model.layer not in ("staging", "intermediate"):
+            continue
+        event = instance.get_latest_materialization_event(AssetKey([model.layer, model.name]))
+        assert event is not None, model.name
+        materialization = event.asset_materialization
+        assert materialization is not None
+        schema = materialization.metadata["dagster/column_schema"].value
+        assert schema.columns, model.name
+    counted = instance.get_latest_materialization_event(
+        AssetKey(["intermediate", "int_time_entries__counted"]))
+    assert counted is not None and counted.asset_materialization is not None
+    columns = {c.name for c in counted.asset_materialization.metadata[
+        "dagster/column_schema"].value.columns}
+    assert {"entry_id", "in_population"} <= columns

@@ -4,6 +4,7 @@ spent API quota mid-pull loses nothing and doubles nothing."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import nullcontext
 from datetime import UTC, date, datetime
 
 import duckdb
@@ -14,7 +15,8 @@ from connectors.salesforce import SalesforceConnector
 from connectors.salesforce.client import OVERLAP
 from sandbox.company import Company, generate_company
 from sandbox.servers import Sandbox
-from warehouse.loading import get_cursor, land, land_staged, stage
+from warehouse.loading import get_cursor, land
+from warehouse.pull import pull_stream
 
 SF_TIME = "%Y-%m-%dT%H:%M:%S.%f%z"
 OPPORTUNITIES = SALESFORCE["opportunities"]
@@ -141,9 +143,8 @@ def test_a_member_removed_from_clockify_keeps_her_entries_on_a_re_pull(
     connector = ClockifyConnector(sandbox.clockify.api_key, sandbox.clockify.workspace_id,
                                   f"{sandbox.clockify.base_url}/api/v1")
     def pull(run_id: str) -> None:
-        # As the raw asset does: the scope is known once the pages are read (staged).
-        with stage(stream, connector.read(stream, february)) as staged:
-            land_staged(conn, staged, run_id, february, scope=connector.read_scope(stream))
+        # The raw asset's own function: the scope is known once the pages are staged.
+        pull_stream(stream, connector, lambda: nullcontext(conn), run_id, [february])
 
     pull("first")
     removed = next(u for u in sandbox.clockify.users if sandbox.clockify.entries.get(u["id"]))

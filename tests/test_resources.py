@@ -128,3 +128,33 @@ def test_a_slow_pull_does_not_hold_the_warehouse(tmp_path: Path) -> None:
         assert conn.execute("select x from meanwhile").fetchall() == [(1,)]
         projects = conn.execute("select count(*) from raw.toggl__projects").fetchone()
     assert projects is not None and projects[0] == len(fakes.toggl.projects) > 0
+
+
+def test_the_settings_are_parsed_once_per_run(tmp_path: Path) -> None:
+    """The settings resource parses the file when the run sets it up; an edit during the run
+    changes nothing for its later steps, and a wrong file stops it at setup."""
+    from dagster import build_init_resource_context
+
+    from pipelines.resources import SettingsResource
+    from pipelines.settings import SettingsError
+
+    path = tmp_path / "settings.toml"
+    path.write_text('reporting_timezone = "Europe/Paris"\n')
+    resource = SettingsResource(path=str(path))
+    with build_init_resource_context() as context:
+        resource.setup_for_execution(context)
+    path.write_text('reporting_timezone = "Asia/Tokyo"\n')
+    assert resource.get().reporting_timezone == "Europe/Paris"
+    assert resource.get() is resource.get()
+    assert SettingsResource().get().reporting_timezone == "UTC"  # no file: the defaults
+    path.write_text("reporting_timezone = 3\n")
+    with pytest.raises(SettingsError, match="reporting_timezone"), \
+            build_init_resource_context() as context:
+        SettingsResource(path=str(path)).setup_for_execution(context)
+
+
+def test_no_asset_or_check_loads_the_settings_itself() -> None:
+    """They get the run's settings from the `settings` resource (or from an argument)."""
+    callers = [str(path.relative_to(ROOT)) for path in (ROOT / "pipelines").rglob("*.py")
+               if "load_settings(" in path.read_text()]
+    assert sorted(callers) == ["pipelines/resources.py", "pipelines/settings.py"]

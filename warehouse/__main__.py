@@ -19,7 +19,7 @@ from pathlib import Path
 
 import duckdb
 
-from warehouse.locations import PROJECT_ROOT, published_path, warehouse_path
+from warehouse.locations import PROJECT_ROOT
 from warehouse.publishing import current_version
 
 
@@ -47,7 +47,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "pg-stop":
         return pg_stop(args.data_dir)
 
-    published = published_path(warehouse_path())
+    from pipelines.deployment import Deployment  # the variables, read in one place
+
+    published = Deployment.from_env().published
     if not published:
         parser.error("publishing is off (CSM_METRICS_PUBLISHED_PATH is empty, or the warehouse "
                      "is on MotherDuck, which BI tools reach directly)")

@@ -1,11 +1,11 @@
-"""Where the warehouse and its published copy live, from the environment.
+"""Where the warehouse and its published copy live, checked before anything is written.
 
-Shared by the Dagster definitions and the BI commands (`python -m warehouse ...`).
+The values come from the deployment (pipelines/deployment.py reads the environment, once); these
+checks are shared by it and by the BI commands (`python -m warehouse ...`).
 """
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from warehouse.publishing import VERSIONS
@@ -24,10 +24,10 @@ def is_motherduck(database: str) -> bool:
     return database.startswith(("md:", "motherduck:"))
 
 
-def warehouse_path() -> str:
-    """`WAREHOUSE_PATH`: a DuckDB file, or a MotherDuck database (`md:<name>`; the token comes
-    from DuckDB's own `motherduck_token` variable, never from this path)."""
-    database = os.environ.get("WAREHOUSE_PATH") or str(DEFAULT_WAREHOUSE)
+def check_warehouse_path(database: str) -> str:
+    """`WAREHOUSE_PATH`: a DuckDB file (its folder created), or a MotherDuck database
+    (`md:<name>`; the token comes from DuckDB's own `motherduck_token` variable, never from this
+    path)."""
     if is_motherduck(database):
         if "token=" in database:
             raise DeploymentError("WAREHOUSE_PATH must not carry the MotherDuck token: set "
@@ -37,10 +37,10 @@ def warehouse_path() -> str:
     return database
 
 
-def published_path(database: str) -> str:
-    """`CSM_METRICS_PUBLISHED_PATH`, else `published/csm_metrics.duckdb` beside the warehouse;
-    off (empty) for MotherDuck, which serves concurrent readers itself."""
-    configured = os.environ.get("CSM_METRICS_PUBLISHED_PATH")
+def published_path(database: str, configured: str | None) -> str:
+    """`configured` (`CSM_METRICS_PUBLISHED_PATH`; empty: off), else
+    `published/csm_metrics.duckdb` beside the warehouse; off (empty) for MotherDuck, which
+    serves concurrent readers itself."""
     if configured is not None:
         if configured:
             check_published_path(Path(configured), database)

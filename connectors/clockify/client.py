@@ -15,7 +15,7 @@ from typing import Any
 
 from connectors.clockify.streams import STREAMS
 from connectors.errors import SourceNotConfigured
-from connectors.http import ApiSession, json_of, require_secure_url, send
+from connectors.http import ApiSession, default_timeout, json_of, require_secure_url, send
 from connectors.streams import Page, Stream, Window
 
 PUBLIC_HOST = "https://api.clockify.me/api/v1"
@@ -34,7 +34,8 @@ class ClockifyConnector:
     max_window_months: int | None = None
 
     def __init__(self, api_key: str | None, workspace_id: str | None,
-                 base_url: str | None = None, page_size: int = PAGE_SIZE) -> None:
+                 base_url: str | None = None, page_size: int = PAGE_SIZE,
+                 timeout: float | None = None) -> None:
         if not api_key or not workspace_id:
             raise SourceNotConfigured("clockify", "set CLOCKIFY_API_KEY and CLOCKIFY_WORKSPACE_ID")
         require_secure_url(base_url, "CLOCKIFY_BASE_URL", "clockify")
@@ -43,7 +44,7 @@ class ClockifyConnector:
         self.page_size = page_size
         # The key travels in a custom header, which `requests` keeps across a redirect to
         # another host: the session refuses such redirects (connectors/http.py).
-        self.session = ApiSession(source="clockify")
+        self.session = ApiSession(timeout=default_timeout(timeout), source="clockify")
         self.session.headers["X-Api-Key"] = api_key
         self._scopes: dict[str, frozenset[str]] = {}
 

@@ -60,13 +60,15 @@ class HubSpotConnector:
 
     def __init__(self, access_token: str | None, base_url: str | None = None,
                  extra_fields: Mapping[str, Sequence[str]] | None = None,
-                 owner_property: str = "hubspot_owner_id") -> None:
+                 owner_property: str = "hubspot_owner_id",
+                 timeout: float | None = None) -> None:
         if not access_token:
             raise SourceNotConfigured("hubspot", "set HUBSPOT_ACCESS_TOKEN")
         # Properties beyond a stream's defaults (a custom owner property, a deal's term).
         self.extra_fields = {k: tuple(v) for k, v in (extra_fields or {}).items()}
         # The owner property whose history gives point-in-time ownership.
         self.owner_property = owner_property
+        self.timeout = default_timeout(timeout)
         require_secure_url(base_url, "HUBSPOT_BASE_URL", "hubspot")
         bundle = ca_bundle()
         if os.path.isdir(bundle):
@@ -188,7 +190,7 @@ class HubSpotConnector:
         kwargs = {k: v for k, v in kwargs.items() if v is not None}
         self.request_count += 1
         try:
-            response = fetch(_preload_content=False, _request_timeout=default_timeout(), **kwargs)
+            response = fetch(_preload_content=False, _request_timeout=self.timeout, **kwargs)
         except SourceError:
             raise  # a redirect to another host, refused (connectors/http.py)
         except Exception as error:  # each sub-package raises its own ApiException class

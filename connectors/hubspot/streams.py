@@ -20,7 +20,7 @@ STREAMS: dict[str, HubSpotStream] = {
     for s in (
         HubSpotStream("hubspot", "owners", "id", "updatedAt", object_type="owners"),
         HubSpotStream("hubspot", "companies", "id", "properties.hs_lastmodifieddate",
-                      write_mode="merge", object_type="companies",
+                      write_mode="merge", snapshots_ownership=True, object_type="companies",
                       properties=("name", "domain", "hubspot_owner_id", "industry",
                                   "createdate", "hs_lastmodifieddate"),
                       properties_with_history=("hubspot_owner_id",)),

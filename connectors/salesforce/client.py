@@ -46,7 +46,13 @@ from connectors.errors import (
     SourceNotConfigured,
     SourceRetryableError,
 )
-from connectors.http import ApiSession, require_secure_url, retry_policy, transport_error
+from connectors.http import (
+    ApiSession,
+    default_timeout,
+    require_secure_url,
+    retry_policy,
+    transport_error,
+)
 from connectors.salesforce.streams import STREAMS, SoqlStream
 from connectors.streams import Page, Window
 
@@ -76,10 +82,12 @@ class SalesforceConnector:
         history_field: str = "Owner",
         bulk_threshold: int | None = 100_000,
         bulk_page_size: int = 50_000,
+        timeout: float | None = None,
     ) -> None:
         require_secure_url(instance_url, "SALESFORCE_INSTANCE_URL", "salesforce", bare_host=True)
         # A login's SOAP fault (HTTP 500) is final: never retried like other 5xx.
         self.session = session or ApiSession(retry=retry_policy(never_retry=LOGIN_PATHS),
+                                             timeout=default_timeout(timeout),
                                              source="salesforce")
         self.batch_size = batch_size
         # Fields beyond a stream's defaults (a custom owner lookup, a deal's term), per stream.

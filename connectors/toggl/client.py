@@ -22,7 +22,7 @@ from typing import Any
 import requests
 
 from connectors.errors import SourceError, SourceLimitReached, SourceNotConfigured
-from connectors.http import ApiSession, json_of, require_secure_url, send
+from connectors.http import ApiSession, default_timeout, json_of, require_secure_url, send
 from connectors.streams import Page, Stream, Window
 from connectors.toggl.pacing import QuotaPacer
 from connectors.toggl.streams import STREAMS
@@ -51,14 +51,14 @@ class TogglConnector:
     def __init__(self, api_token: str | None, workspace_id: str | int | None,
                  base_url: str | None = None, min_interval: float = 1.0,
                  max_quota_wait: float = 300.0, log: Callable[[str], None] | None = None,
-                 pacer: QuotaPacer | None = None) -> None:
+                 pacer: QuotaPacer | None = None, timeout: float | None = None) -> None:
         if not api_token or not workspace_id:
             raise SourceNotConfigured("toggl", "set TOGGL_API_TOKEN and TOGGL_WORKSPACE_ID")
         require_secure_url(base_url, "TOGGL_BASE_URL", "toggl")
         self.base_url = (base_url or PUBLIC_HOST).rstrip("/")
         self.workspace_id = str(workspace_id)
         # Pacing is the pacer's (min_interval is its floor), not the session's.
-        self.session = ApiSession(source="toggl")
+        self.session = ApiSession(timeout=default_timeout(timeout), source="toggl")
         # `max_quota_wait`: the longest wait for the quota to reset before ending the pull.
         self.pacer = pacer or QuotaPacer(min_interval, max_quota_wait, log)
         self.session.auth = (api_token, "api_token")

@@ -2,7 +2,8 @@
 
 An instance or base URL that would carry the credentials in clear text (http:// off loopback) is
 refused when the resource is built: when the code location loads (the `EnvVar`'s value) and when
-a run builds it, naming the variable.
+a run builds it, naming the variable. The settings add fields to the reads (a custom owner field,
+a deal's term): `connector(settings)` takes the run's (`Settings.extra_fields`).
 """
 
 from __future__ import annotations
@@ -12,10 +13,15 @@ from typing import Any
 from dagster import ConfigurableResource, EnvVar
 from pydantic import Field, field_validator
 
-from connectors.http import require_secure_url
+from connectors.http import READ_TIMEOUT, require_secure_url
 from connectors.hubspot import HubSpotConnector
 from connectors.salesforce import SalesforceConnector
-from pipelines.settings import load_settings
+from pipelines.settings import Settings
+
+
+def _timeout() -> Any:
+    return Field(default=READ_TIMEOUT, gt=0,
+                 description="Seconds to wait for an answer before retrying")
 
 
 class SalesforceResource(ConfigurableResource):
@@ -31,6 +37,7 @@ class SalesforceResource(ConfigurableResource):
     # A pull of more records than this goes through Bulk API 2.0, pages of bulk_page_size.
     bulk_threshold: int = 100_000
     bulk_page_size: int = 50_000
+    http_timeout: float = _timeout()
 
     @field_validator("instance_url", mode="before")
     @classmethod
@@ -56,15 +63,14 @@ class SalesforceResource(ConfigurableResource):
                                    ("SALESFORCE_PASSWORD", self.password)) if not v]
         return []
 
-    def connector(self) -> SalesforceConnector:
-        settings = load_settings()
+    def connector(self, settings: Settings) -> SalesforceConnector:
         return SalesforceConnector(
             instance_url=self.instance_url, access_token=self.access_token,
             username=self.username, password=self.password,
             security_token=self.security_token, domain=self.domain, batch_size=self.batch_size,
             bulk_threshold=self.bulk_threshold, bulk_page_size=self.bulk_page_size,
             extra_fields=settings.extra_fields("salesforce"),
-            history_field=settings.salesforce_history_field)
+            history_field=settings.salesforce_history_field, timeout=self.http_timeout)
 
 
 class HubSpotResource(ConfigurableResource):
@@ -72,6 +78,7 @@ class HubSpotResource(ConfigurableResource):
 
     access_token: str | None = Field(default=None, repr=False)
     base_url: str | None = None
+    http_timeout: float = _timeout()
 
     @field_validator("base_url", mode="before")
     @classmethod
@@ -86,11 +93,11 @@ class HubSpotResource(ConfigurableResource):
     def missing(self) -> list[str]:
         return ["HUBSPOT_ACCESS_TOKEN"] if self.base_url and not self.access_token else []
 
-    def connector(self) -> HubSpotConnector:
-        settings = load_settings()
+    def connector(self, settings: Settings) -> HubSpotConnector:
         return HubSpotConnector(access_token=self.access_token, base_url=self.base_url,
                                 extra_fields=settings.extra_fields("hubspot"),
-                                owner_property=settings.hubspot_owner_property)
+                                owner_property=settings.hubspot_owner_property,
+                                timeout=self.http_timeout)
 
 
 def _value(setting: Any) -> Any:

@@ -1,6 +1,10 @@
 """The marts: one multi-asset, because every table comes from the same snapshots and they are
 replaced together in one transaction. Partitioned by month; a run also rebuilds the quarters and
-years its months touch."""
+years its months touch.
+
+The staging and intermediate models are specs of the same multi-asset: the step creates them
+before it builds the marts, so every run materializes them, and the asset graph shows raw ->
+staging -> intermediate -> marts as the SQL reads it (pipelines/metrics/models.py)."""
 
 
 from collections.abc import Iterator
@@ -18,12 +22,13 @@ from dagster import (
     multi_asset,
 )
 from dagster_duckdb import DuckDBResource
+from duckdb import DuckDBPyConnection
 
 from connectors.streams import Stream
+from pipelines.metrics.models import MODEL_LAYERS, mart_deps, model_key, model_specs
 from pipelines.partitions import month_range
-from pipelines.raw import raw_key
-from pipelines.resources import WAREHOUSE_POOL
-from pipelines.settings import load_settings
+from pipelines.resources import WAREHOUSE_POOL, SettingsResource
+from transforms.graph import model_graph
 from warehouse.columns import described_columns, mart_docs
 from warehouse.marts import build_month_marts
 from warehouse.schema import prepare
@@ -34,8 +39,8 @@ ACCOUNT_PERIOD_METRICS = AssetKey(["marts", "account_period_metrics"])
 CSM_ACTIVITY_HOURS = AssetKey(["marts", "csm_activity_hours"])
 QUARANTINE = AssetKey(["marts", "quarantine"])
 
-MART_KEYS = [CSM_PERIOD_METRICS, TEAM_PERIOD_METRICS, ACCOUNT_PERIOD_METRICS, CSM_ACTIVITY_HOURS,
-             QUARANTINE]
+# Every mart model, in build order: the files of transforms/marts/ (transforms/graph.py).
+MART_KEYS = [model_key(model) for model in model_graph().layer("marts")]
 
 
 def column_schema(columns: list[tuple[str, str, str]]) -> TableSchema:
@@ -45,27 +50,32 @@ def column_schema(columns: list[tuple[str, str, str]]) -> TableSchema:
 
 def month_marts_asset(streams: list[Stream], monthly: PartitionsDefinition) -> AssetsDefinition:
     docs = mart_docs()
+    graph = model_graph()
+    models = model_specs(graph, streams)
+    reads = mart_deps(graph, streams)
     specs = [
-        AssetSpec(key, group_name="metrics", kinds={"duckdb"},
-                  description=docs[key.path[-1]].description,
-                  deps=[raw_key(s) for s in streams],
-                  tags={"layer": "marts", "partitioning": "monthly"},
-                  # Each build records the column schema, with types and descriptions.
-                  metadata={"table": ".".join(key.path)})
-        for key in MART_KEYS
+        *models,
+        *(AssetSpec(key, group_name="metrics", kinds={"duckdb"},
+                    description=docs[key.path[-1]].description,
+                    deps=reads[key],
+                    tags={"layer": "marts", "partitioning": "monthly"},
+                    # Each build records the column schema, with types and descriptions.
+                    metadata={"table": ".".join(key.path)})
+          for key in MART_KEYS),
     ]
 
     @multi_asset(specs=specs, partitions_def=monthly, can_subset=False, pool=WAREHOUSE_POOL,
                  backfill_policy=BackfillPolicy.single_run(), name="month_marts")
-    def month_marts(context: AssetExecutionContext,
-                    warehouse: DuckDBResource) -> Iterator[MaterializeResult]:
-        settings = load_settings()
+    def month_marts(context: AssetExecutionContext, warehouse: DuckDBResource,
+                    settings: SettingsResource) -> Iterator[MaterializeResult]:
+        settings = settings.get()  # parsed once per run (pipelines/resources.py)
         start, end = month_range(context.partition_time_window)
         with warehouse.get_connection() as conn:
             prepare(conn, streams, settings.for_warehouse(), settings.tables())
             written = build_month_marts(conn, start, end, context.run_id)
             schemas = {key: column_schema(described_columns(conn, key.path[-1]))
                         for key in MART_KEYS}
+            model_columns = _model_columns(conn)
             outside = conn.execute(
                 "select tracker_email, hours from intermediate.int_time_entries__outside_population"
                 " order by hours desc").fetchall()
@@ -73,6 +83,9 @@ def month_marts_asset(streams: list[Stream], monthly: PartitionsDefinition) -> A
         if outside:
             context.log.warning(f"{len(outside)} tracker user(s) outside the CSM population; "
                                 f"their hours count nowhere: {[u for u, _ in outside[:10]]}")
+        for spec in models:  # created by `prepare`, before the marts
+            yield MaterializeResult(asset_key=spec.key, metadata={
+                "dagster/column_schema": column_schema(model_columns.get(spec.key, []))})
         for key in MART_KEYS:
             metadata = {"rows_written": written[key.path[-1]], "first_month": start.isoformat(),
                         "end_month_exclusive": end.isoformat(),
@@ -83,3 +96,17 @@ def month_marts_asset(streams: list[Stream], monthly: PartitionsDefinition) -> A
             yield MaterializeResult(asset_key=key, metadata=metadata)
 
     return month_marts
+
+
+def _model_columns(conn: DuckDBPyConnection) -> dict[AssetKey, list[tuple[str, str, str]]]:
+    """Each staging and intermediate model's columns and types, view or table alike: read from
+    the catalog, so nothing is scanned."""
+    rows = conn.execute(
+        "select schema_name, table_name, column_name, data_type from duckdb_columns() "
+        "where database_name = current_database() and schema_name in $layers "
+        "order by schema_name, table_name, column_index",
+        {"layers": list(MODEL_LAYERS)}).fetchall()
+    columns: dict[AssetKey, list[tuple[str, str, str]]] = {}
+    for schema, table, column, data_type in rows:
+        columns.setdefault(AssetKey([schema, table]), []).append((column, data_type, ""))
+    return columns

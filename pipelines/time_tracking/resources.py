@@ -14,9 +14,15 @@ from pydantic import Field, PrivateAttr, field_validator
 
 from connectors.clockify import ClockifyConnector
 from connectors.clockify.client import PAGE_SIZE
-from connectors.http import require_secure_url
+from connectors.http import READ_TIMEOUT, require_secure_url
 from connectors.toggl import TogglConnector
 from connectors.toggl.pacing import QuotaPacer
+from pipelines.settings import Settings
+
+
+def _timeout() -> Any:
+    return Field(default=READ_TIMEOUT, gt=0,
+                 description="Seconds to wait for an answer before retrying")
 
 
 class TogglResource(ConfigurableResource):
@@ -33,6 +39,7 @@ class TogglResource(ConfigurableResource):
     max_quota_wait: float = Field(
         default=300.0, ge=0,
         description="Seconds a pull waits for a spent hourly quota to reset before ending")
+    http_timeout: float = _timeout()
     # One pacer for every Toggl stream of a run: they all spend the same quota.
     _pacer: QuotaPacer | None = PrivateAttr(default=None)
 
@@ -54,10 +61,12 @@ class TogglResource(ConfigurableResource):
         return _missing({"TOGGL_API_TOKEN": self.api_token,
                          "TOGGL_WORKSPACE_ID": self.workspace_id}, self.base_url)
 
-    def connector(self) -> TogglConnector:
+    def connector(self, settings: Settings | None = None) -> TogglConnector:
+        """`settings`: accepted like the CRMs'; no setting adds fields to a tracker's reads."""
         return TogglConnector(api_token=self.api_token, workspace_id=self.workspace_id,
                               base_url=self.base_url, min_interval=self.min_request_interval,
-                              max_quota_wait=self.max_quota_wait, pacer=self._pacer)
+                              max_quota_wait=self.max_quota_wait, pacer=self._pacer,
+                              timeout=self.http_timeout)
 
 
 class ClockifyResource(ConfigurableResource):
@@ -68,6 +77,7 @@ class ClockifyResource(ConfigurableResource):
     base_url: str | None = None
     page_size: int = Field(default=PAGE_SIZE, ge=1, le=5000,
                            description="Entries per request (lower it if Clockify caps pages)")
+    http_timeout: float = _timeout()
 
     @field_validator("base_url", mode="before")
     @classmethod
@@ -83,9 +93,11 @@ class ClockifyResource(ConfigurableResource):
         return _missing({"CLOCKIFY_API_KEY": self.api_key,
                          "CLOCKIFY_WORKSPACE_ID": self.workspace_id}, self.base_url)
 
-    def connector(self) -> ClockifyConnector:
+    def connector(self, settings: Settings | None = None) -> ClockifyConnector:
+        """`settings`: accepted like the CRMs'; no setting adds fields to a tracker's reads."""
         return ClockifyConnector(api_key=self.api_key, workspace_id=self.workspace_id,
-                                 base_url=self.base_url, page_size=self.page_size)
+                                 base_url=self.base_url, page_size=self.page_size,
+                                 timeout=self.http_timeout)
 
 
 def _value(setting: Any) -> Any:
