@@ -6,7 +6,8 @@ so the slow part, the network, never holds the warehouse: another run, or anyone
 warehouse meanwhile. `land_staged` then opens nothing itself: given a warehouse connection, it
 attaches the staged file and, in one transaction, replaces what the pull covers: the whole table
 for a full pull, the window's rows for a windowed stream, or the pulled records (upserted on
-their key) for an incremental one, whose cursor advances in the same transaction. A pull that
+their key) for an incremental one, whose cursor advances in the same transaction, as do the
+stream's typed staging tables, for what the pull touched (warehouse/staging.py). A pull that
 fails half-way therefore leaves the raw table and its cursor exactly as they were, and a re-run
 replaces rather than duplicates. `land` does both, for callers that hold a connection anyway.
 
@@ -44,6 +45,7 @@ import pyarrow as pa
 
 from connectors.errors import SourceLimitReached
 from connectors.streams import Page, Stream, Window
+from warehouse import staging
 from warehouse.locations import DEFAULT_MEMORY_LIMIT
 from warehouse.schema import ensure_raw_table, ensure_schemas
 from warehouse.sql import literal, run, transaction
@@ -239,12 +241,28 @@ def land_staged(conn: duckdb.DuckDBPyConnection, staged: Staged, run_id: str,
                 where {in_window}""", params)
             if stream.cursor_field and mode in ("merge", "replace"):
                 stats.cursor = _advance_cursor(conn, params, reset=mode == "replace")
+            _refresh_staging(conn, stream, mode, table, in_window, params)
     finally:
+        conn.execute(f"drop table if exists {staging.SLICE}")
         conn.execute("drop view if exists landed")
         conn.execute("drop view if exists landed_all")
         conn.execute("drop table if exists landing_once")
         conn.execute("detach database if exists staged")
     return stats
+
+
+def _refresh_staging(conn: duckdb.DuckDBPyConnection, stream: Stream, mode: str, table: str,
+                     in_window: str, params: dict[str, Any]) -> None:
+    """Type what this pull touched into the stream's staging tables, in its transaction: every
+    row for a full pull; the upserted keys for an incremental one; the window's rows, those
+    just marked deleted included, for a windowed one (warehouse/staging.py)."""
+    if mode == "replace":
+        staging.refresh(conn, table, sliced=False)
+        return
+    touched = ("select _pk from landed" if mode == "merge"
+               else f"select _pk from {table} where {in_window}")
+    run(conn, f"create or replace temp table {staging.SLICE} as {touched}", params)
+    staging.refresh(conn, table, sliced=True)
 
 
 # An instant, and not one further ahead than clock skew explains.

@@ -2,8 +2,9 @@
 
 Raw tables share one shape: the record's primary key, the instant that places it in a window
 (for windowed streams), the record as the API sent it (JSON), lineage, and when the pipeline saw
-it vanish from the source (`_deleted_at`, for APIs that send no tombstones). Staging and
-intermediate models are views over them, so they never hold stale copies.
+it vanish from the source (`_deleted_at`, for APIs that send no tombstones). Staging models
+over them are typed tables, refreshed as records land (warehouse/staging.py); the other staging
+models and the intermediate ones are views, so they never hold stale copies.
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ from connectors.streams import Stream
 from pipelines.settings import Settings
 from transforms import VIEW_LAYERS, macro_paths
 from transforms.graph import model_graph
+from warehouse.sql import transaction
+from warehouse.staging import PIPELINE_RAW_TABLES, ensure_current, record_table
 
 SCHEMAS = ("raw", "staging", "intermediate", "marts")
 
@@ -95,12 +98,13 @@ def _sql_type(kind: Any) -> str:
 def pipeline_tables(streams: list[Stream]) -> set[str]:
     """The tables the pipeline itself creates, which models may read besides other models."""
     return ({f"raw.{stream.table}" for stream in streams}
-            | {"raw.quarantine", "raw._state", "raw.ownership_snapshots", "staging.settings"}
+            | PIPELINE_RAW_TABLES | {"staging.settings"}
             | {f"staging.{name}" for name in SETTINGS_TABLES})
 
 
 def apply_views(conn: duckdb.DuckDBPyConnection, streams: list[Stream]) -> list[str]:
-    """(Re)create every staging and intermediate view, each after the models it reads.
+    """(Re)create every staging and intermediate view, each after the models it reads (the
+    typed staging tables are not views: warehouse/staging.py keeps them).
 
     DuckDB binds a view when it is created, so a model must come after the models it reads,
     and must not bind against an older version of them: every existing view of these layers is
@@ -118,7 +122,7 @@ def apply_views(conn: duckdb.DuckDBPyConnection, streams: list[Stream]) -> list[
         conn.execute(f'drop view if exists {schema}."{view}"')
     created: list[str] = []
     for model in graph.models:
-        if model.layer not in VIEW_LAYERS:
+        if model.layer not in VIEW_LAYERS or record_table(model):
             continue
         try:
             conn.execute(f"create or replace view {model.relation} as\n{model.sql}")
@@ -137,4 +141,7 @@ def prepare(conn: duckdb.DuckDBPyConnection, streams: list[Stream], settings: di
     write_settings(conn, settings, settings_tables)
     for path in macro_paths():  # shared formulas, before the models that use them
         conn.execute(path.read_text())
+    model_graph().check_sources(pipeline_tables(streams))
+    with transaction(conn):
+        ensure_current(conn)  # typed staging tables a first run or a new definition rebuilds
     apply_views(conn, streams)

@@ -5,6 +5,7 @@ with source as (
 
 final as (
     select
+        _pk,
         _record->>'id' as project_id,
         _record->>'name' as project_name,
         nullif(_record->>'clientId', '') as client_id

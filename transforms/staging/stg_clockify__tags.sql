@@ -5,6 +5,7 @@ with source as (
 
 final as (
     select
+        _pk,
         _record->>'id' as tag_id,
         _record->>'name' as tag_name
     from source

@@ -23,6 +23,7 @@ parsed as (
 
 final as (
     select
+        _pk,
         'clockify:' || (_record->>'id') as entry_id,
         'clockify' as source,
         _record->>'userId' as user_id,

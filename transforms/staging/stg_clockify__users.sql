@@ -5,6 +5,7 @@ with source as (
 
 final as (
     select
+        _pk,
         _record->>'id' as user_id,
         _record->>'name' as name,
         fold_email(_record->>'email') as email

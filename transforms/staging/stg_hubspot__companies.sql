@@ -11,6 +11,7 @@ settings as (
 
 final as (
     select
+        _pk,
         'hs:' || (_record->>'id') as account_id,
         'hubspot' as source,
         _record->'properties'->>'name' as account_name,

@@ -10,6 +10,7 @@ settings as (
 
 histories as (
     select
+        _pk,
         'hs:' || (_record->>'id') as account_id,
         json_extract(_record, '$.propertiesWithHistory.' || settings.hubspot_owner_property)
             as history
@@ -19,6 +20,7 @@ histories as (
 
 changes as (
     select
+        _pk,
         account_id,
         unnest(from_json(history, '[{"value": "VARCHAR", "timestamp": "VARCHAR"}]')) as change
     from histories
@@ -27,6 +29,7 @@ changes as (
 
 final as (
     select
+        _pk,
         account_id,
         try_cast(change.timestamp as timestamptz) as changed_at,
         nullif(change.value, '') as new_owner_ref

@@ -7,6 +7,7 @@ with source as (
 
 stages as (
     select
+        _pk,
         _record->>'id' as pipeline_id,
         unnest(from_json(
             _record->'stages',
@@ -17,6 +18,7 @@ stages as (
 
 final as (
     select
+        _pk,
         pipeline_id,
         stage.id as stage_id,
         stage.label as stage_label,

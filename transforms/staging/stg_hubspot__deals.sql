@@ -26,6 +26,7 @@ companies as (
 
 final as (
     select
+        source._pk,
         'hs:' || (source._record->>'id') as deal_id,
         'hubspot' as source,
         'hs:' || companies.company_id as account_id,

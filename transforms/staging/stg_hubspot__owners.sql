@@ -6,6 +6,7 @@ with source as (
 
 final as (
     select
+        _pk,
         _record->>'id' as owner_id,
         nullif(trim(concat_ws(' ', _record->>'firstName', _record->>'lastName')), '') as name,
         fold_email(_record->>'email') as email,

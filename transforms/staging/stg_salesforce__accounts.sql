@@ -11,6 +11,7 @@ settings as (
 
 final as (
     select
+        _pk,
         'sf:' || (_record->>'Id') as account_id,
         'salesforce' as source,
         _record->>'Name' as account_name,

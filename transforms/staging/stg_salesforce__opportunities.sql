@@ -12,6 +12,7 @@ settings as (
 
 final as (
     select
+        _pk,
         'sf:' || (_record->>'Id') as deal_id,
         'salesforce' as source,
         'sf:' || (_record->>'AccountId') as account_id,

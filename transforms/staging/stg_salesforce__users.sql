@@ -6,6 +6,7 @@ with source as (
 
 final as (
     select
+        _pk,
         _record->>'Id' as user_id,
         _record->>'Name' as name,
         fold_email(_record->>'Email') as email,

@@ -5,6 +5,7 @@ with source as (
 
 final as (
     select
+        _pk,
         _record->>'id' as client_id,
         _record->>'name' as client_name
     from source

@@ -5,6 +5,7 @@ with source as (
 
 final as (
     select
+        _pk,
         _record->>'id' as project_id,
         _record->>'name' as project_name,
         _record->>'client_id' as client_id
