@@ -37,7 +37,7 @@ bi-files: $(STAMP)  ## LookML views and Tableau data sources, into bi/
 	$(BIN)/python -m warehouse bi-files --out bi
 
 test: $(STAMP)
-	$(BIN)/python -m pytest -n auto
+	$(BIN)/python -m pytest -n auto --dist worksteal
 
 # The benchmark (docs/performance.md): SCALE=1 is 300 CSMs, 20,000 accounts, 3,000,000 entries.
 SCALE ?= 1
