@@ -26,6 +26,7 @@ from pydantic_core import PydanticUndefined
 
 from connectors.clockify.client import PAGE_SIZE
 from connectors.http import READ_TIMEOUT
+from pipelines.generated_text import between_markers
 from pipelines.settings import SETTINGS_ENV
 from warehouse.locations import (
     DEFAULT_MEMORY_LIMIT,
@@ -253,10 +254,10 @@ def readme_table() -> str:
 
 def with_readme_table(text: str) -> str:
     """`text` (README.md) with the generated table put between its markers."""
-    start, end = text.find(_BEGIN), text.find(_END)
-    if start < 0 or end < start:
+    done = between_markers(text, _BEGIN, _END, readme_table())
+    if done is None:
         raise DeploymentError(f"README.md has no generated-table markers:\n{_BEGIN}\n{_END}")
-    return f"{text[:start]}{_BEGIN}\n\n{readme_table()}\n\n{text[end:]}"
+    return done
 
 
 def _row(cells: list[str]) -> str:

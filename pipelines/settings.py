@@ -47,6 +47,8 @@ from pydantic import (
 from pydantic.fields import FieldInfo
 from pydantic_core import ErrorDetails, PydanticCustomError, PydanticUndefined
 
+from pipelines.generated_text import between_markers
+
 SETTINGS_ENV = "CSM_METRICS_SETTINGS"
 DOCS = Path(__file__).parents[1] / "docs" / "configuration.md"
 ACTIVITIES = ("onboarding", "training", "business_review", "support", "renewal", "expansion",
@@ -702,10 +704,10 @@ def settings_reference_markdown() -> str:
 
 def with_reference(text: str) -> str:
     """`text` (docs/configuration.md) with the generated reference put between its markers."""
-    start, end = text.find(_BEGIN), text.find(_END)
-    if start < 0 or end < start:
+    done = between_markers(text, _BEGIN, _END, settings_reference_markdown())
+    if done is None:
         raise SettingsError(f"{DOCS.name} has no generated-reference markers:\n{_BEGIN}\n{_END}")
-    return f"{text[:start]}{_BEGIN}\n\n{settings_reference_markdown()}\n\n{text[end:]}"
+    return done
 
 
 def _table(model: type[_Model], blocks: list[str]) -> str:

@@ -8,20 +8,13 @@ a deal's term): `connector(settings)` takes the run's (`Settings.extra_fields`).
 
 from __future__ import annotations
 
-from typing import Any
+from dagster import ConfigurableResource
+from pydantic import Field
 
-from dagster import ConfigurableResource, EnvVar
-from pydantic import Field, field_validator
-
-from connectors.http import READ_TIMEOUT, require_secure_url
 from connectors.hubspot import HubSpotConnector
 from connectors.salesforce import SalesforceConnector
 from pipelines.settings import Settings
-
-
-def _timeout() -> Any:
-    return Field(default=READ_TIMEOUT, gt=0,
-                 description="Seconds to wait for an answer before retrying")
+from pipelines.source_resources import secure_url, timeout_field
 
 
 class SalesforceResource(ConfigurableResource):
@@ -37,14 +30,10 @@ class SalesforceResource(ConfigurableResource):
     # A pull of more records than this goes through Bulk API 2.0, pages of bulk_page_size.
     bulk_threshold: int = 100_000
     bulk_page_size: int = 50_000
-    http_timeout: float = _timeout()
+    http_timeout: float = timeout_field()
 
-    @field_validator("instance_url", mode="before")
-    @classmethod
-    def _secure_instance_url(cls, value: Any) -> Any:
-        require_secure_url(_value(value), "SALESFORCE_INSTANCE_URL", "salesforce",
-                           bare_host=True)
-        return value
+    _secure_instance_url = secure_url("instance_url", "SALESFORCE_INSTANCE_URL", "salesforce",
+                                      bare_host=True)
 
     @property
     def configured(self) -> bool:
@@ -78,13 +67,9 @@ class HubSpotResource(ConfigurableResource):
 
     access_token: str | None = Field(default=None, repr=False)
     base_url: str | None = None
-    http_timeout: float = _timeout()
+    http_timeout: float = timeout_field()
 
-    @field_validator("base_url", mode="before")
-    @classmethod
-    def _secure_base_url(cls, value: Any) -> Any:
-        require_secure_url(_value(value), "HUBSPOT_BASE_URL", "hubspot")
-        return value
+    _secure_base_url = secure_url("base_url", "HUBSPOT_BASE_URL", "hubspot")
 
     @property
     def configured(self) -> bool:
@@ -99,7 +84,3 @@ class HubSpotResource(ConfigurableResource):
                                 owner_property=settings.hubspot_owner_property,
                                 timeout=self.http_timeout)
 
-
-def _value(setting: Any) -> Any:
-    """A setting's value: an `EnvVar` (the code location loading) reads its variable."""
-    return setting.get_value() if isinstance(setting, EnvVar) else setting

@@ -7,22 +7,15 @@ it, naming the variable.
 
 from __future__ import annotations
 
-from typing import Any
-
-from dagster import ConfigurableResource, EnvVar, InitResourceContext
-from pydantic import Field, PrivateAttr, field_validator
+from dagster import ConfigurableResource, InitResourceContext
+from pydantic import Field, PrivateAttr
 
 from connectors.clockify import ClockifyConnector
 from connectors.clockify.client import PAGE_SIZE
-from connectors.http import READ_TIMEOUT, require_secure_url
 from connectors.toggl import TogglConnector
 from connectors.toggl.pacing import QuotaPacer
 from pipelines.settings import Settings
-
-
-def _timeout() -> Any:
-    return Field(default=READ_TIMEOUT, gt=0,
-                 description="Seconds to wait for an answer before retrying")
+from pipelines.source_resources import secure_url, timeout_field
 
 
 class TogglResource(ConfigurableResource):
@@ -39,7 +32,7 @@ class TogglResource(ConfigurableResource):
     max_quota_wait: float = Field(
         default=300.0, ge=0,
         description="Seconds a pull waits for a spent hourly quota to reset before ending")
-    http_timeout: float = _timeout()
+    http_timeout: float = timeout_field()
     # One pacer for every Toggl stream of a run: they all spend the same quota.
     _pacer: QuotaPacer | None = PrivateAttr(default=None)
 
@@ -47,11 +40,7 @@ class TogglResource(ConfigurableResource):
         log = context.log.info if context.log is not None else None
         self._pacer = QuotaPacer(self.min_request_interval, self.max_quota_wait, log)
 
-    @field_validator("base_url", mode="before")
-    @classmethod
-    def _secure_base_url(cls, value: Any) -> Any:
-        require_secure_url(_value(value), "TOGGL_BASE_URL", "toggl")
-        return value
+    _secure_base_url = secure_url("base_url", "TOGGL_BASE_URL", "toggl")
 
     @property
     def configured(self) -> bool:
@@ -77,13 +66,9 @@ class ClockifyResource(ConfigurableResource):
     base_url: str | None = None
     page_size: int = Field(default=PAGE_SIZE, ge=1, le=5000,
                            description="Entries per request (lower it if Clockify caps pages)")
-    http_timeout: float = _timeout()
+    http_timeout: float = timeout_field()
 
-    @field_validator("base_url", mode="before")
-    @classmethod
-    def _secure_base_url(cls, value: Any) -> Any:
-        require_secure_url(_value(value), "CLOCKIFY_BASE_URL", "clockify")
-        return value
+    _secure_base_url = secure_url("base_url", "CLOCKIFY_BASE_URL", "clockify")
 
     @property
     def configured(self) -> bool:
@@ -98,11 +83,6 @@ class ClockifyResource(ConfigurableResource):
         return ClockifyConnector(api_key=self.api_key, workspace_id=self.workspace_id,
                                  base_url=self.base_url, page_size=self.page_size,
                                  timeout=self.http_timeout)
-
-
-def _value(setting: Any) -> Any:
-    """A setting's value: an `EnvVar` (the code location loading) reads its variable."""
-    return setting.get_value() if isinstance(setting, EnvVar) else setting
 
 
 def _missing(required: dict[str, str | None], base_url: str | None) -> list[str]:
