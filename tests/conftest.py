@@ -22,6 +22,31 @@ RANGE_START = "dagster/asset_partition_range_start"
 RANGE_END = "dagster/asset_partition_range_end"
 
 
+@pytest.fixture()
+def conn() -> Iterator[duckdb.DuckDBPyConnection]:
+    """An in-memory DuckDB for landing and SQL tests."""
+    with duckdb.connect(":memory:") as connection:
+        yield connection
+
+
+def fake_connectors(sandbox: Sandbox) -> list:
+    """The four real connectors, pointed at the fakes (Toggl unpaced: the fakes do not throttle
+    unless a test switches a quota on)."""
+    from connectors.clockify import ClockifyConnector
+    from connectors.hubspot import HubSpotConnector
+    from connectors.salesforce import SalesforceConnector
+    from connectors.toggl import TogglConnector
+
+    return [
+        SalesforceConnector(sandbox.salesforce.base_url, sandbox.salesforce.access_token),
+        HubSpotConnector(sandbox.hubspot.access_token, sandbox.hubspot.base_url),
+        TogglConnector(sandbox.toggl.api_token, sandbox.toggl.workspace_id,
+                       sandbox.toggl.base_url, min_interval=0),
+        ClockifyConnector(sandbox.clockify.api_key, sandbox.clockify.workspace_id,
+                          f"{sandbox.clockify.base_url}/api/v1"),
+    ]
+
+
 @pytest.fixture(scope="session")
 def demo_company() -> Company:
     return generate_company()

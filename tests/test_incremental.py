@@ -36,12 +36,6 @@ def sandbox(company: Company, tmp_path, monkeypatch: pytest.MonkeyPatch) -> Iter
         yield sandbox
 
 
-@pytest.fixture()
-def conn() -> Iterator[duckdb.DuckDBPyConnection]:
-    with duckdb.connect(":memory:") as connection:
-        yield connection
-
-
 def pull(conn: duckdb.DuckDBPyConnection, sandbox: Sandbox, stream, run_id: str):
     connector = SalesforceConnector(sandbox.salesforce.base_url, sandbox.salesforce.access_token)
     since = get_cursor(conn, stream.source, stream.name)

@@ -27,16 +27,13 @@ from dagster import TimeWindow
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from connectors.clockify import ClockifyConnector
-from connectors.hubspot import HubSpotConnector
-from connectors.salesforce import SalesforceConnector
 from connectors.streams import Window
-from connectors.toggl import TogglConnector
 from pipelines.partitions import month_windows
 from pipelines.settings import Person as RosterPerson
 from pipelines.settings import Settings
 from sandbox.company import Company, generate_company
 from sandbox.servers import Sandbox
+from tests.conftest import fake_connectors
 from warehouse.loading import land
 from warehouse.marts import MART_TABLES, build_month_marts
 from warehouse.schema import prepare
@@ -45,15 +42,9 @@ START, END = date(2025, 1, 1), date(2025, 7, 1)
 MOVEMENTS = ("new_arr", "reactivation_arr", "expansion_arr", "contraction_arr", "churned_arr")
 
 
+
 def build(sandbox: Sandbox, rules: Settings) -> duckdb.DuckDBPyConnection:
-    connectors = [
-        SalesforceConnector(sandbox.salesforce.base_url, sandbox.salesforce.access_token),
-        HubSpotConnector(sandbox.hubspot.access_token, sandbox.hubspot.base_url),
-        TogglConnector(sandbox.toggl.api_token, sandbox.toggl.workspace_id,
-                       sandbox.toggl.base_url, min_interval=0),
-        ClockifyConnector(sandbox.clockify.api_key, sandbox.clockify.workspace_id,
-                          f"{sandbox.clockify.base_url}/api/v1"),
-    ]
+    connectors = fake_connectors(sandbox)
     conn = duckdb.connect(":memory:")
     streams = [s for c in connectors for s in c.streams.values()]
     prepare(conn, streams, rules.for_warehouse(), rules.tables())

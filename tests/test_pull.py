@@ -38,12 +38,6 @@ def sandbox(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Sandbox
         yield sandbox
 
 
-@pytest.fixture()
-def conn() -> Iterator[duckdb.DuckDBPyConnection]:
-    with duckdb.connect(":memory:") as connection:
-        yield connection
-
-
 def test_the_traits_are_declared_on_the_streams() -> None:
     """Which streams snapshot owners and which report API usage is the streams' own data."""
     streams = [*CRM_STREAMS, *TRACKER_STREAMS]

@@ -18,15 +18,12 @@ import duckdb
 import pytest
 from dagster import TimeWindow
 
-from connectors.clockify import ClockifyConnector
-from connectors.hubspot import HubSpotConnector
-from connectors.salesforce import SalesforceConnector
 from connectors.streams import Page, Stream, Window
-from connectors.toggl import TogglConnector
 from pipelines.partitions import month_windows
 from pipelines.settings import Settings
 from sandbox.company import generate_company
 from sandbox.servers import Sandbox
+from tests.conftest import fake_connectors
 from warehouse.loading import land
 from warehouse.marts import build_month_marts
 from warehouse.schema import prepare
@@ -34,6 +31,7 @@ from warehouse.staging import typed_models
 
 START, END = date(2025, 1, 1), date(2025, 5, 1)
 RULES = Settings(reporting_timezone="Europe/Berlin")
+
 
 
 def windows() -> list[Window]:
@@ -44,14 +42,7 @@ def windows() -> list[Window]:
 
 def pull(sandbox: Sandbox) -> dict[tuple[str, int | None], tuple[Stream, list[Page]]]:
     """Every stream's pages, read over HTTP from the fakes (per window for time entries)."""
-    connectors = [
-        SalesforceConnector(sandbox.salesforce.base_url, sandbox.salesforce.access_token),
-        HubSpotConnector(sandbox.hubspot.access_token, sandbox.hubspot.base_url),
-        TogglConnector(sandbox.toggl.api_token, sandbox.toggl.workspace_id,
-                       sandbox.toggl.base_url, min_interval=0),
-        ClockifyConnector(sandbox.clockify.api_key, sandbox.clockify.workspace_id,
-                          f"{sandbox.clockify.base_url}/api/v1"),
-    ]
+    connectors = fake_connectors(sandbox)
     pulled = {}
     for connector in connectors:
         for stream in connector.streams.values():

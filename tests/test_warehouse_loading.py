@@ -18,12 +18,6 @@ JAN = Window(datetime(2025, 1, 1, tzinfo=UTC), datetime(2025, 2, 1, tzinfo=UTC))
 FEB = Window(datetime(2025, 2, 1, tzinfo=UTC), datetime(2025, 3, 1, tzinfo=UTC))
 
 
-@pytest.fixture()
-def conn() -> Iterator[duckdb.DuckDBPyConnection]:
-    with duckdb.connect(":memory:") as connection:
-        yield connection
-
-
 def pages(*sizes: int, start: int = 0) -> Iterator[Page]:
     n = start
     for size in sizes:
