@@ -62,6 +62,9 @@ DEFAULT_KEYWORDS: dict[str, tuple[str, ...]] = {
     "expansion": ("expansion", "upsell", "cross-sell"),
     "internal": ("internal", "team meeting", "admin"),
 }
+# The inputs of the retention-drivers regression (docs/metrics.md, "Retention drivers").
+DRIVER_INPUTS = ("hours_per_month", "touchpoints", "days_since_last_touch", "nps_score",
+                 "onboarding_hours", "owner_accounts_managed", "owner_utilization")
 # Matched with fullmatch: `$` alone also matches before a final newline.
 _FIELD_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
 _ACCOUNT_ID = re.compile(r"(sf|hs):\S+")
@@ -198,8 +201,14 @@ TrackerName = Annotated[str, AfterValidator(_tracker_name), Kind("tracker name")
 AccountId = Annotated[str, AfterValidator(_account_id), Kind("account id")]
 Cron = Annotated[str, AfterValidator(_cron), Kind("cron expression")]
 Activity = Annotated[Literal[ACTIVITIES], Kind("activity")]
-SalesforceStream = Annotated[Literal["users", "accounts", "opportunities"], Kind("stream")]
-HubSpotStream = Annotated[Literal["companies", "deals"], Kind("stream")]
+SalesforceStream = Annotated[Literal["users", "accounts", "opportunities", "tasks", "events",
+                                     "email_messages"], Kind("stream")]
+HubSpotStream = Annotated[Literal["companies", "deals", "calls", "meetings", "emails",
+                                  "feedback_submissions"], Kind("stream")]
+SourcingRule = Annotated[Literal["source_field", "creator_is_owner"], Kind("rule")]
+DriverInput = Annotated[Literal[DRIVER_INPUTS], Kind("driver input")]
+DriverInputs = Annotated[tuple[DriverInput, ...], BeforeValidator(_as_tuple)]
+Share = Annotated[float, Field(gt=0, le=1)]
 Amount = Annotated[float, Field(ge=0)]
 Rate = Annotated[float, Field(gt=0)]
 Fte = Annotated[float, Field(ge=0, le=1.5)]
@@ -419,6 +428,103 @@ class Settings(_Model):
                  "'sf:001...' or 'hs:123'",
         description="tracker client or project names to account ids, e.g. "
                     "`\"Big U\" = \"hs:4242\"`")
+    # Engagement (docs/metrics.md, "Touchpoints and response time").
+    salesforce_touch_task_subtypes: Words = _setting(
+        ("Call", "Email"), sql=True, expected="a list of non-blank strings",
+        description="closed Salesforce tasks of these `TaskSubtype`s are touchpoints (events "
+                    "always are, once started)")
+    salesforce_excluded_call_types: Words = _setting(
+        ("Internal",), sql=True, expected="a list of non-blank strings",
+        description="task `CallType`s that are not customer-facing, never touchpoints")
+    hubspot_touch_call_statuses: Words = _setting(
+        ("COMPLETED",), sql=True, expected="a list of non-blank strings",
+        description="HubSpot `hs_call_status` values that make a call a touchpoint")
+    hubspot_excluded_meeting_outcomes: Words = _setting(
+        ("CANCELED", "NO_SHOW", "RESCHEDULED"), sql=True, expected="a list of non-blank strings",
+        description="HubSpot `hs_meeting_outcome` values of meetings that did not happen")
+    # Customer feedback (docs/metrics.md, "NPS and CSAT").
+    csat_satisfied_min: float = _setting(
+        4.0, ge=1, le=5, sql=True, expected="a number from 1 to 5",
+        description="a CSAT score (scale 1-5) at or above this is satisfied")
+    salesforce_feedback_object: FieldName | None = _setting(
+        None, sql=True, expected="an object's API name (letters, digits, underscores)",
+        description="the Salesforce object holding survey responses, e.g. `NPS_Response__c`; "
+                    "unset: no Salesforce feedback (there is no standard object)")
+    salesforce_feedback_account_field: FieldName = _setting(
+        "Account__c", sql=True, expected="a field's API name (letters, digits, underscores)",
+        description="that object's account lookup field")
+    salesforce_feedback_score_field: FieldName = _setting(
+        "Score__c", sql=True, expected="a field's API name (letters, digits, underscores)",
+        description="that object's score field")
+    salesforce_feedback_type_field: FieldName | None = _setting(
+        None, sql=True, expected="a field's API name (letters, digits, underscores)",
+        description="that object's survey-type field (`NPS`, `CSAT`); unset: every response "
+                    "is of `salesforce_feedback_type`")
+    salesforce_feedback_type: Literal["NPS", "CSAT"] = _setting(
+        "NPS", sql=True, expected="'NPS' or 'CSAT'",
+        description="the survey type of every response when no type field is set")
+    salesforce_feedback_date_field: FieldName = _setting(
+        "CreatedDate", sql=True, expected="a field's API name (letters, digits, underscores)",
+        description="that object's response date or datetime field")
+    # Expansion sourcing, churn reasons, onboarding (docs/metrics.md).
+    csm_sourced_rule: SourcingRule = _setting(
+        "source_field", sql=True, expected="'source_field' or 'creator_is_owner'",
+        description="`source_field`: a deal is CSM-sourced when its source field holds one of "
+                    "`csm_sourced_values`; `creator_is_owner`: when its creator owned the "
+                    "account when the deal was created")
+    csm_sourced_values: Words = _setting(
+        ("Customer Success", "CSM"), sql=True, expected="a list of non-blank strings",
+        description="source values (any case) that mark a deal CSM-sourced")
+    salesforce_source_field: FieldName = _setting(
+        "LeadSource", sql=True, expected="a field's API name (letters, digits, underscores)",
+        description="the Opportunity field naming a deal's source")
+    hubspot_source_property: FieldName = _setting(
+        "hs_analytics_source", sql=True,
+        expected="a field's API name (letters, digits, underscores)",
+        description="the deal property naming a deal's source (often a custom one such as "
+                    "`deal_source`)")
+    salesforce_loss_reason_field: FieldName | None = _setting(
+        None, sql=True, expected="a field's API name (letters, digits, underscores)",
+        description="the Opportunity field holding a lost deal's reason, e.g. "
+                    "`Loss_Reason__c`; unset: Salesforce losses have reason `unknown`")
+    hubspot_loss_reason_property: FieldName = _setting(
+        "closed_lost_reason", sql=True,
+        expected="a field's API name (letters, digits, underscores)",
+        description="the deal property holding a lost deal's reason")
+    loss_reason_window_days: int = _setting(
+        120, ge=0, sql=True, expected="a non-negative whole number of days",
+        description="a churn or contraction takes the reason of the account's latest lost deal "
+                    "closed this many days before the period start, or in the period")
+    onboarding_window_days: int = _setting(
+        90, gt=0, sql=True, expected="a positive whole number of days",
+        description="onboarding hours are an account's `onboarding` hours this many days from "
+                    "its first revenue")
+    salesforce_value_milestone_field: FieldName | None = _setting(
+        None, sql=True, expected="a field's API name (letters, digits, underscores)",
+        description="the Account date field of the value milestone (go-live), for "
+                    "`days_to_value`; unset: NULL")
+    hubspot_value_milestone_property: FieldName | None = _setting(
+        None, sql=True, expected="a field's API name (letters, digits, underscores)",
+        description="the company date property of the value milestone")
+    # Steering the team (docs/metrics.md, "Capacity", "Control limits", "Retention drivers").
+    target_account_share: Share = _setting(
+        0.6, sql=True, expected="a number above 0 and at most 1",
+        description="the share of a CSM's working hours meant for accounts, for `fte_needed`")
+    planned_book: dict[Name, Annotated[int, Field(ge=0)]] = _setting(
+        factory=dict, table=["segment", "customers"],
+        expected="a table of segment names to non-negative whole numbers of customers",
+        description="a planned book, customers per segment, for `fte_needed_planned`; empty: "
+                    "no plan")
+    control_baseline_months: int = _setting(
+        12, ge=2, le=60, sql=True, expected="a whole number of months from 2 to 60",
+        description="the months before a point that its control limits are computed from")
+    control_min_points: int = _setting(
+        6, ge=2, le=60, sql=True, expected="a whole number from 2 to 60",
+        description="the fewest baseline values that give control limits (fewer: NULL limits)")
+    retention_driver_inputs: DriverInputs = _setting(
+        DRIVER_INPUTS, min_length=1, sql=True,
+        expected=f"a list of inputs from {', '.join(DRIVER_INPUTS)}",
+        description="the inputs of the retention-drivers regression")
     daily_refresh_cron: Cron = _setting(
         "0 3 * * *", expected="a cron expression such as '0 3 * * *'",
         description="when the `daily_refresh` schedule runs the open month, in the reporting "
@@ -515,15 +621,21 @@ class Settings(_Model):
     def extra_fields(self, source: str) -> dict[str, tuple[str, ...]]:
         """CRM fields beyond the defaults that these settings need pulled, per stream."""
         if source == "salesforce":
-            account = tuple(f for f in (self.salesforce_owner_field,) if f != "OwnerId")
-            deal = tuple(f for f in (self.salesforce_term_field, self.salesforce_start_field)
-                         if f)
+            account = tuple(f for f in (self.salesforce_owner_field,
+                                        self.salesforce_value_milestone_field)
+                            if f and f != "OwnerId")
+            deal = tuple(f for f in (self.salesforce_term_field, self.salesforce_start_field,
+                                     self.salesforce_source_field,
+                                     self.salesforce_loss_reason_field) if f)
             needed = {"accounts": account, "opportunities": deal}
             configured: dict[str, tuple[str, ...]] = dict(self.salesforce_fields)
         elif source == "hubspot":
-            deal = tuple(f for f in (self.hubspot_term_property, self.hubspot_start_property)
-                         if f)
-            needed = {"companies": (self.hubspot_owner_property,), "deals": deal}
+            company = tuple(f for f in (self.hubspot_owner_property,
+                                        self.hubspot_value_milestone_property) if f)
+            deal = tuple(f for f in (self.hubspot_term_property, self.hubspot_start_property,
+                                     self.hubspot_source_property,
+                                     self.hubspot_loss_reason_property) if f)
+            needed = {"companies": company, "deals": deal}
             configured = dict(self.hubspot_properties)
         else:
             return {}

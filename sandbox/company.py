@@ -43,6 +43,8 @@ class Account:
     # (instant, person key or None): the first entry is the owner from creation on.
     owners: list[tuple[datetime, str | None]] = field(default_factory=list)
     industry: str = "Software"
+    # The value milestone (go-live) date a CRM field records, for time to value; None: not set.
+    value_milestone: date | None = None
 
     @property
     def crm_id(self) -> str:
@@ -78,6 +80,13 @@ class Deal:
     # contract_term_months / contract_start_date); str, to send what a user typed.
     term_months: int | str | None = None
     service_start: date | None = None
+    # Attribution (docs/metrics.md, expansion sourcing): the deal's source (Salesforce
+    # `LeadSource`, HubSpot's configured source property), who created it and when, and the
+    # reason written on a lost deal.
+    lead_source: str | None = None
+    created_by: str | None = None  # a person key
+    created_at: datetime | None = None  # None: the close date at 00:00 UTC, less 30 days
+    loss_reason: str | None = None
 
 
 @dataclass
@@ -94,11 +103,67 @@ class TimeEntry:
 
 
 @dataclass
+class Activity:
+    """A CRM activity: a call, an e-mail, a meeting or a to-do (docs/metrics.md, touchpoints).
+
+    Each fake renders it as its vendor does: Salesforce a `Task` (calls, e-mail tasks, to-dos),
+    an `Event` (meetings) and, for e-mails in an org with Enhanced Email, an `EmailMessage`;
+    HubSpot a call, meeting or email engagement (to-dos are HubSpot tasks, not served).
+    """
+
+    key: str
+    source: str  # the CRM it lives in: "salesforce" | "hubspot"
+    kind: str  # "call" | "email" | "meeting" | "todo"
+    person_key: str | None  # its owner (the person who did it); None: no owner
+    account_keys: tuple[str, ...] = ()  # the accounts it is on (HubSpot: maybe several)
+    at: datetime | None = None  # when it happened: a call or e-mail's time, a meeting's start
+    # e-mail: "inbound" | "outbound" | "forwarded"; call: "inbound" | "outbound" | "internal"
+    direction: str = "outbound"
+    # call: "completed" | "no_answer" | "busy" | "failed" | "canceled";
+    # meeting: "completed" | "scheduled" | "canceled" | "no_show" | "rescheduled";
+    # todo: "completed" | "open"; e-mail: "sent"
+    status: str = "completed"
+    all_day: bool = False  # a Salesforce all-day event: dated, not timed
+    archived: bool = False  # Salesforce `IsArchived`: served by `queryAll` only
+    deleted: bool = False  # Salesforce recycle bin (`IsDeleted`, queryAll) / HubSpot archived
+    subject: str = ""
+    # Salesforce: an inbound e-mail linked to its account only through the task it belongs to
+    # (`EmailMessage.ActivityId`), not through `RelatedToId`.
+    linked_through_task: bool = False
+
+
+@dataclass
+class Contact:
+    """A HubSpot contact, for feedback submitted by a person rather than a company."""
+
+    key: str
+    email: str
+    account_keys: tuple[str, ...] = ()  # its companies, the primary first
+
+
+@dataclass
+class Feedback:
+    """A survey response (docs/metrics.md, NPS and CSAT): HubSpot's feedback submissions, or a
+    Salesforce custom object named in the settings."""
+
+    key: str
+    source: str  # "hubspot" | "salesforce"
+    survey_type: str  # "NPS" | "CSAT" | "CES" | "CUSTOM"
+    score: float | str | None  # what the survey recorded; a string to send what was typed
+    at: datetime
+    account_key: str | None = None  # the company it is associated with directly
+    contact_key: str | None = None  # the contact who submitted it (HubSpot)
+
+
+@dataclass
 class Company:
     people: list[Person]
     accounts: list[Account]
     deals: list[Deal]
     entries: list[TimeEntry]
+    activities: list[Activity] = field(default_factory=list)
+    contacts: list[Contact] = field(default_factory=list)
+    feedback: list[Feedback] = field(default_factory=list)
 
     def person(self, key: str) -> Person:
         return next(p for p in self.people if p.key == key)
@@ -116,13 +181,20 @@ class Company:
         sources = {a.key: a.source for a in self.accounts}
         return [d for d in self.deals if sources[d.account_key] == system]
 
+    def activities_in(self, system: str) -> list[Activity]:
+        return [a for a in self.activities if a.source == system]
+
+    def feedback_in(self, system: str) -> list[Feedback]:
+        return [f for f in self.feedback if f.source == system]
+
     def entries_in(self, tracker: str) -> list[TimeEntry]:
         trackers = {p.key: p.tracker for p in self.people}
         return [e for e in self.entries if trackers[e.person_key] == tracker]
 
 
 _SF_PREFIX = {"sf_account": "001", "sf_user": "005", "sf_opportunity": "006",
-              "sf_history": "017"}
+              "sf_history": "017", "sf_task": "00T", "sf_event": "00U", "sf_email": "02s",
+              "sf_feedback": "a0F"}
 
 
 def vendor_id(kind: str, key: str) -> str:

@@ -114,7 +114,9 @@ def test_extra_fields_are_pulled_per_stream() -> None:
                                "salesforce_owner_field": "CSM__c",
                                "hubspot_properties": {"deals": ["renewal_date"]}})
     assert settings.extra_fields("salesforce")["accounts"] == ("CSM__c", "Region__c")
-    assert settings.extra_fields("hubspot")["deals"] == ("renewal_date",)
+    # The deal's source and loss reason properties are needed by default (docs/metrics.md).
+    assert settings.extra_fields("hubspot")["deals"] == (
+        "hs_analytics_source", "closed_lost_reason", "renewal_date")
     with pytest.raises(SettingsError, match="'salesforce_fields' must be a table of streams"):
         parse_settings({"salesforce_fields": {"accounts": ["Region__c; DROP"]}})
 
@@ -237,7 +239,8 @@ def test_the_sandbox_and_test_settings_load_as_before() -> None:
     from tests.tiny_company import tiny_company, tiny_settings
 
     sandbox = load_settings(Path(__file__).parents[1] / "sandbox" / "settings.toml")
-    assert sandbox.for_warehouse() == {
+    values = sandbox.for_warehouse()
+    before = {
         "reporting_timezone": "UTC", "reporting_currency": "USD", "fiscal_year_start_month": 1,
         "default_term_months": 12, "salesforce_owner_field": "OwnerId",
         "hubspot_owner_property": "hubspot_owner_id", "salesforce_term_field": None,
@@ -247,6 +250,8 @@ def test_the_sandbox_and_test_settings_load_as_before() -> None:
         "arr_band_high": 2000000.0, "accounts_band_low": 10.0, "accounts_band_high": 15.0,
         "leave_projects": ["leave", "pto", "vacation", "holiday", "time off"],
         "leave_tags": ["pto", "leave", "vacation", "holiday", "sick"]}
+    # The settings added since (engagement, outcomes, steering) only add columns.
+    assert {name: values[name] for name in before} == before
     assert sandbox.tables()["roster"][3] == {
         "email": "liam.walsh@example.com", "name": None, "annual_cost": 105000.0, "fte": None,
         "start_date": date(2025, 2, 1), "end_date": None}
