@@ -626,7 +626,8 @@ class Settings(_Model):
                             if f and f != "OwnerId")
             deal = tuple(f for f in (self.salesforce_term_field, self.salesforce_start_field,
                                      self.salesforce_source_field,
-                                     self.salesforce_loss_reason_field) if f)
+                                     self.salesforce_loss_reason_field)
+                         if f and f != "LeadSource")  # the stream pulls LeadSource anyway
             needed = {"accounts": account, "opportunities": deal}
             configured: dict[str, tuple[str, ...]] = dict(self.salesforce_fields)
         elif source == "hubspot":
