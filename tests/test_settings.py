@@ -290,10 +290,11 @@ def test_the_sql_settings_and_tables_derive_from_the_model() -> None:
     assert "first_month" not in scalars and "roster" not in scalars
     assert set(SETTINGS_TABLES) == set(rules.tables()) == {
         "roster", "roster_aliases", "currency_rates", "segments", "activity_keywords",
-        "account_aliases"}
+        "account_aliases", "planned_book"}
     assert SETTINGS_TABLES["roster"].names == [
         "email", "name", "annual_cost", "fte", "start_date", "end_date"]
     full = parse_settings({"roster": [{"email": "a@x.com", "aliases": ["b@x.com"]}],
-                           "currency_rates": {"eur": 1.1}, "account_aliases": {"U": "hs:1"}})
+                           "currency_rates": {"eur": 1.1}, "account_aliases": {"U": "hs:1"},
+                           "planned_book": {"enterprise": 12}})
     for name, rows in full.tables().items():
         assert rows and all(list(row) == SETTINGS_TABLES[name].names for row in rows), name
