@@ -18,8 +18,7 @@ entries as (
 final as (
     select
         source, stream,
-        case source when 'salesforce' then 'sf:' when 'hubspot' then 'hs:' else source || ':' end
-            || record_id as record_id,
+        prefixed_id(source, record_id) as record_id,
         reason, seen_at
     from landed
     union all

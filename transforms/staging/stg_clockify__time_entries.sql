@@ -24,7 +24,7 @@ parsed as (
 final as (
     select
         _pk,
-        'clockify:' || (_record->>'id') as entry_id,
+        prefixed_id('clockify', _record->>'id') as entry_id,
         'clockify' as source,
         _record->>'userId' as user_id,
         nullif(_record->>'projectId', '') as project_id,

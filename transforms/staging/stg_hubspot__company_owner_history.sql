@@ -11,7 +11,7 @@ settings as (
 histories as (
     select
         _pk,
-        'hs:' || (_record->>'id') as account_id,
+        prefixed_id('hubspot', _record->>'id') as account_id,
         json_extract(_record, '$.propertiesWithHistory.' || settings.hubspot_owner_property)
             as history
     from source

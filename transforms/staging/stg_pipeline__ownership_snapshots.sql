@@ -8,7 +8,7 @@ with source as (
 
 final as (
     select
-        case source when 'salesforce' then 'sf:' else 'hs:' end || account_ref as account_id,
+        prefixed_id(source, account_ref) as account_id,
         timezone('UTC', cast(snapshot_date as timestamp)) as snapshot_at,
         owner_ref
     from source

@@ -13,7 +13,7 @@ settings as (
 final as (
     select
         _pk,
-        'sf:' || (_record->>'AccountId') as account_id,
+        prefixed_id('salesforce', _record->>'AccountId') as account_id,
         try_cast(_record->>'CreatedDate' as timestamptz) as changed_at,
         nullif(_record->>'OldValue', '') as old_owner_ref,
         nullif(_record->>'NewValue', '') as new_owner_ref

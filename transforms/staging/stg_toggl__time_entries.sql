@@ -8,7 +8,7 @@ with source as (
 final as (
     select
         _pk,
-        'toggl:' || (_record->>'id') as entry_id,
+        prefixed_id('toggl', _record->>'id') as entry_id,
         'toggl' as source,
         _record->>'user_id' as user_id,
         _record->>'project_id' as project_id,
