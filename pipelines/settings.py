@@ -248,7 +248,7 @@ def _refuse(expected: str, at: tuple[str | int, ...] = ()) -> PydanticCustomErro
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid", strict=True)
+    model_config = ConfigDict(frozen=True, extra="forbid", strict=True, validate_default=True)
     # The key whose value names an entry of a list in errors ("the entry for ...").
     entry_label: ClassVar[str | None] = None
     # What one of these is called in errors and docs/configuration.md.
@@ -629,6 +629,11 @@ class Settings(_Model):
                                      self.salesforce_loss_reason_field)
                          if f and f != "LeadSource")  # the stream pulls LeadSource anyway
             needed = {"accounts": account, "opportunities": deal}
+            if self.salesforce_feedback_object:  # the stream declares the standard fields
+                needed["feedback"] = tuple(f for f in (
+                    self.salesforce_feedback_account_field, self.salesforce_feedback_score_field,
+                    self.salesforce_feedback_type_field, self.salesforce_feedback_date_field)
+                    if f and f not in ("Id", "CreatedDate", "SystemModstamp", "IsDeleted"))
             configured: dict[str, tuple[str, ...]] = dict(self.salesforce_fields)
         elif source == "hubspot":
             company = tuple(f for f in (self.hubspot_owner_property,

@@ -276,8 +276,11 @@ def test_the_sandbox_and_test_settings_load_as_before() -> None:
     assert tables["account_aliases"] == [{"name": "Big U", "account_id": umbrella}]
     assert len(tables["activity_keywords"]) == 21 and tables["segments"][-1] == {
         "segment": "smb", "lower_bound": 0.0}
+    # The tiny settings name the fields of issue 14's rules too (tests/tiny_company.py).
     assert tiny.extra_fields("salesforce") == {
-        "accounts": (), "opportunities": ("Term_Months__c", "Service_Start__c")}
+        "accounts": ("Go_Live_Date__c",),
+        "opportunities": ("Term_Months__c", "Service_Start__c", "Loss_Reason__c"),
+        "feedback": ("Account__c", "Score__c", "Survey_Type__c", "Response_Date__c")}
 
 
 def test_the_sql_settings_and_tables_derive_from_the_model() -> None:
@@ -298,3 +301,11 @@ def test_the_sql_settings_and_tables_derive_from_the_model() -> None:
                            "planned_book": {"enterprise": 12}})
     for name, rows in full.tables().items():
         assert rows and all(list(row) == SETTINGS_TABLES[name].names for row in rows), name
+
+
+def test_defaults_pass_the_same_validation_as_the_file() -> None:
+    """A default word list is matched as if the file had said it: lower-cased like any value."""
+    written = parse_settings({"salesforce_touch_task_subtypes": ["Call", "Email"],
+                              "hubspot_touch_call_statuses": ["COMPLETED"]})
+    assert Settings() == written
+    assert Settings().hubspot_touch_call_statuses == ("completed",)
