@@ -172,3 +172,23 @@ def test_a_changed_setting_refreshes_the_staging_tables_that_read_it(pulled: dic
     # No account has a CSM__c field: the owner now comes from it, so none has one.
     assert conn.execute("select count(owner_ref) from staging.stg_salesforce__accounts"
                         ).fetchone() == (0,)
+
+
+def test_a_pull_into_a_warehouse_of_an_older_version_waits_for_its_settings(
+        conn: duckdb.DuckDBPyConnection) -> None:
+    """A warehouse written before a setting existed has no column for it in `staging.settings`
+    until the next marts build writes the settings: a pull landing there must not fail on the
+    missing column (the staging table is rebuilt by that build instead)."""
+    from tests.test_model_graph import STREAMS
+    from warehouse.staging import refresh
+
+    companies = next(s for s in STREAMS if s.table == "hubspot__companies")
+    prepare(conn, STREAMS, RULES.for_warehouse(), RULES.tables())
+    conn.execute("alter table staging.settings drop column hubspot_value_milestone_property")
+    land(conn, companies, [[{"id": "1", "properties": {"name": "Acme"}, "archived": False}]],
+         run_id="r1")
+    assert "stg_hubspot__companies" not in refresh(conn, f"raw.{companies.table}", sliced=False)
+    # The next marts build writes the settings and rebuilds the table.
+    prepare(conn, STREAMS, RULES.for_warehouse(), RULES.tables())
+    assert conn.execute("select account_id from staging.stg_hubspot__companies").fetchall() == [
+        ("hs:1",)]

@@ -69,12 +69,16 @@ def _exists(conn: duckdb.DuckDBPyConnection, relation: str) -> bool:
 
 def definition_hash(conn: duckdb.DuckDBPyConnection, model: Model) -> str | None:
     """What the table's rows depend on besides the raw rows; None while a setting it reads is
-    not written yet (the table then waits for the first marts build)."""
+    not written yet, in a new warehouse or one an older version wrote (the table then waits for
+    the next marts build)."""
     parts = [model.sql, *(path.read_text() for path in macro_paths())]
     if "staging.settings" in model.inputs:
         if not _exists(conn, "staging.settings"):
             return None
         names = sorted({name.lower() for name in _SETTINGS_READ.findall(strip_sql(model.sql))})
+        written = {row[0] for row in conn.execute("describe staging.settings").fetchall()}
+        if not set(names) <= written:  # settings an older version did not have: not written yet
+            return None
         columns = ", ".join(f'"{name}"' for name in names) or "*"
         row = conn.execute(f"select {columns} from staging.settings").fetchone()
         parts.append(json.dumps(dict(zip(names, row or (), strict=False)), default=str))
