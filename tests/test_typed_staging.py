@@ -185,8 +185,10 @@ def test_a_pull_into_a_warehouse_of_an_older_version_waits_for_its_settings(
     companies = next(s for s in STREAMS if s.table == "hubspot__companies")
     prepare(conn, STREAMS, RULES.for_warehouse(), RULES.tables())
     conn.execute("alter table staging.settings drop column hubspot_value_milestone_property")
-    land(conn, companies, [[{"id": "1", "properties": {"name": "Acme"}, "archived": False}]],
-         run_id="r1")
+    record = {"id": "1", "properties": {"name": "Acme",
+                                        "hs_lastmodifieddate": "2025-01-01T00:00:00Z"},
+              "archived": False, "createdAt": "2024-01-01T00:00:00Z"}
+    assert land(conn, companies, [[record]], run_id="r1").rows_written == 1
     assert "stg_hubspot__companies" not in refresh(conn, f"raw.{companies.table}", sliced=False)
     # The next marts build writes the settings and rebuilds the table.
     prepare(conn, STREAMS, RULES.for_warehouse(), RULES.tables())
