@@ -38,11 +38,64 @@ PAGE_LIMITS = {  # the most records one request can return, per API (docs/connec
     ("clockify", "time_entries"): 1000,  # the page size used; Clockify's own cap is undocumented
     ("salesforce", "accounts"): 2000, ("salesforce", "opportunities"): 2000,
     ("salesforce", "users"): 2000, ("salesforce", "account_history"): 2000,
+    # queryAll batches of 2,000 for the activities and the feedback object too
+    ("salesforce", "tasks"): 2000, ("salesforce", "events"): 2000,
+    ("salesforce", "email_messages"): 2000, ("salesforce", "feedback"): 2000,
     ("hubspot", "companies"): 50,  # HubSpot's cap when owner history is asked for
     ("hubspot", "deals"): 100, ("hubspot", "owners"): 100,
+    ("hubspot", "calls"): 100, ("hubspot", "meetings"): 100, ("hubspot", "emails"): 100,
+    ("hubspot", "feedback_submissions"): 100,
     ("toggl", "time_entries"): 50,  # the detailed report's page, one entry a row
     ("toggl", "users"): 10**9, ("toggl", "projects"): 200,  # users: one unpaged listing
 }
+# HubSpot streams whose records get their companies from v4 batch association reads, at most
+# 1,000 ids a request; feedback submissions also read their contacts' companies (1,000
+# contacts a request).
+ASSOCIATION_BATCH = 1000
+LINKED = {("hubspot", s) for s in ("calls", "meetings", "emails", "feedback_submissions")}
+# HubSpot lists archived (deleted) records only with `archived=true`, a listing of its own: one
+# request more than the rows need, however few were archived.
+ARCHIVED_LISTING = LINKED | {("hubspot", s) for s in ("owners", "companies", "deals")}
+# A Salesforce pull of more records than this goes through Bulk API 2.0 (the connector's
+# `bulk_threshold`), whose result pages hold 50,000 records (`bulk_page_size`).
+BULK_THRESHOLD, BULK_PAGE = 100_000, 50_000
+
+
+def minimum_requests(source: str, stream: str, records: int, contacts: int | None = None
+                     ) -> tuple[int | None, str]:
+    """The fewest requests the API allows for `records` of a stream, and how it is counted."""
+    limit = PAGE_LIMITS.get((source, stream))
+    if not limit:
+        return None, ""
+    if source == "salesforce" and records > BULK_THRESHOLD:
+        # The first REST page tells the size; then a job is created, polled once, and its
+        # results read a page at a time.
+        return 3 + math.ceil(records / BULK_PAGE), f"3 + ceil(rows / {BULK_PAGE:,}) (Bulk 2.0)"
+    minimum, how = math.ceil(records / limit), f"ceil(rows / {limit:,})"
+    if (source, stream) in ARCHIVED_LISTING:
+        minimum, how = minimum + 1, how + " + 1 archived listing"
+    if (source, stream) in LINKED:
+        minimum += math.ceil(records / ASSOCIATION_BATCH)
+        how += f" + ceil(rows / {ASSOCIATION_BATCH:,}) v4"
+        if contacts is not None:
+            minimum += math.ceil(contacts / ASSOCIATION_BATCH)
+            how += f" + ceil(contacts / {ASSOCIATION_BATCH:,}) v4"
+    return minimum, how
+
+
+# The custom fields the fakes serve, as sandbox/settings.toml names them: the Salesforce
+# feedback object is read only when named; the source, loss-reason and milestone fields too.
+SETTINGS = """
+hubspot_source_property = "deal_source"
+salesforce_loss_reason_field = "Loss_Reason__c"
+salesforce_value_milestone_field = "Go_Live_Date__c"
+hubspot_value_milestone_property = "go_live_date"
+salesforce_feedback_object = "NPS_Response__c"
+salesforce_feedback_account_field = "Account__c"
+salesforce_feedback_score_field = "Score__c"
+salesforce_feedback_type_field = "Survey_Type__c"
+salesforce_feedback_date_field = "Response_Date__c"
+"""
 
 
 def measured(command: list[str], env: dict[str, str]) -> dict[str, Any]:
@@ -87,23 +140,28 @@ def stream_metadata(home: Path) -> dict[str, dict[str, Any]]:
     return found
 
 
-def pull_table(meta: dict[str, dict[str, Any]], rows_per_user: dict[str, int] | None = None
-               ) -> list[dict[str, Any]]:
+def pull_table(meta: dict[str, dict[str, Any]], rows_per_user: dict[str, int] | None = None,
+               crm: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+    """Rows, requests and the minimum per stream; `crm` is what the fakes say of the CRM (the
+    distinct contacts behind the feedback submissions, the requests per path)."""
     table = []
+    contacts = (crm or {}).get("feedback_contacts")
     for name, m in sorted(meta.items()):
         source, stream = name.split("/")
-        limit = PAGE_LIMITS.get((source, stream))
         records, requests = int(m["records"]), int(m["requests"])
         if not records:
             continue
-        minimum = math.ceil(records / limit) if limit else None
+        minimum, how = minimum_requests(source, stream, records,
+                                        contacts if stream == "feedback_submissions" else None)
         row = {"stream": name, "rows": records, "requests": requests, "minimum": minimum,
+               "minimum_is": how,
                "over_minimum": round(requests / minimum - 1, 3) if minimum else None,
                "seconds": m.get("elapsed_seconds"),
                "rows_per_s": round(records / max(float(m.get("elapsed_seconds") or 0), 1e-9))}
         if (source, stream) == ("clockify", "time_entries") and rows_per_user:
             # Clockify lists entries per user: a page never spans two users, and a listing
             # ends on a short page (one more request when a user's count is a page multiple).
+            limit = PAGE_LIMITS[(source, stream)]
             row["minimum_per_user_api"] = sum(n // limit + 1 for n in rows_per_user.values()) + 1
             row["over_minimum"] = round(requests / row["minimum_per_user_api"] - 1, 3)
         table.append(row)
@@ -206,7 +264,7 @@ def main() -> int:
     fake_env = json.loads(fakes.stdout.readline())
     env = {**os.environ, **fake_env, "WAREHOUSE_PATH": str(warehouse),
            "DAGSTER_HOME": str(home), "CSM_METRICS_SETTINGS": str(work / "settings.toml")}
-    (work / "settings.toml").write_text(f'first_month = "{FIRST_MONTH:%Y-%m}"\n')
+    (work / "settings.toml").write_text(f'first_month = "{FIRST_MONTH:%Y-%m}"\n' + SETTINGS)
     months = f"{FIRST_MONTH.isoformat()}...{scale.last_month.isoformat()}"
     try:
         print("full backfill: sources ...", flush=True)
@@ -220,11 +278,15 @@ def main() -> int:
         fakes.stdin.write("rows_per_user\n")
         fakes.stdin.flush()
         rows_per_user = json.loads(fakes.stdout.readline())
+        fakes.stdin.write("crm\n")
+        fakes.stdin.flush()
+        crm_facts = json.loads(fakes.stdout.readline())
         fakes.stdin.write("toggl\n")
         fakes.stdin.flush()
         results["full"] = {"sources_run": full_sources, "months_run": full_months,
-                           "streams": pull_table(full, rows_per_user),
-                           "toggl_quota": json.loads(fakes.stdout.readline())}
+                           "streams": pull_table(full, rows_per_user, crm_facts),
+                           "toggl_quota": json.loads(fakes.stdout.readline()),
+                           "crm": crm_facts}
 
         fakes.stdin.write("change 0.01\n")
         fakes.stdin.flush()
@@ -306,12 +368,15 @@ def targets(r: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def print_report(r: dict[str, Any]) -> None:
-    print(f"\n{'stream':<28}{'rows':>11}{'requests':>10}{'minimum':>9}{'over':>8}"
-          f"{'rows/s':>10}")
+    print(f"\n{'stream':<32}{'rows':>11}{'requests':>10}{'minimum':>9}{'over':>8}"
+          f"{'rows/s':>10}  minimum is")
     for s in r["full"]["streams"]:
         over = f"{s['over_minimum']:+.1%}" if s["over_minimum"] is not None else "-"
-        print(f"{s['stream']:<28}{s['rows']:>11,}{s['requests']:>10,}"
-              f"{s['minimum'] or 0:>9,}{over:>8}{s['rows_per_s']:>10,}")
+        minimum = s.get("minimum_per_user_api") or s["minimum"] or 0
+        how = "per user: sum(rows // 1,000 + 1) + 1" if s.get("minimum_per_user_api") \
+            else s.get("minimum_is", "")
+        print(f"{s['stream']:<32}{s['rows']:>11,}{s['requests']:>10,}"
+              f"{minimum:>9,}{over:>8}{s['rows_per_s']:>10,}  {how}")
     print(f"\nfull backfill: sources {r['full']['sources_run']}, months "
           f"{r['full']['months_run']}")
     quota = r["full"].get("toggl_quota") or {}

@@ -6,6 +6,15 @@ one in four on Toggl (750,000). The CRM is rendered whole by the ordinary fakes;
 are generated when the connector asks (seeded, so every read gives the same entries): per user
 and window for Clockify, per day of a report for Toggl, so the fakes' memory stays small however
 many entries they serve.
+
+The CRM also holds the engagement and feedback of docs/metrics.md (touchpoints, NPS and CSAT),
+made by the demo company's own per-account generator (sandbox/company.py) so that the
+benchmark's activities have the demo's mix of kinds, exclusions, two-company activities and
+inbound threads: `ACTIVITY_ROUNDS` rounds of it per account, about 1.8 activities per account
+and paying month a round. Feedback follows the demo's campaigns (NPS in March and September, half
+the paying accounts answering; CSAT after support, 15% of paying months), one HubSpot contact
+per company submitting it. The fakes hold the rendered records in memory (the Salesforce fake
+copies a query's result again), so the volume is what keeps them under ~2 GB at scale 1.
 """
 
 from __future__ import annotations
@@ -13,11 +22,26 @@ from __future__ import annotations
 import bisect
 import hashlib
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sandbox.company import Company, Person, _accounts_and_deals, add_months, vendor_id
+from sandbox.company import (
+    _CSAT_WEIGHTS,
+    _NPS_WEIGHTS,
+    Activity,
+    Company,
+    Contact,
+    Feedback,
+    Person,
+    _account_activities,
+    _accounts_and_deals,
+    _at,
+    _customer_spans,
+    _paying,
+    add_months,
+    vendor_id,
+)
 from sandbox.servers.base import HttpError, Request, Response
 from sandbox.servers.clockify import FakeClockify, _page, _parse, clockify_time, iso_duration
 from sandbox.servers.toggl import FakeToggl, report_row, toggl_time
@@ -25,6 +49,9 @@ from sandbox.servers.toggl import FakeToggl, report_row, toggl_time
 FIRST_MONTH = date(2023, 11, 1)
 MONTHS = 36
 WORKSPACE = "64b7f0c2a1e4c93d5f6e7a81"
+# Rounds of the demo's per-account activity generator (about 1.8 activities per account and
+# paying month each): see the module docstring for why not more.
+ACTIVITY_ROUNDS = 1
 
 
 @dataclass(frozen=True)
@@ -58,7 +85,57 @@ def large_company(scale: Scale, seed: int = 11) -> Company:
                      ("salesforce", "hubspot"), "toggl" if i % 4 == 3 else "clockify")
               for i in range(scale.csms)]
     accounts, deals = _accounts_and_deals(rng, people, scale.accounts, FIRST_MONTH, scale.end)
-    return Company(people=people, accounts=accounts, deals=deals, entries=[])
+    spans = _customer_spans(accounts, deals)
+    activities = _activities(random.Random(seed + 3), people, accounts, spans, scale.end)
+    contacts = [Contact(f"c{a.key}", f"admin@{a.key}.example", (a.key,))
+                for a in accounts if a.source == "hubspot"]
+    feedback = _feedback(random.Random(seed + 5), accounts, spans, scale.end)
+    return Company(people=people, accounts=accounts, deals=deals, entries=[],
+                   activities=activities, contacts=contacts, feedback=feedback)
+
+
+def _activities(rng: random.Random, people: list[Person], accounts: list, spans: dict,
+                end: date) -> list[Activity]:
+    """The demo's activities, account by account (its company-wide extras, future meetings
+    and undated calls, scan every account per person: left out at this size)."""
+    pools = {s: [p.key for p in people if s in p.crm] for s in ("salesforce", "hubspot")}
+    hubspot = [a for a in accounts if a.source == "hubspot"]
+    made: list[Activity] = []
+    for account in accounts:
+        for n in range(ACTIVITY_ROUNDS):
+            batch = _account_activities(rng, account, spans[account.key],
+                                        pools[account.source], hubspot, FIRST_MONTH, end)
+            made += batch if n == 0 else [replace(a, key=f"{a.key}-r{n}") for a in batch]
+    return made
+
+
+def _feedback(rng: random.Random, accounts: list, spans: dict, end: date) -> list[Feedback]:
+    """NPS campaigns twice a year and CSAT after support, from paying accounts (the demo's
+    rates and scores, without its hand-placed invalid ones); HubSpot's through the company's
+    contact, as submissions mostly arrive."""
+    made: list[Feedback] = []
+    for account in accounts:
+        mine, answers = spans[account.key], []
+        for year in range(FIRST_MONTH.year, end.year + 1):
+            for campaign in (3, 9):
+                day = date(year, campaign, rng.randint(8, 24))
+                if FIRST_MONTH <= day < end and _paying(mine, day) and rng.random() < 0.5:
+                    answers.append(("NPS", rng.choices(range(11), _NPS_WEIGHTS)[0], day))
+        month = FIRST_MONTH
+        while month < end:
+            day = month + timedelta(days=rng.randint(0, 27))
+            month = add_months(month, 1)
+            if day < end and _paying(mine, day) and rng.random() < 0.15:
+                answers.append(("CSAT", rng.choices(range(1, 6), _CSAT_WEIGHTS)[0], day))
+        hubspot = account.source == "hubspot"
+        for n, (survey, score, day) in enumerate(answers):
+            # HubSpot: 40% linked only through the submitting contact.
+            direct = not hubspot or rng.random() >= 0.4
+            made.append(Feedback(f"fb-{account.key}-{n}", account.source, survey, score,
+                                 _at(day, rng.randint(7, 20)),
+                                 account.key if direct else None,
+                                 f"c{account.key}" if hubspot else None))
+    return made
 
 
 def weekdays(start: date, end: date) -> int:

@@ -2,7 +2,9 @@
 
 Prints the environment that points the pipeline at them as one JSON line, then answers commands
 on stdin: `rows_per_user` (entries served per Clockify user, for the per-user request minimum),
-`toggl` (Toggl's requests and the 402s it sent) and `change FRACTION` (that share of the CRM's
+`toggl` (Toggl's requests and the 402s it sent), `crm` (the CRM fakes' requests per path, and
+the distinct contacts behind HubSpot's live feedback submissions, for their minimum) and
+`change FRACTION` (that share of the CRM's
 accounts and deals edited, for the incremental run). Ends when stdin closes.
 
 Toggl enforces Premium's quota, 600 requests an hour, with the hour scaled down to
@@ -55,6 +57,12 @@ def main(scale_text: str, folder: str) -> int:
         command, *args = line.split()
         if command == "rows_per_user":
             print(json.dumps(served), flush=True)
+        elif command == "crm":
+            contacts = {r["properties"].get("hs_contact_id")
+                        for r in hubspot.feedback_submissions if not r["archived"]}
+            print(json.dumps({"feedback_contacts": len(contacts - {None}),
+                              "hubspot_requests": dict(hubspot.requests),
+                              "salesforce_requests": dict(salesforce.requests)}), flush=True)
         elif command == "toggl":
             print(json.dumps({"requests": toggl.request_count,
                               "quota_refusals": toggl.quota_refusals,

@@ -42,6 +42,7 @@ from pipelines.metrics.assets import month_marts_asset
 from pipelines.metrics.checks import CHECKS
 from pipelines.partitions import monthly_partitions
 from pipelines.raw import raw_stream_assets, raw_stream_checks
+from pipelines.report.assets import REPORT, report
 from pipelines.resources import SettingsResource, WarehouseResource
 from pipelines.schedules import refresh_schedules
 from pipelines.time_tracking import assets as time_tracking
@@ -121,7 +122,7 @@ def build_definitions(deployment: Deployment | None = None) -> Definitions:
     streams = [*crm.STREAMS, *time_tracking.STREAMS]
     sources = AssetSelection.tag("partitioning", "none")
     months = AssetSelection.tag("partitioning", "monthly") | AssetSelection.assets(
-        PUBLISHED, POSTGRES)
+        PUBLISHED, POSTGRES, REPORT)
     refresh = define_asset_job(
         "refresh", selection=AssetSelection.all(),
         description="Everything for a month (or a range): incremental CRM pulls, time entries, "
@@ -129,7 +130,7 @@ def build_definitions(deployment: Deployment | None = None) -> Definitions:
     freshness = FRESHNESS_CHECKS
     return Definitions(
         assets=[*raw_stream_assets(streams, monthly), month_marts_asset(streams, monthly),
-                published_marts, postgres_marts],
+                published_marts, postgres_marts, report],
         asset_checks=[*raw_stream_checks(streams), *CHECKS, published_matches_working,
                       *freshness],
         jobs=[
@@ -137,7 +138,7 @@ def build_definitions(deployment: Deployment | None = None) -> Definitions:
                              description="Full pulls of every CRM and tracker directory stream."),
             define_asset_job("monthly_metrics", selection=months,
                              description="Time entries and marts for a month or a range, then "
-                                         "the published copy."),
+                                         "the published copy and the report."),
             refresh,
         ],
         schedules=refresh_schedules(refresh, monthly, settings),

@@ -17,6 +17,8 @@ from typing import Any
 
 import duckdb
 
+from pipelines.report import write_report
+from pipelines.settings import load_settings
 from sandbox.company import HISTORY_END, HISTORY_START, add_months, generate_company
 from sandbox.servers import Sandbox
 from warehouse.bi_files import write_bi_files
@@ -27,6 +29,7 @@ DATA = PROJECT_ROOT / "data"
 WAREHOUSE = DATA / "demo" / "warehouse.duckdb"
 PUBLISHED = DATA / "demo" / "published" / "csm_metrics.duckdb"
 BI_FILES = DATA / "demo" / "bi"
+REPORT = DATA / "demo" / "report.html"
 DAGSTER_HOME = DATA / "dagster_home"
 SETTINGS = Path(__file__).with_name("settings.toml")
 FIRST_MONTH = HISTORY_START
@@ -75,6 +78,7 @@ def demo() -> int:
     version = current_version(PUBLISHED)
     with duckdb.connect(str(version), read_only=True) as conn:
         files = write_bi_files(conn, BI_FILES, PUBLISHED)
+    shown = write_report(version, load_settings(SETTINGS), REPORT)
     print(f"\nWarehouse (the pipeline's own): {WAREHOUSE}")
     print(f"Published for BI (read-only, swapped whole per run): {PUBLISHED} -> {version.name}")
     extract = extract_path(PUBLISHED)
@@ -83,6 +87,7 @@ def demo() -> int:
     print("Next: make ui (Dagster UI with this run history, http://127.0.0.1:3000); make pg (a "
           "local PostgreSQL with the marts for Looker or psql, 127.0.0.1:5433; make pg-stop "
           "stops it)")
+    print(f"The CS leader's report, month of {shown} (opens offline in a browser): {REPORT}")
     return 0
 
 
@@ -128,6 +133,49 @@ def print_report(conn: duckdb.DuckDBPyConnection, month: date) -> None:
         group by activity order by 2 desc""", {"quarter": quarter}).fetchall()
     print(f"\nWhere the hours went, quarter from {quarter:%B %Y} (marts.csm_activity_hours)")
     print_table(["activity", "hours", "share"], activities)
+    print_engagement(conn, month)
+    print_churn_reasons(conn, end)
+
+
+def print_engagement(conn: duckdb.DuckDBPyConnection, month: date) -> None:
+    """What each CSM did with customers in the month and what came of it (docs/metrics.md,
+    touchpoints, NPS and CSAT, expansion sourcing, onboarding)."""
+    rows = conn.execute("""
+        select csm_name, touchpoints, accounts_touched, touch_coverage, median_response_hours,
+               responses_within_24h, unanswered_messages, cast(round(nps) as integer), csat,
+               csm_sourced_bookings_arr, csm_sourced_win_rate, onboarding_hours_per_new_account
+        from marts.csm_period_metrics
+        where period_grain = 'month' and period_start = $month
+        order by csm_id = 'unassigned', arr_managed desc""", {"month": month}).fetchall()
+    print(f"\nEngagement and outcomes, {month:%B %Y} (marts.csm_period_metrics)")
+    print_table(["CSM", "touchpoints", "touched", "coverage", "median reply h", "in 24 h",
+                 "unanswered", "NPS", "CSAT", "CSM-sourced ARR", "win rate", "onboarding h/new"],
+                rows)
+
+
+def print_churn_reasons(conn: duckdb.DuckDBPyConnection, end: date) -> None:
+    """The churn and contraction reasons of the last full year ending by `end`, as a Pareto by
+    revenue: each reason's share of the movement's ARR and the running total."""
+    year = conn.execute("""
+        select max(period_start) from marts.team_period_metrics
+        where period_grain = 'year' and period_end <= $end""", {"end": end}).fetchone()
+    if year is None or year[0] is None:
+        print("\nChurn reasons: no full year in the marts yet")
+        return
+    for movement in ("churn", "contraction"):
+        rows = conn.execute("""
+            select reason, accounts, arr, share_of_arr,
+                   sum(share_of_arr) over (order by rank_by_arr
+                                           rows between unbounded preceding and current row)
+            from marts.churn_reasons
+            where period_grain = 'year' and period_start = $year and movement = $movement
+            order by rank_by_arr""", {"year": year[0], "movement": movement}).fetchall()
+        print(f"\n{movement.capitalize()} reasons, year from {year[0]:%B %Y} "
+              "(marts.churn_reasons, by ARR)")
+        if rows:
+            print_table(["reason", "accounts", "ARR", "share of ARR", "cumulative"], rows)
+        else:
+            print(f"  no {movement} in the year")
 
 
 def print_table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:

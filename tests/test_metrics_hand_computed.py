@@ -10,6 +10,13 @@ ARR by account at each instant (deals are 12-month schedules from their close da
     a5 Hooli    (no owner)         10,000   10,000   10,000   10,000   unassigned
     a6 Stark    bob                50,000   40,000   40,000   40,000   renewed lower: contraction
 
+    a20 Oscorp   dave              36,000   36,000        0        0   ends Mar 1: churn
+    a21 Nakatomi dave              20,000   26,000   26,000   30,000   +6,000 Jan 20, +4,000 Mar 14
+    a22 Vandelay dave                   0        0        0   30,000   new Mar 3
+    a23 Gringotts dave                  0        0        0   12,000   new Mar 17
+(dave's four accounts are there for tests/test_engagement_hand_computed.py: they change only the
+team's totals and dave's own rows; dave tracks hours only from March, on Vandelay and Gringotts.)
+
 Later deals, seen only by the year 2025: 1,000 EUR for Hooli from Apr 10 (x 1.1 = 1,100 USD),
 and Wayne's 48,000 over 24 months from a service start of Apr 2 (24,000 a year).
 
@@ -33,7 +40,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import read_rows, run_pipeline, tiny_fakes
-from tests.tiny_company import ALICE, BOB, CAROL, tiny_company
+from tests.tiny_company import ALICE, BOB, CAROL, DAVE, tiny_company
 
 JAN, FEB, MAR = date(2025, 1, 1), date(2025, 2, 1), date(2025, 3, 1)
 
@@ -65,9 +72,9 @@ def test_rows_exist_for_people_with_a_book_or_hours(warehouse: Path) -> None:
     rows = read_rows(warehouse, "select period_start, csm_id from marts.csm_period_metrics "
                      "where period_grain = 'month' order by all")
     assert [(r["period_start"], r["csm_id"]) for r in rows] == [
-        (JAN, ALICE), (JAN, BOB), (JAN, "unassigned"),
-        (FEB, ALICE), (FEB, BOB), (FEB, "unassigned"),
-        (MAR, ALICE), (MAR, BOB), (MAR, CAROL), (MAR, "unassigned"),
+        (JAN, ALICE), (JAN, BOB), (JAN, DAVE), (JAN, "unassigned"),
+        (FEB, ALICE), (FEB, BOB), (FEB, DAVE), (FEB, "unassigned"),
+        (MAR, ALICE), (MAR, BOB), (MAR, CAROL), (MAR, DAVE), (MAR, "unassigned"),
     ]
 
 
@@ -100,16 +107,18 @@ def test_january_new_business_and_a_contraction(warehouse: Path) -> None:
     assert unassigned["hours_worked"] == 0 and unassigned["accounts_per_hour"] is None
 
     jan = team(warehouse, JAN)
-    assert (jan["csm_count"], jan["customer_count"]) == (2, 5)
-    assert jan["csm_ratio"] == pytest.approx(2.5)
-    assert jan["total_arr"] == Decimal("254000.00")
-    assert jan["revenue_efficiency"] == pytest.approx(127000.0)
-    assert jan["starting_arr"] == Decimal("144000.00")
+    # dave adds a CSM and two customers: Oscorp 36,000 and Nakatomi 20,000 -> 26,000.
+    assert (jan["csm_count"], jan["customer_count"]) == (3, 7)
+    assert jan["csm_ratio"] == pytest.approx(7 / 3)
+    assert jan["total_arr"] == Decimal("316000.00")  # 254,000 + 36,000 + 26,000
+    assert jan["revenue_efficiency"] == pytest.approx(316000 / 3)
+    assert jan["starting_arr"] == Decimal("200000.00")  # 144,000 + 36,000 + 20,000
     assert (jan["new_arr"], jan["contraction_arr"]) == (Decimal("120000.00"), Decimal("10000.00"))
-    assert jan["nrr"] == pytest.approx(134000 / 144000)
+    assert jan["expansion_arr"] == Decimal("6000.00")  # Nakatomi
+    assert jan["nrr"] == pytest.approx(196000 / 200000)  # (200,000 + 6,000 - 10,000) / 200,000
     assert jan["logo_retention"] == 1.0
     assert jan["hours_worked"] == pytest.approx(7.0)
-    assert jan["account_efficiency"] == pytest.approx(5 / 7)
+    assert jan["account_efficiency"] == pytest.approx(7 / 7)
 
 
 def test_february_reassignment_expansion_and_churn(warehouse: Path) -> None:
@@ -137,13 +146,14 @@ def test_february_reassignment_expansion_and_churn(warehouse: Path) -> None:
     assert bob["hours_unattributed"] == pytest.approx(0.5)
 
     feb = team(warehouse, FEB)
-    assert (feb["csm_count"], feb["customer_count"]) == (2, 4)
-    assert feb["starting_arr"] == Decimal("254000.00")  # January's ending ARR
-    assert feb["total_arr"] == Decimal("242000.00")
-    assert (feb["expansion_arr"], feb["churned_arr"]) == (Decimal("12000.00"), Decimal("24000.00"))
-    assert feb["nrr"] == pytest.approx(242000 / 254000)
-    assert feb["grr"] == pytest.approx(230000 / 254000)
-    assert feb["logo_retention"] == pytest.approx(4 / 5)
+    assert (feb["csm_count"], feb["customer_count"]) == (3, 5)  # Oscorp churned too
+    assert feb["starting_arr"] == Decimal("316000.00")  # January's ending ARR
+    assert feb["total_arr"] == Decimal("268000.00")  # 242,000 + Nakatomi 26,000
+    # Initech 24,000 + Oscorp 36,000.
+    assert (feb["expansion_arr"], feb["churned_arr"]) == (Decimal("12000.00"), Decimal("60000.00"))
+    assert feb["nrr"] == pytest.approx(268000 / 316000)
+    assert feb["grr"] == pytest.approx(256000 / 316000)
+    assert feb["logo_retention"] == pytest.approx(5 / 7)
     assert feb["hours_worked"] == pytest.approx(4.0)
     assert feb["hours_unattributed"] == pytest.approx(2.0)
 
@@ -167,10 +177,11 @@ def test_march_reactivation_and_null_ratios(warehouse: Path) -> None:
     assert bob["hours_unattributed"] == pytest.approx(2.5)
 
     mar = team(warehouse, MAR)
-    assert (mar["csm_count"], mar["customer_count"]) == (3, 5)
-    assert mar["total_arr"] == Decimal("290000.00")
+    assert (mar["csm_count"], mar["customer_count"]) == (4, 8)  # + dave, 3 customers of his
+    # 290,000 + Nakatomi 30,000 + Vandelay 30,000 + Gringotts 12,000.
+    assert mar["total_arr"] == Decimal("362000.00")
     assert mar["reactivation_arr"] == Decimal("48000.00")
-    assert mar["nrr"] == 1.0
+    assert mar["nrr"] == pytest.approx(272000 / 268000)  # Nakatomi's +4,000
 
 
 def test_quarantine_names_each_rejected_record(warehouse: Path) -> None:
@@ -180,6 +191,7 @@ def test_quarantine_names_each_rejected_record(warehouse: Path) -> None:
         ("deals", "no amount"),
         ("deals", "non-positive term"),
         ("deals", "term is not a whole number of months"),
+        ("feedback", "NPS score outside 0-10"),  # an NPS of 11
         ("time_entries", "longer than 24 hours"),
         ("time_entries", "zero or negative length"),
     ]
@@ -238,10 +250,11 @@ def test_capacity_utilization_and_cost(warehouse: Path) -> None:
     assert unassigned["arr_band"] is None
 
     jan, mar = team(warehouse, JAN), team(warehouse, MAR)
-    assert jan["fully_loaded_cost"] == Decimal("13483.87")
-    assert jan["cost_per_customer"] == pytest.approx(13483.87 / 5)
-    assert mar["fully_loaded_cost"] == Decimal("28000.00")  # alice, bob and carol (default)
-    assert mar["cost_per_customer"] == pytest.approx(28000 / 5)
+    assert jan["fully_loaded_cost"] == Decimal("23483.87")  # + dave, 120,000 / 12
+    assert jan["cost_per_customer"] == pytest.approx(23483.87 / 7)
+    # alice, bob, carol and dave (default).
+    assert mar["fully_loaded_cost"] == Decimal("38000.00")
+    assert mar["cost_per_customer"] == pytest.approx(38000 / 8)
 
 
 def test_a_roster_only_person_without_a_book_or_hours_has_no_row(warehouse: Path) -> None:
@@ -253,16 +266,17 @@ def test_a_roster_only_person_without_a_book_or_hours_has_no_row(warehouse: Path
 def test_quarter_is_computed_from_its_own_snapshots(warehouse: Path) -> None:
     q1 = team(warehouse, JAN, "quarter")
     assert q1["period_end"] == date(2025, 4, 1)
-    assert q1["starting_arr"] == Decimal("144000.00")  # Jan 1
-    assert q1["total_arr"] == Decimal("290000.00")  # Apr 1
+    assert q1["starting_arr"] == Decimal("200000.00")  # Jan 1
+    assert q1["total_arr"] == Decimal("362000.00")  # Apr 1
+    # new: Acme, Vandelay 30,000, Gringotts 12,000; expansion: Globex, Nakatomi 20,000 -> 30,000.
     assert (q1["new_arr"], q1["reactivation_arr"], q1["expansion_arr"]) == (
-        Decimal("120000.00"), Decimal("48000.00"), Decimal("12000.00"))
+        Decimal("162000.00"), Decimal("48000.00"), Decimal("22000.00"))
     assert (q1["contraction_arr"], q1["churned_arr"]) == (Decimal("10000.00"),
-                                                          Decimal("24000.00"))
-    assert q1["nrr"] == pytest.approx(122000 / 144000)
+                                                          Decimal("60000.00"))
+    assert q1["nrr"] == pytest.approx(152000 / 200000)  # 200,000 + 22,000 - 10,000 - 60,000
     months = [team(warehouse, m)["nrr"] for m in (JAN, FEB, MAR)]
     product = months[0] * months[1] * months[2]
-    assert product == pytest.approx((134000 / 144000) * (242000 / 254000))
+    assert product == pytest.approx((196000 / 200000) * (268000 / 316000) * (272000 / 268000))
     assert abs(q1["nrr"] - product) > 0.03  # not the product of the months'
 
     alice = csm(warehouse, JAN, ALICE, "quarter")
@@ -280,10 +294,12 @@ def test_year_uses_term_start_and_currency_settings(warehouse: Path) -> None:
     year = team(warehouse, JAN, "year")
     assert year["period_end"] == date(2026, 1, 1)
     # Wayne: 48,000 over 24 months from Apr 2 = 24,000; Hooli: 1,000 EUR x 1.1 = 1,100.
-    assert year["total_arr"] == Decimal("245100.00")
-    assert year["new_arr"] == Decimal("144000.00")
-    assert year["contraction_arr"] == Decimal("66900.00")  # Globex 48,000, Stark, Hooli 8,900
-    assert year["churned_arr"] == Decimal("24000.00")
+    # dave's: Nakatomi 10,000, Vandelay 30,000, Gringotts 12,000 on 2026-01-01.
+    assert year["total_arr"] == Decimal("297100.00")
+    assert year["new_arr"] == Decimal("186000.00")  # + Vandelay, Gringotts
+    # Globex 48,000, Stark, Hooli 8,900, Nakatomi 20,000 -> 10,000.
+    assert year["contraction_arr"] == Decimal("76900.00")
+    assert year["churned_arr"] == Decimal("60000.00")  # Initech, Oscorp
     wayne = read_rows(warehouse, """
         select movement, ending_arr, owner_at_end from marts.account_period_metrics
         where period_grain = 'year' and account_name = 'Wayne'""")
@@ -298,7 +314,8 @@ def test_account_period_metrics(warehouse: Path) -> None:
         from marts.account_period_metrics
         where period_grain = 'month' and period_start = $m order by account_name""", {"m": FEB})
     by_name = {r.pop("account_name"): r for r in rows}
-    assert set(by_name) == {"Acme", "Globex, Inc.", "Hooli", "Initech", "Stark"}
+    assert set(by_name) == {"Acme", "Globex, Inc.", "Hooli", "Initech", "Stark", "Nakatomi",
+                            "Oscorp"}
     assert by_name["Globex, Inc."] == {
         "segment": "mid_market", "movement": "expansion",
         "owner_at_start": ALICE, "ownership_source_at_start": "history",

@@ -40,10 +40,16 @@ def test_every_project_model_runs_after_the_models_it_reads() -> None:
         "marts.team_period_metrics")  # the team's cost is the sum of its people's rows
     assert {m.name for m in graph.layer("working")} == {
         "wrk_periods", "wrk_entry_periods", "wrk_account_periods", "wrk_csm_hours",
-        "wrk_csm_capacity"}
+        "wrk_csm_capacity", "wrk_touchpoints", "wrk_inbound_messages", "wrk_engagement_csm",
+        "wrk_engagement_team", "wrk_engagement_account", "wrk_outcomes_items",
+        "wrk_outcomes_csm", "wrk_outcomes_team", "wrk_outcomes_account"}
     assert set(MART_TABLES) == {"csm_period_metrics", "team_period_metrics",
-                                "account_period_metrics", "csm_activity_hours"}
-    assert WHOLE_TABLES == ("quarantine",)
+                                "account_period_metrics", "csm_activity_hours",
+                                "churn_reasons", "capacity_plan"}
+    assert set(WHOLE_TABLES) == {"quarantine", "kpi_control"}
+    # The control limits read the published people's and team's month rows.
+    assert order.index("marts.csm_period_metrics") < order.index("marts.kpi_control")
+    assert order.index("marts.team_period_metrics") < order.index("marts.kpi_control")
     graph.check_sources(pipeline_tables(STREAMS))  # every raw and settings table read exists
 
 

@@ -91,7 +91,8 @@ def test_every_broken_record_is_kept_aside_with_its_reason(warehouse: Path) -> N
         "currency GBP has no conversion rate to USD", "non-positive term",
         "term is not a whole number of months", "no readable start", "no primary key (id)",
         "zero or negative length", "longer than 24 hours", "negative amount",
-        "amount beyond decimal(18, 2)", "annual value beyond decimal(18, 2)"}
+        "amount beyond decimal(18, 2)", "annual value beyond decimal(18, 2)",
+        "NPS score outside 0-10"}  # the tiny company's NPS of 11
 
 
 def test_impossible_amounts_are_quarantined_not_booked(warehouse: Path) -> None:

@@ -16,6 +16,7 @@ import duckdb
 
 from transforms.graph import model_graph
 from warehouse.columns import comment_marts
+from warehouse.drivers import write_retention_drivers
 from warehouse.sql import run, transaction
 
 # Tables keyed by period, and tables replaced whole, in the order they are built.
@@ -54,6 +55,7 @@ def build_month_marts(
             row = conn.execute(
                 f"insert into marts.{table} by name select * from {_built(table)}").fetchone()
             written[table] = int(row[0]) if row else 0
+        written["retention_drivers"] = write_retention_drivers(conn, run_id)  # after the marts
         comment_marts(conn)
     return written
 

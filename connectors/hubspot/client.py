@@ -16,6 +16,13 @@ property history, so each page of ids is batch-read with the owner's history; no
 so a page of deals gets its companies from the v4 batch associations endpoint, reshaped as the
 list endpoint's `associations`. Deletions arrive from the `archived=true` listing.
 
+Engagements (calls, meetings, emails) and feedback submissions are read the same way, from
+`crm.objects.<type>`; their companies (and a submission's contact's companies) always come from
+v4 batch reads, 1,000 ids a request (pages are held until they fill one), following each id's
+own `paging.next.after` when it has more links than a page. Meetings in the future when pulled
+are no touchpoint yet, and do not change when their time comes: an incremental pull also
+re-reads the meetings whose `hs_timestamp` is at or after the watermark.
+
 The client is urllib3, not `requests`: it ignores `REQUESTS_CA_BUNDLE` (it trusts the system
 store unless told a CA file), so it is given `requests`' own CA file (`ca_bundle()`), and it
 follows redirects itself, which our `Retry` refuses across hosts (connectors/http.py).
@@ -23,9 +30,10 @@ follows redirects itself, which our `Retry` refuses across hosts (connectors/htt
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -39,7 +47,7 @@ from connectors.http import (
     retry_policy,
     tls_failure,
 )
-from connectors.hubspot.streams import STREAMS, HubSpotStream
+from connectors.hubspot.streams import MODIFIED, STREAMS, HubSpotStream
 from connectors.streams import Page, Window
 
 PUBLIC_HOST = "https://api.hubapi.com"
@@ -48,8 +56,8 @@ HISTORY_PAGE_LIMIT = 50  # HubSpot's cap when propertiesWithHistory is asked for
 SEARCH_LIMIT = 200  # search's page maximum
 SEARCH_CAP = 10_000  # no query pages past this many results
 BATCH_LIMIT = 100  # ids per batch read
+ASSOCIATION_BATCH = 1_000  # ids per v4 batch associations read (HubSpot's cap since 2025-02)
 OVERLAP_MS = 5 * 60 * 1000  # search lags writes: re-read a little before the watermark
-MODIFIED = "hs_lastmodifieddate"
 
 
 class HubSpotConnector:
@@ -80,9 +88,9 @@ class HubSpotConnector:
 
     def read(self, stream: HubSpotStream, window: Window | None = None,
              since: str | None = None) -> Iterator[Page]:
-        """Owners, companies and deals are read active then archived, so that a deletion (or a
-        leaver) arrives as an archived record; with `since`, companies read only what changed
-        (see the module)."""
+        """Owners, companies, deals, engagements and feedback are read active then archived, so
+        that a deletion (or a leaver) arrives as an archived record; with `since`, the
+        incremental streams read only what changed (see the module)."""
         if stream.object_type == "pipelines":
             yield self._call(stream, self.client.crm.pipelines.pipelines_api.get_all,
                              object_type="deals")["results"]
@@ -95,8 +103,7 @@ class HubSpotConnector:
             yield from self._pages(stream, fetch, limit=PAGE_LIMIT, archived=False)
             yield from self._pages(stream, fetch, limit=PAGE_LIMIT, archived=True)
             return
-        api = getattr(self.client.crm, stream.object_type).basic_api
-        fetch = api.get_page
+        fetch = self._api(stream).basic_api.get_page
         properties = dict.fromkeys((*stream.properties, *self.extra_fields.get(stream.name, ())))
         kwargs: dict[str, Any] = {
             "limit": HISTORY_PAGE_LIMIT if stream.properties_with_history else PAGE_LIMIT,
@@ -106,29 +113,42 @@ class HubSpotConnector:
         if stream.associations:
             kwargs["associations"] = list(stream.associations)
         if since and stream.write_mode == "merge":
-            yield from self._modified_since(stream, since, kwargs)
+            changed = self._modified_since(stream, since, kwargs)
+            if stream.reread_after:  # and what has come to pass since, unmodified
+                changed = itertools.chain(changed, self._modified_since(
+                    stream, since, kwargs, stream.reread_after))
+            yield from self._linked(stream, changed)
         else:
-            yield from self._pages(stream, fetch, archived=False, **kwargs)
+            yield from self._linked(stream, self._pages(stream, fetch, archived=False,
+                                                        **kwargs))
+        # Archived (deleted) records are kept as deleted, never counted: their links are not
+        # read.
         yield from self._pages(stream, fetch, archived=True, **kwargs)
 
-    def _modified_since(self, stream: HubSpotStream, since: str,
-                        listing: dict[str, Any]) -> Iterator[Page]:
-        api = getattr(self.client.crm, stream.object_type)
+    def _api(self, stream: HubSpotStream) -> Any:
+        """The client's API of the stream's object (engagements live under `crm.objects`)."""
+        crm = self.client.crm
+        return getattr(crm.objects if stream.generic_object else crm, stream.object_type)
+
+    def _modified_since(self, stream: HubSpotStream, since: str, listing: dict[str, Any],
+                        instant: str = MODIFIED) -> Iterator[Page]:
+        """The records whose `instant` property is at or after `since` (less the overlap)."""
+        api = self._api(stream)
         lower = _epoch_ms(since) - OVERLAP_MS
         operator, tie_id = "GTE", None
         while True:
             if tie_id is None:
-                filters = [{"propertyName": MODIFIED, "operator": operator, "value": str(lower)}]
-                sorts = [{"propertyName": MODIFIED, "direction": "ASCENDING"}]
+                filters = [{"propertyName": instant, "operator": operator, "value": str(lower)}]
+                sorts = [{"propertyName": instant, "direction": "ASCENDING"}]
             else:  # a window of one timestamp: go on by id at that timestamp
-                filters = [{"propertyName": MODIFIED, "operator": "EQ", "value": str(lower)},
+                filters = [{"propertyName": instant, "operator": "EQ", "value": str(lower)},
                            {"propertyName": "hs_object_id", "operator": "GT", "value": tie_id}]
                 sorts = [{"propertyName": "hs_object_id", "direction": "ASCENDING"}]
             first = last = None
             after: str | None = None
             while True:
                 request = {"filterGroups": [{"filters": filters}], "sorts": sorts,
-                           "properties": [MODIFIED], "limit": SEARCH_LIMIT}
+                           "properties": [instant], "limit": SEARCH_LIMIT}
                 body = self._call(stream, api.search_api.do_search,
                                   public_object_search_request=request | (
                                       {"after": after} if after else {}))
@@ -147,8 +167,8 @@ class HubSpotConnector:
                 operator, tie_id = "GT", None  # everything at `lower` is read
                 continue
             assert first is not None and last is not None
-            reached = _epoch_ms(last["properties"][MODIFIED])
-            if tie_id is not None or _epoch_ms(first["properties"][MODIFIED]) == reached:
+            reached = _epoch_ms(last["properties"][instant])
+            if tie_id is not None or _epoch_ms(first["properties"][instant]) == reached:
                 lower, tie_id = reached, last["id"]
             else:
                 lower, operator = reached, "GTE"
@@ -162,19 +182,83 @@ class HubSpotConnector:
         body = self._call(stream, api.batch_api.read,
                           batch_read_input_simple_public_object_id=request, archived=False)
         records = body.get("results", [])
-        for association in stream.associations:
-            found = self._call(
-                stream, self.client.crm.associations.v4.batch_api.get_page,
-                from_object_type=stream.object_type, to_object_type=association,
-                batch_input_public_fetch_associations_batch_request={
-                    "inputs": [{"id": r["id"]} for r in records]})
-            linked = {item["from"]["id"]: [str(to["toObjectId"]) for to in item.get("to", [])]
-                      for item in found.get("results", [])}
-            for record in records:
-                record.setdefault("associations", {})[association] = {"results": [
-                    {"id": other, "type": f"{stream.object_type[:-1]}_to_{association[:-1]}"}
-                    for other in linked.get(record["id"], [])]}
+        for association in stream.associations:  # as the list endpoint's `associations`
+            self._attach(stream, records, association)
         return records
+
+    def _linked(self, stream: HubSpotStream, pages: Iterable[Page]) -> Iterator[Page]:
+        """Pages with their v4 links attached: pages are held until they make up a full batch
+        of ids (1,000), so that each batch read asks for as many records as it may."""
+        if not stream.linked and not stream.contact_property:
+            yield from pages
+            return
+        held: list[Page] = []
+        for page in pages:
+            held.append(page)
+            if sum(map(len, held)) >= ASSOCIATION_BATCH:
+                yield from self._link(stream, held)
+                held = []
+        if held:
+            yield from self._link(stream, held)
+
+    def _link(self, stream: HubSpotStream, pages: list[Page]) -> list[Page]:
+        records = [r for page in pages for r in page]
+        for association in stream.linked:
+            self._attach(stream, records, association)
+        if stream.contact_property:
+            self._attach_contact_companies(stream, records, stream.contact_property)
+        return pages
+
+    def _attach(self, stream: HubSpotStream, records: Page, to_type: str) -> None:
+        """Each record's `to_type` links, as the v3 list endpoint shapes them."""
+        # A record without an id is quarantined when it lands: nothing to link.
+        linked = self.associations(stream, stream.object_type,
+                                   [r["id"] for r in records if r.get("id")], to_type)
+        kind = f"{stream.object_type[:-1]}_to_{to_type[:-1]}"
+        for record in records:
+            # One entry per association type, as the list endpoint has them (the same id
+            # may come twice: staging takes it once).
+            record.setdefault("associations", {})[to_type] = {"results": [
+                {"id": other, "type": _type_name(kind, t)}
+                for other, types in linked.get(str(record.get("id")), [])
+                for t in types or [{}]]}
+
+    def _attach_contact_companies(self, stream: HubSpotStream, records: Page,
+                                  contact_property: str) -> None:
+        """The companies of each record's contact, the primary one marked (HubSpot's
+        contact-to-company `Primary` label, type 1)."""
+        contacts = [(r.get("properties") or {}).get(contact_property) for r in records]
+        wanted = sorted({str(c) for c in contacts if c})
+        linked = self.associations(stream, "contacts", wanted, "companies") if wanted else {}
+        for record, contact in zip(records, contacts, strict=True):
+            found = linked.get(str(contact), []) if contact else []
+            record.setdefault("associations", {})["contact_companies"] = {"results": [
+                {"id": other, "type": "contact_to_company", "primary": _is_primary(types)}
+                for other, types in found]}
+
+    def associations(self, stream: HubSpotStream, from_type: str, ids: Sequence[str],
+                     to_type: str) -> dict[str, list[tuple[str, list[dict[str, Any]]]]]:
+        """v4 batch reads of `from_type` ids' links to `to_type`: at most 1,000 ids a request,
+        and an id with more links than a page is asked again from its `paging.next.after`.
+        Returns each id's (linked id, association types), in the order HubSpot sent them."""
+        found: dict[str, list[tuple[str, list[dict[str, Any]]]]] = {}
+        pending: list[dict[str, str]] = [{"id": str(i)} for i in dict.fromkeys(ids)]
+        fetch = self.client.crm.associations.v4.batch_api.get_page
+        while pending:
+            batch, pending = pending[:ASSOCIATION_BATCH], pending[ASSOCIATION_BATCH:]
+            body = self._call(stream, fetch, from_object_type=from_type,
+                              to_object_type=to_type,
+                              batch_input_public_fetch_associations_batch_request={
+                                  "inputs": batch})
+            for item in body.get("results", []):
+                source = str(item["from"]["id"])
+                found.setdefault(source, []).extend(
+                    (str(to["toObjectId"]), to.get("associationTypes") or [])
+                    for to in item.get("to", []))
+                after = ((item.get("paging") or {}).get("next") or {}).get("after")
+                if after:  # more links than a page: this id again, from there
+                    pending.append({"id": source, "after": str(after)})
+        return found
 
     def _pages(self, stream: HubSpotStream, fetch: Callable[..., Any],
                **kwargs: Any) -> Iterator[Page]:
@@ -201,6 +285,10 @@ class HubSpotConnector:
             if status == 401:
                 raise SourceAuthError("hubspot", "the access token was refused (401): check "
                                       "HUBSPOT_ACCESS_TOKEN") from error
+            if status == 403:
+                raise SourceError("hubspot", f"{stream.name}: the private app lacks a scope "
+                                  f"(403: {_message(getattr(error, 'body', ''))}); "
+                                  "docs/connectors.md lists the scopes") from error
             raise SourceError("hubspot", f"{stream.name} failed with HTTP {status}: "
                               f"{_message(getattr(error, 'body', ''))}") from error
         try:
@@ -217,5 +305,18 @@ def _message(body: Any) -> str:
         return str(body)[:500]
 
 
+def _type_name(kind: str, association_type: dict[str, Any]) -> str:
+    label = association_type.get("label")
+    return f"{kind}_{str(label).lower()}" if label else f"{kind}_unlabeled" if \
+        association_type.get("typeId") else kind
+
+
+def _is_primary(types: list[dict[str, Any]]) -> bool:
+    return any(str(t.get("label") or "").lower() == "primary" or t.get("typeId") == 1
+               for t in types)
+
+
 def _epoch_ms(text: str) -> int:
+    if text.isdigit():  # HubSpot sends some instants (hs_timestamp) as epoch milliseconds
+        return int(text)
     return int(datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp() * 1000)

@@ -18,13 +18,19 @@ Bulk failures map to the same errors as REST ones: a refused session is a `Sourc
 spent limit a `SourceLimitReached` that keeps nothing (bulk pages are not in cursor order), and a
 job that ends `Failed` or `Aborted` (simple-salesforce's `SalesforceOperationError`, not a
 `SalesforceError`) a `SourceRetryableError`.
+
+An object the org does not have answers 400 `INVALID_TYPE`. For an optional stream (EmailMessage,
+only in orgs with Enhanced Email) that means "not available here": the read logs a warning naming
+the object and yields nothing, so nothing lands, the cursor stays, and the next pull asks again.
+The feedback stream reads the custom object the settings name; none named, it yields nothing.
 """
 
 from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterator, Mapping, Sequence
+import logging
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
@@ -35,6 +41,7 @@ from simple_salesforce.exceptions import (
     SalesforceAuthenticationFailed,
     SalesforceError,
     SalesforceExpiredSession,
+    SalesforceMalformedRequest,
     SalesforceOperationError,
     SalesforceRefusedRequest,
 )
@@ -61,6 +68,8 @@ LOGIN_PATHS = ("/services/Soap/u/",)
 # Re-read this much before the watermark: records committed late with an earlier timestamp.
 OVERLAP = timedelta(minutes=5)
 
+_logger = logging.getLogger("connectors.salesforce")
+
 
 class SalesforceConnector:
     source = "salesforce"
@@ -83,6 +92,8 @@ class SalesforceConnector:
         bulk_threshold: int | None = 100_000,
         bulk_page_size: int = 50_000,
         timeout: float | None = None,
+        feedback_object: str | None = None,
+        log: Callable[[str], None] | None = None,
     ) -> None:
         require_secure_url(instance_url, "SALESFORCE_INSTANCE_URL", "salesforce", bare_host=True)
         # A login's SOAP fault (HTTP 500) is final: never retried like other 5xx.
@@ -97,6 +108,10 @@ class SalesforceConnector:
         # Pulls of more records than this go through Bulk API 2.0 (None: never).
         self.bulk_threshold = bulk_threshold
         self.bulk_page_size = bulk_page_size
+        # The custom object of survey responses (settings' `salesforce_feedback_object`).
+        self.feedback_object = feedback_object
+        # Where warnings go (a Dagster run's log); the module's logger by default.
+        self.log = log or _logger.warning
         if instance_url and access_token:
             netloc = urlsplit(instance_url).netloc or instance_url
             self.client = Salesforce(instance_url=f"https://{netloc}", session_id=access_token,
@@ -120,7 +135,11 @@ class SalesforceConnector:
         fields = dict.fromkeys((*stream.fields, *self.extra_fields.get(stream.name, ())))
         order = f" ORDER BY {stream.cursor_field}" if stream.cursor_field and ordered else ""
         where = self._where(stream, since)
-        return f"SELECT {', '.join(fields)} FROM {stream.sobject}{where}{order}"
+        return f"SELECT {', '.join(fields)} FROM {self.sobject(stream)}{where}{order}"
+
+    def sobject(self, stream: SoqlStream) -> str | None:
+        """The object a stream reads: its own, or the one the settings name."""
+        return self.feedback_object if stream.configured_object else stream.sobject
 
     def _where(self, stream: SoqlStream, since: str | None) -> str:
         conditions = []
@@ -135,6 +154,9 @@ class SalesforceConnector:
     def read(self, stream: SoqlStream, window: Window | None = None,
              since: str | None = None) -> Iterator[Page]:
         headers = {"Sforce-Query-Options": f"batchSize={self.batch_size}"}
+        sobject = self.sobject(stream)
+        if not sobject:
+            return  # no object named in the settings: nothing to read
         try:
             result: dict[str, Any] = self.client.query(self.soql(stream, since), headers=headers,
                                                        include_deleted=True)
@@ -149,27 +171,36 @@ class SalesforceConnector:
                 result = self.client.query_more(result["nextRecordsUrl"],
                                                 identifier_is_url=True, headers=headers)
         except ValueError as error:  # simple-salesforce parses each page's JSON
-            raise SourceError("salesforce", f"{stream.sobject}: the API sent a body that is not "
+            raise SourceError("salesforce", f"{sobject}: the API sent a body that is not "
                               "valid JSON (truncated?)") from error
         except SalesforceRefusedRequest as error:
             if "REQUEST_LIMIT_EXCEEDED" in str(error.content):
-                raise SourceLimitReached("salesforce", f"{stream.sobject}: the org's API request "
+                raise SourceLimitReached("salesforce", f"{sobject}: the org's API request "
                                          f"limit is spent ({self.api_usage}); the pull stopped "
                                          "with what it read and resumes next run") from error
-            raise SourceError("salesforce", f"{stream.sobject} refused (403): "
+            raise SourceError("salesforce", f"{sobject} refused (403): "
                               f"{_messages(error.content)}") from error
         except SalesforceExpiredSession as error:
             raise SourceAuthError("salesforce", "the session or access token was refused (401): "
                                   "check SALESFORCE_ACCESS_TOKEN") from error
+        except SalesforceMalformedRequest as error:
+            if stream.optional and "INVALID_TYPE" in _codes(error.content):
+                self.log(f"salesforce: {sobject} is not available in this org (INVALID_TYPE), "
+                         f"so {stream.name} was not pulled; the next pull tries again "
+                         "(docs/connectors.md)")
+                return
+            raise SourceError("salesforce", f"{sobject} query failed with HTTP "
+                              f"{error.status}: {_messages(error.content)}") from error
         except SalesforceError as error:
-            raise SourceError("salesforce", f"{stream.sobject} query failed with HTTP "
+            raise SourceError("salesforce", f"{sobject} query failed with HTTP "
                               f"{error.status}: {_messages(error.content)}") from error
         except requests.RequestException as error:
-            raise transport_error("salesforce", stream.sobject, error) from error
+            raise transport_error("salesforce", sobject, error) from error
 
     def _bulk(self, stream: SoqlStream, since: str | None) -> Iterator[Page]:
-        job = getattr(self.client.bulk2, stream.sobject)
-        what = f"{stream.sobject} (Bulk API query)"
+        sobject = str(self.sobject(stream))
+        job = getattr(self.client.bulk2, sobject)
+        what = f"{sobject} (Bulk API query)"
         try:
             for text in job.query_all(self.soql(stream, since, ordered=False),
                                       max_records=self.bulk_page_size, wait=0):
@@ -220,6 +251,13 @@ class SalesforceConnector:
 
 def _plain(record: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in record.items() if k != "attributes"}
+
+
+def _codes(content: Any) -> set[str]:
+    """The `errorCode`s of a Salesforce error body (a JSON array)."""
+    if isinstance(content, list):
+        return {str(c.get("errorCode")) for c in content if isinstance(c, dict)}
+    return set()
 
 
 def _messages(content: Any) -> str:

@@ -8,8 +8,10 @@ a deal's term): `connector(settings)` takes the run's (`Settings.extra_fields`).
 
 from __future__ import annotations
 
-from dagster import ConfigurableResource
-from pydantic import Field
+from collections.abc import Callable
+
+from dagster import ConfigurableResource, InitResourceContext
+from pydantic import Field, PrivateAttr
 
 from connectors.hubspot import HubSpotConnector
 from connectors.salesforce import SalesforceConnector
@@ -34,6 +36,11 @@ class SalesforceResource(ConfigurableResource):
 
     _secure_instance_url = secure_url("instance_url", "SALESFORCE_INSTANCE_URL", "salesforce",
                                       bare_host=True)
+    # The run's log, for the connector's warnings (an org without Enhanced Email).
+    _log: Callable[[str], None] | None = PrivateAttr(default=None)
+
+    def setup_for_execution(self, context: InitResourceContext) -> None:
+        self._log = context.log.warning if context.log is not None else None
 
     @property
     def configured(self) -> bool:
@@ -59,7 +66,8 @@ class SalesforceResource(ConfigurableResource):
             security_token=self.security_token, domain=self.domain, batch_size=self.batch_size,
             bulk_threshold=self.bulk_threshold, bulk_page_size=self.bulk_page_size,
             extra_fields=settings.extra_fields("salesforce"),
-            history_field=settings.salesforce_history_field, timeout=self.http_timeout)
+            history_field=settings.salesforce_history_field, timeout=self.http_timeout,
+            feedback_object=settings.salesforce_feedback_object, log=self._log)
 
 
 class HubSpotResource(ConfigurableResource):

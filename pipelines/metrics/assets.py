@@ -28,8 +28,9 @@ from connectors.streams import Stream
 from pipelines.metrics.models import MODEL_LAYERS, mart_deps, model_key, model_specs
 from pipelines.partitions import month_range
 from pipelines.resources import WAREHOUSE_POOL, SettingsResource
-from transforms.graph import model_graph
+from transforms.graph import model_graph, references
 from warehouse.columns import described_columns, mart_docs
+from warehouse.drivers import units_sql
 from warehouse.marts import build_month_marts
 from warehouse.schema import prepare
 
@@ -39,8 +40,18 @@ ACCOUNT_PERIOD_METRICS = AssetKey(["marts", "account_period_metrics"])
 CSM_ACTIVITY_HOURS = AssetKey(["marts", "csm_activity_hours"])
 QUARANTINE = AssetKey(["marts", "quarantine"])
 
-# Every mart model, in build order: the files of transforms/marts/ (transforms/graph.py).
-MART_KEYS = [model_key(model) for model in model_graph().layer("marts")]
+RETENTION_DRIVERS = AssetKey(["marts", "retention_drivers"])
+
+# Every table the step writes, in build order: the SQL marts (the files of transforms/marts/,
+# transforms/graph.py), then the retention drivers fitted on them (warehouse/drivers.py).
+MART_KEYS = [*(model_key(model) for model in model_graph().layer("marts")), RETENTION_DRIVERS]
+
+
+def drivers_deps() -> list[AssetKey]:
+    """The models and marts the retention drivers' units read, parsed from their SQL."""
+    made = {model.relation for model in model_graph().models}
+    return [AssetKey(name.split(".")) for name in sorted(references(units_sql()))
+            if name in made]
 
 
 def column_schema(columns: list[tuple[str, str, str]]) -> TableSchema:
@@ -57,7 +68,7 @@ def month_marts_asset(streams: list[Stream], monthly: PartitionsDefinition) -> A
         *models,
         *(AssetSpec(key, group_name="metrics", kinds={"duckdb"},
                     description=docs[key.path[-1]].description,
-                    deps=reads[key],
+                    deps=drivers_deps() if key == RETENTION_DRIVERS else reads[key],
                     tags={"layer": "marts", "partitioning": "monthly"},
                     # Each build records the column schema, with types and descriptions.
                     metadata={"table": ".".join(key.path)})
@@ -79,10 +90,16 @@ def month_marts_asset(streams: list[Stream], monthly: PartitionsDefinition) -> A
             outside = conn.execute(
                 "select tracker_email, hours from intermediate.int_time_entries__outside_population"
                 " order by hours desc").fetchall()
+            unusable = dict(conn.execute(
+                "select reason, count(distinct activity_id) from "
+                "intermediate.int_touchpoints__unusable group by all order by all").fetchall())
         context.log.info(f"periods touching {start}..{end} (exclusive) rebuilt: {written}")
         if outside:
             context.log.warning(f"{len(outside)} tracker user(s) outside the CSM population; "
                                 f"their hours count nowhere: {[u for u, _ in outside[:10]]}")
+        if unusable:
+            context.log.warning(f"{sum(unusable.values())} CRM activities count nowhere (no "
+                                f"instant, account or CSM): {unusable}")
         for spec in models:  # created by `prepare`, before the marts
             yield MaterializeResult(asset_key=spec.key, metadata={
                 "dagster/column_schema": column_schema(model_columns.get(spec.key, []))})
@@ -92,7 +109,9 @@ def month_marts_asset(streams: list[Stream], monthly: PartitionsDefinition) -> A
                         "dagster/column_schema": schemas[key]}
             if key == CSM_PERIOD_METRICS:
                 metadata |= {"tracker_users_outside_population": len(outside),
-                             "hours_outside_population": round(sum(h for _, h in outside), 2)}
+                             "hours_outside_population": round(sum(h for _, h in outside), 2),
+                             "activities_unusable": sum(unusable.values()),
+                             "activities_unusable_by_reason": unusable}
             yield MaterializeResult(asset_key=key, metadata=metadata)
 
     return month_marts

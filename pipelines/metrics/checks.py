@@ -139,5 +139,150 @@ def months_have_rows(warehouse: DuckDBResource) -> AssetCheckResult:
                   "csm_rows_per_month": {month: csm for month, _, csm in rows[-24:]}})
 
 
+@asset_check(asset=CSM_PERIOD_METRICS, blocking=True, pool=WAREHOUSE_POOL,
+             description="A CSM touches no more accounts of the ending book than it holds: "
+                         "accounts_touched <= accounts_managed (docs/metrics.md, Engagement).")
+def accounts_touched_within_book(context: AssetCheckExecutionContext,
+                                 warehouse: DuckDBResource) -> AssetCheckResult:
+    return _result(context, _failures(warehouse, """
+        select period_grain, period_start, csm_id from marts.csm_period_metrics
+        where accounts_touched > accounts_managed"""))
+
+
+@asset_check(asset=TEAM_PERIOD_METRICS, additional_deps=[CSM_PERIOD_METRICS], blocking=True,
+             pool=WAREHOUSE_POOL,
+             description="The team's touchpoints are the sum of its people's: each touchpoint "
+                         "belongs to the person who did it, whoever owns the account.")
+def csm_touchpoints_sum_to_team(context: AssetCheckExecutionContext,
+                                warehouse: DuckDBResource) -> AssetCheckResult:
+    # Rows written before the engagement columns existed hold NULL: not judged.
+    return _result(context, _failures(warehouse, """
+        with c as (
+            select period_grain, period_start, sum(touchpoints) as touchpoints
+            from marts.csm_period_metrics group by all
+        )
+        select t.period_grain, t.period_start
+        from marts.team_period_metrics t
+        left join c using (period_grain, period_start)
+        where coalesce(c.touchpoints, 0) <> t.touchpoints"""))
+
+
+@asset_check(asset=CSM_PERIOD_METRICS, blocking=True, pool=WAREHOUSE_POOL,
+             description="touch_coverage and touchpoints_per_account are NULL exactly when "
+                         "accounts_managed = 0 (docs/metrics.md, Engagement).")
+def touch_ratios_null_without_book(context: AssetCheckExecutionContext,
+                                   warehouse: DuckDBResource) -> AssetCheckResult:
+    # Rows written before the engagement columns existed (touchpoints NULL) are not judged.
+    return _result(context, _failures(warehouse, """
+        select period_grain, period_start, csm_id from marts.csm_period_metrics
+        where touchpoints is not null
+          and ((touch_coverage is null) <> (accounts_managed = 0)
+               or (touchpoints_per_account is null) <> (accounts_managed = 0))"""))
+
+
 CHECKS: list[Any] = [*KEY_CHECKS, account_waterfall_closes, team_waterfall_closes,
-                     csm_movements_sum_to_team, months_have_rows]
+                     csm_movements_sum_to_team, months_have_rows, accounts_touched_within_book,
+                     csm_touchpoints_sum_to_team, touch_ratios_null_without_book]
+
+
+# Churn reasons (docs/metrics.md, "Churn reasons"): a Pareto per period and movement.
+CHURN_REASONS = AssetKey(["marts", "churn_reasons"])
+REASON_KEY = (*PERIOD, "movement")
+
+
+@asset_check(asset=CHURN_REASONS, blocking=True, pool=WAREHOUSE_POOL,
+             description="Each movement's reasons share all of its accounts and ARR: "
+                         "share_of_accounts and share_of_arr sum to 1 per period and movement.")
+def churn_reason_shares_sum_to_one(context: AssetCheckExecutionContext,
+                                   warehouse: DuckDBResource) -> AssetCheckResult:
+    return _result(context, _failures(warehouse, f"""
+        select {', '.join(REASON_KEY)} from marts.churn_reasons group by all
+        having abs(sum(share_of_accounts) - 1) > 1e-9 or abs(sum(share_of_arr) - 1) > 1e-9"""))
+
+
+@asset_check(asset=CHURN_REASONS, blocking=True, pool=WAREHOUSE_POOL,
+             description="rank_by_arr is a permutation of 1..n per period and movement, so "
+                         "the Pareto has one order.")
+def churn_reason_ranks_are_a_permutation(context: AssetCheckExecutionContext,
+                                         warehouse: DuckDBResource) -> AssetCheckResult:
+    return _result(context, _failures(warehouse, f"""
+        select {', '.join(REASON_KEY)} from marts.churn_reasons group by all
+        having min(rank_by_arr) <> 1 or max(rank_by_arr) <> count(*)
+            or count(distinct rank_by_arr) <> count(*)"""))
+
+
+CHECKS += [keys_unique(CHURN_REASONS, (*REASON_KEY, "reason")), churn_reason_shares_sum_to_one,
+           churn_reason_ranks_are_a_permutation]
+
+
+# Steering (docs/metrics.md, "Capacity plan", "Control limits"): the capacity plan and the
+# control charts.
+CAPACITY_PLAN = AssetKey(["marts", "capacity_plan"])
+KPI_CONTROL = AssetKey(["marts", "kpi_control"])
+SIGNALS = ("beyond_limits", "run_of_8", "two_of_three_beyond_2sigma",
+           "four_of_five_beyond_1sigma")
+
+
+@asset_check(asset=KPI_CONTROL, blocking=True, pool=WAREHOUSE_POOL,
+             description="Control limits are ordered: lnpl <= centre <= unpl.")
+def kpi_control_limits_ordered(context: AssetCheckExecutionContext,
+                               warehouse: DuckDBResource) -> AssetCheckResult:
+    return _result(context, _failures(warehouse, """
+        select kpi, scope, period_start from marts.kpi_control
+        where not (lnpl <= centre and centre <= unpl)"""))
+
+
+@asset_check(asset=KPI_CONTROL, blocking=True, pool=WAREHOUSE_POOL,
+             description="Signals exist exactly where limits do: every signal is NULL where "
+                         "the limits are NULL, and TRUE or FALSE where they are not.")
+def kpi_control_signals_only_with_limits(context: AssetCheckExecutionContext,
+                                         warehouse: DuckDBResource) -> AssetCheckResult:
+    differ = " or ".join(f"({s} is null) <> (centre is null)"
+                         for s in (*SIGNALS, "unpl", "lnpl", "mr_bar", "sigma"))
+    return _result(context, _failures(warehouse, f"""
+        select kpi, scope, period_start from marts.kpi_control where {differ}"""))
+
+
+@asset_check(asset=CAPACITY_PLAN, additional_deps=[CSM_PERIOD_METRICS], blocking=True,
+             pool=WAREHOUSE_POOL,
+             description="fte_available on the 'all' row is the roster's FTE, recomputed from "
+                         "the roster and settings: everyone on the roster and every other CSM "
+                         "with a row in the period, FTE (else the default) x the share of the "
+                         "period's days they were employed.")
+def capacity_fte_is_the_rosters(context: AssetCheckExecutionContext,
+                                warehouse: DuckDBResource) -> AssetCheckResult:
+    return _result(context, _failures(warehouse, """
+        with plan as (
+            select period_grain, period_start, period_end, fte_available
+            from marts.capacity_plan where segment = 'all'
+        ),
+        team as (
+            select plan.period_grain, plan.period_start, roster.email as person, roster.fte,
+                   roster.start_date, roster.end_date
+            from plan cross join staging.roster as roster
+            union
+            select people.period_grain, people.period_start, people.csm_id, null, null, null
+            from marts.csm_period_metrics as people
+            anti join staging.roster as roster on roster.email = people.csm_id
+            where people.csm_id <> 'unassigned'
+        ),
+        recomputed as (
+            select plan.period_grain, plan.period_start, plan.fte_available,
+                   coalesce(sum(coalesce(team.fte, settings.default_fte) * greatest(0, date_diff(
+                       'day', greatest(plan.period_start, coalesce(team.start_date,
+                                                                   plan.period_start)),
+                       least(plan.period_end, coalesce(team.end_date + 1, plan.period_end))))
+                       / date_diff('day', plan.period_start, plan.period_end)), 0) as expected
+            from plan
+            cross join staging.settings as settings
+            left join team using (period_grain, period_start)
+            group by all
+        )
+        select period_grain, period_start, fte_available, expected from recomputed
+        where abs(fte_available - expected) > 1e-9"""))
+
+
+CHECKS += [keys_unique(CAPACITY_PLAN, (*PERIOD, "segment")),
+           keys_unique(KPI_CONTROL, ("kpi", "scope", "period_start")),
+           kpi_control_limits_ordered, kpi_control_signals_only_with_limits,
+           capacity_fte_is_the_rosters]

@@ -4,6 +4,13 @@ simple-salesforce only builds https:// URLs, so this server speaks TLS with a ce
 start-up (trustme). The SOQL understood is what connectors send: a field list (or COUNT()), one
 object, an optional WHERE of `field op literal` terms joined by AND, ORDER BY and LIMIT. Bulk API
 2.0 query jobs complete at once and serve CSV pages through `Sforce-Locator`.
+
+Activities are served as Salesforce keeps them: calls, e-mails and to-dos as `Task`s (TaskSubtype
+Call, Email, Task), meetings as `Event`s, and each e-mail also as an `EmailMessage` when the org
+has Enhanced Email (`enhanced_email`, a switch; off, EmailMessage queries answer 400
+INVALID_TYPE as such an org does). `query` hides archived (`IsArchived`) and deleted activities;
+`queryAll` returns both. Events have no outcome: a cancelled or rescheduled meeting is deleted
+from the calendar (to the recycle bin). Survey responses are a custom object, `NPS_Response__c`.
 """
 
 from __future__ import annotations
@@ -41,11 +48,14 @@ class FakeSalesforce(FakeServer):
     def __init__(self, company: Company, access_token: str = "sandbox-sf-token",
                  batch_size: int = 2000, username: str = "api@example.com",
                  password: str = "sandbox-password",
-                 security_token: str = "sandbox-security-token") -> None:
+                 security_token: str = "sandbox-security-token",
+                 enhanced_email: bool = True) -> None:
         super().__init__(tls=True)
         self.access_token = access_token
         self.username, self.password, self.security_token = username, password, security_token
         self.batch_size = batch_size
+        # Whether the org has Enhanced Email, i.e. the EmailMessage object (a switch).
+        self.enhanced_email = enhanced_email
         self.objects = render(company)
         self._cursors: dict[str, list[dict[str, Any]]] = {}
         self._api_usage = itertools.count(1)
@@ -198,9 +208,11 @@ class FakeSalesforce(FakeServer):
             raise HttpError(400, [{"errorCode": "MALFORMED_QUERY", "message": f"bad SOQL: {soql}"}])
         object_name = match.group("object")
         table = self.objects.get(object_name)
-        if table is None:
+        if table is None or (object_name == "EmailMessage" and not self.enhanced_email):
             raise HttpError(400, [{"errorCode": "INVALID_TYPE",
-                                   "message": f"sObject type '{object_name}' is not supported."}])
+                                   "message": f"sObject type '{object_name}' is not supported. "
+                                   "If you are attempting to use a custom object, be sure to "
+                                   "append the '__c' after the entity name."}])
         fields = [f.strip() for f in match.group("fields").split(",")]
         counting = [f.upper() for f in fields] == ["COUNT()"]
         if counting:
@@ -210,7 +222,9 @@ class FakeSalesforce(FakeServer):
             if name not in known:
                 raise HttpError(400, [{"errorCode": "INVALID_FIELD", "message":
                                        f"No such column '{name}' on entity '{object_name}'."}])
-        rows = [r for r in table if include_deleted or not r.get("IsDeleted")]
+        # query drops deleted records and archived activities; queryAll returns both.
+        rows = [r for r in table
+                if include_deleted or not (r.get("IsDeleted") or r.get("IsArchived"))]
         if match.group("where"):
             for term in re.split(r"\s+and\s+", match.group("where"), flags=re.IGNORECASE):
                 rows = _filter(rows, term)
@@ -294,6 +308,8 @@ def render(company: Company) -> dict[str, list[dict[str, Any]]]:
             "OwnerId": vendor_id("sf_user", current) if current else None,
             "Type": "Customer - Direct", "Industry": account.industry,
             "CreatedDate": sf_datetime(account.created_at),
+            "Go_Live_Date__c": account.value_milestone.isoformat()
+            if account.value_milestone else None,
             # Last modified when it was created or last changed hands.
             "SystemModstamp": sf_datetime(max(at for at, _ in account.owners)),
             "IsDeleted": False,
@@ -329,12 +345,109 @@ def render(company: Company) -> dict[str, list[dict[str, Any]]]:
             "CurrencyIsoCode": deal.currency or "USD",
             "Term_Months__c": deal.term_months,
             "Service_Start__c": deal.service_start.isoformat() if deal.service_start else None,
+            "LeadSource": deal.lead_source,
+            "CreatedById": vendor_id("sf_user", deal.created_by) if deal.created_by
+            else _deal_owner(company, deal),
+            "CreatedDate": sf_datetime(_deal_created(deal)),
+            "Loss_Reason__c": deal.loss_reason,
             "SystemModstamp": sf_datetime(datetime.combine(
                 deal.close_date or date(2026, 1, 1), datetime.min.time()) + timedelta(hours=1)),
             "IsDeleted": False,
         })
+    tasks, events, emails = _activities(company)
+    crm_ids = {a.key: a.crm_id for a in company.accounts}
     return {"User": users, "Account": accounts, "Opportunity": opportunities,
-            "AccountHistory": history}
+            "AccountHistory": history, "Task": tasks, "Event": events, "EmailMessage": emails,
+            "NPS_Response__c": [_feedback(crm_ids, f) for f in company.feedback_in("salesforce")]}
+
+
+def _deal_created(deal: Any) -> datetime:
+    """Deal.created_at, else its close date at 00:00 UTC less 30 days."""
+    if deal.created_at is not None:
+        return deal.created_at
+    closed = datetime.combine(deal.close_date or date(2026, 1, 1), datetime.min.time(), UTC)
+    return closed - timedelta(days=30)
+
+
+def _modstamp(at: datetime | None) -> str:
+    """Last modified an hour after it happened, never later than now (a cursor from the future
+    is refused)."""
+    now = datetime.now(UTC)
+    return sf_datetime(min(at + timedelta(hours=1), now) if at else min(_EPOCH, now))
+
+
+_EPOCH = datetime(2026, 11, 1, 3, 0, tzinfo=UTC)
+
+
+def _activities(company: Company) -> tuple[list[dict[str, Any]], ...]:
+    """Tasks (calls, e-mails, to-dos), events (meetings) and e-mail messages."""
+    crm_ids = {a.key: a.crm_id for a in company.accounts}
+    tasks, events, emails = [], [], []
+    for activity in company.activities_in("salesforce"):
+        account = crm_ids[activity.account_keys[0]] if activity.account_keys else None
+        owner = vendor_id("sf_user", activity.person_key) if activity.person_key else None
+        at = activity.at
+        common = {"AccountId": account, "WhatId": account, "WhoId": None, "OwnerId": owner,
+                  "Subject": activity.subject or activity.kind.capitalize(),
+                  "SystemModstamp": _modstamp(at), "IsDeleted": activity.deleted,
+                  "IsArchived": activity.archived}
+        if activity.kind == "meeting":
+            start = (datetime.combine(at.date(), datetime.min.time(), UTC)
+                     if at and activity.all_day else at)
+            length = timedelta(days=1) if activity.all_day else timedelta(minutes=30)
+            events.append({
+                "Id": vendor_id("sf_event", activity.key), **common,
+                "StartDateTime": sf_datetime(start) if start else None,
+                "EndDateTime": sf_datetime(start + length) if start else None,
+                "DurationInMinutes": int(length.total_seconds() // 60),
+                "IsAllDayEvent": activity.all_day,
+                "ActivityDate": at.date().isoformat() if at else None,
+                "ActivityDateTime": None if activity.all_day or not at else sf_datetime(at),
+                "CreatedDate": _modstamp(at - timedelta(days=7, hours=1) if at else None),
+                # No outcome on an event: one that did not take place is deleted.
+                "IsDeleted": activity.deleted or activity.status in ("canceled", "rescheduled"),
+            })
+            continue
+        closed = activity.kind == "email" or activity.status == "completed"
+        task_id = vendor_id("sf_task", activity.key)
+        tasks.append({
+            "Id": task_id, **common,
+            "Status": "Completed" if closed else "Not Started", "IsClosed": closed,
+            "TaskSubtype": {"call": "Call", "email": "Email"}.get(activity.kind, "Task"),
+            "Type": {"call": "Call", "email": "Email"}.get(activity.kind, "Other"),
+            "CallType": {"inbound": "Inbound", "outbound": "Outbound", "internal": "Internal"}
+            .get(activity.direction) if activity.kind == "call" else None,
+            "ActivityDate": at.date().isoformat() if at else None,
+            "CompletedDateTime": sf_datetime(at) if closed and at else None,
+            "CreatedDate": _modstamp(at - timedelta(hours=1) if at else None),
+        })
+        if activity.kind == "email":
+            incoming = activity.direction == "inbound"
+            emails.append({
+                "Id": vendor_id("sf_email", activity.key), "ActivityId": task_id,
+                "ParentId": None,
+                "RelatedToId": None if activity.linked_through_task else account,
+                "Incoming": incoming, "MessageDate": sf_datetime(at) if at else None,
+                "Status": "1" if incoming else "3",  # Read / Sent
+                "ReplyToEmailMessageId": None, "CreatedDate": common["SystemModstamp"],
+                "SystemModstamp": common["SystemModstamp"], "IsDeleted": activity.deleted,
+            })
+    return tasks, events, emails
+
+
+def _feedback(crm_ids: dict[str, str], response: Any) -> dict[str, Any]:
+    """A survey response as the custom object `NPS_Response__c` holds it (a number field: a
+    score that is no number is sent as typed)."""
+    try:
+        score: Any = float(response.score) if response.score is not None else None
+    except ValueError:
+        score = response.score
+    return {"Id": vendor_id("sf_feedback", response.key), "Name": response.key,
+            "Account__c": crm_ids.get(response.account_key) if response.account_key else None,
+            "Score__c": score, "Survey_Type__c": response.survey_type,
+            "Response_Date__c": sf_datetime(response.at),
+            "CreatedDate": sf_datetime(response.at),
+            "SystemModstamp": _modstamp(response.at), "IsDeleted": False}
 
 
 def _user(person: Person, modstamp: str) -> dict[str, Any]:

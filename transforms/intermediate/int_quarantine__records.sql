@@ -1,8 +1,9 @@
 -- grain: one row per record rejected anywhere in the pipeline, with its reason.
 -- rule: nothing is dropped silently: records the loader could not key, deals that cannot be
--- revenue, and time entries that cannot be hours (docs/metrics.md, `marts.quarantine`). Ids carry the
--- source's prefix, as every id in the marts does (sf:, hs:, toggl:, clockify:); a record with no
--- id at all has a null record_id and is kept whole in raw.quarantine.
+-- revenue, time entries that cannot be hours, and survey responses whose score is not one
+-- (docs/metrics.md, `marts.quarantine`, "NPS and CSAT"). Ids carry the source's prefix, as every
+-- id in the marts does (sf:, hs:, toggl:, clockify:); a record with no id at all has a null
+-- record_id and is kept whole in raw.quarantine.
 with landed as (
     select * from raw.quarantine
 ),
@@ -15,6 +16,10 @@ entries as (
     select * from intermediate.int_time_entries__unified where reject_reason is not null
 ),
 
+feedback as (
+    select * from intermediate.int_feedback__responses where reject_reason is not null
+),
+
 final as (
     select
         source, stream,
@@ -25,6 +30,8 @@ final as (
     select source, 'deals', deal_id, reject_reason, null from deals
     union all
     select source, 'time_entries', entry_id, reject_reason, null from entries
+    union all
+    select source, 'feedback', response_id, reject_reason, null from feedback
 )
 
 select * from final

@@ -1,9 +1,11 @@
 -- grain: one row per (period_grain, period_start, account_id) for accounts with ARR at period
--- start or end, or with hours in the period.
+-- start or end, or with hours, touchpoints or feedback responses in the period.
 -- rule: the account's ARR at both instants, its movement, its owners at both instants with
 -- where that ownership came from, its segment by ARR (the highest segment whose lower bound its
 -- ARR reaches, ending ARR else starting ARR), and the hours all CSMs and its owner at period
--- end spent on it (docs/metrics.md, `marts.account_period_metrics`).
+-- end spent on it (docs/metrics.md, `marts.account_period_metrics`); its touchpoints by anyone,
+-- its latest touchpoint before period end (in any period) and its feedback (docs/metrics.md,
+-- Engagement; Customer feedback).
 -- replaces: periods (the rows of the periods built, in the build's transaction)
 with account_periods as (
     select * from wrk_account_periods
@@ -15,6 +17,14 @@ entry_periods as (
 
 segments as (
     select * from staging.segments
+),
+
+engagement as (
+    select * from wrk_engagement_account
+),
+
+feedback as (
+    select * from wrk_outcomes_account
 ),
 
 hours as (
@@ -67,12 +77,22 @@ final as (
         account_periods.contraction_arr,
         account_periods.churned_arr,
         ms_to_hours(coalesce(hours.all_ms, 0)) as hours_all_csms,
-        ms_to_hours(coalesce(hours.owner_ms, 0)) as hours_by_owner
+        ms_to_hours(coalesce(hours.owner_ms, 0)) as hours_by_owner,
+        coalesce(engagement.touchpoints, 0) as touchpoints,
+        engagement.last_touch_at,
+        engagement.days_since_last_touch,
+        coalesce(feedback.nps_responses, 0) as nps_responses,
+        feedback.nps,
+        coalesce(feedback.csat_responses, 0) as csat_responses,
+        feedback.csat
     from account_periods
     left join hours using (period_grain, period_start, account_id)
     left join segmented using (period_grain, period_start, account_id)
+    left join engagement using (period_grain, period_start, account_id)
+    left join feedback using (period_grain, period_start, account_id)
     where account_periods.starting_arr > 0 or account_periods.ending_arr > 0
-        or hours.all_ms > 0
+        or hours.all_ms > 0 or engagement.touchpoints > 0
+        or feedback.nps_responses > 0 or feedback.csat_responses > 0
 )
 
 select * from final

@@ -4,8 +4,12 @@
 -- churn belong to the starting book's owner; new and reactivation to the ending book's, so per-CSM
 -- movements (unassigned included) add up to the team's (docs/metrics.md,
 -- `marts.csm_period_metrics`). Capacity is the person's base capacity less leave, never below zero;
--- cost is the period's share of the fully-loaded cost; `unassigned` has neither. Ratios are NULL,
--- not errors, when their denominator is zero.
+-- cost is the period's share of the fully-loaded cost; `unassigned` has neither. Touchpoints are
+-- the person's own, on any account; inbound e-mails and response times belong to the account's
+-- owner when each arrived; feedback, bookings and onboarding come from the outcome working models
+-- (docs/metrics.md, Engagement; Customer feedback; Expansion sourcing, onboarding). A person with
+-- any of these has a row, so the team's figures are the sum of its people's. Ratios are NULL, not
+-- errors, when their denominator is zero.
 -- replaces: periods (the rows of the periods built, in the build's transaction)
 with periods as (
     select * from wrk_periods
@@ -25,6 +29,14 @@ people as (
 
 capacity as (
     select * from wrk_csm_capacity
+),
+
+engagement as (
+    select * from wrk_engagement_csm
+),
+
+outcomes as (
+    select * from wrk_outcomes_csm
 ),
 
 settings as (
@@ -68,6 +80,10 @@ members as (
     select period_grain, period_start, csm_id from ending_book
     union
     select period_grain, period_start, csm_id from hours
+    union
+    select period_grain, period_start, csm_id from engagement
+    union
+    select period_grain, period_start, csm_id from outcomes
 ),
 
 joined as (
@@ -95,7 +111,28 @@ joined as (
         case when csm_id <> 'unassigned' then greatest(
             capacity.base_capacity_hours - ms_to_hours(coalesce(hours.leave_ms, 0)), 0)
         end as capacity_hours,
-        cast(round(capacity.fully_loaded_cost, 2) as decimal(18, 2)) as fully_loaded_cost
+        cast(round(capacity.fully_loaded_cost, 2) as decimal(18, 2)) as fully_loaded_cost,
+        coalesce(engagement.touchpoints, 0) as touchpoints,
+        coalesce(engagement.accounts_touched, 0) as accounts_touched,
+        coalesce(engagement.touchpoints_on_book, 0) as touchpoints_on_book,
+        coalesce(engagement.inbound_messages, 0) as inbound_messages,
+        engagement.median_response_hours,
+        coalesce(engagement.answered_within_24h, 0) as answered_within_24h,
+        coalesce(engagement.unanswered_messages, 0) as unanswered_messages,
+        coalesce(outcomes.nps_responses, 0) as nps_responses,
+        outcomes.nps,
+        coalesce(outcomes.csat_responses, 0) as csat_responses,
+        outcomes.csat,
+        cast(coalesce(outcomes.expansion_bookings_arr, 0) as decimal(18, 2))
+            as expansion_bookings_arr,
+        cast(coalesce(outcomes.csm_sourced_bookings_arr, 0) as decimal(18, 2))
+            as csm_sourced_bookings_arr,
+        coalesce(outcomes.csm_sourced_won, 0) as csm_sourced_won,
+        coalesce(outcomes.csm_sourced_lost, 0) as csm_sourced_lost,
+        outcomes.csm_sourced_win_rate,
+        coalesce(outcomes.accounts_onboarded, 0) as accounts_onboarded,
+        outcomes.onboarding_hours_per_new_account,
+        outcomes.median_days_to_value
     from members
     inner join periods using (period_grain, period_start)
     left join people using (csm_id)
@@ -103,6 +140,8 @@ joined as (
     left join ending_book using (period_grain, period_start, csm_id)
     left join hours using (period_grain, period_start, csm_id)
     left join capacity using (period_grain, period_start, csm_id)
+    left join engagement using (period_grain, period_start, csm_id)
+    left join outcomes using (period_grain, period_start, csm_id)
 ),
 
 final as (
@@ -152,7 +191,30 @@ final as (
             when accounts_managed < settings.accounts_band_low then 'below'
             when accounts_managed > settings.accounts_band_high then 'above'
             else 'within'
-        end as accounts_band
+        end as accounts_band,
+        touchpoints,
+        accounts_touched,
+        cast(accounts_touched as double) / nullif(accounts_managed, 0) as touch_coverage,
+        cast(touchpoints_on_book as double) / nullif(accounts_managed, 0)
+            as touchpoints_per_account,
+        hours_on_accounts / nullif(touchpoints, 0) as hours_per_touchpoint,
+        inbound_messages,
+        median_response_hours,
+        cast(answered_within_24h as double) / nullif(inbound_messages, 0)
+            as responses_within_24h,
+        unanswered_messages,
+        nps_responses,
+        nps,
+        csat_responses,
+        csat,
+        expansion_bookings_arr,
+        csm_sourced_bookings_arr,
+        csm_sourced_won,
+        csm_sourced_lost,
+        csm_sourced_win_rate,
+        accounts_onboarded,
+        onboarding_hours_per_new_account,
+        median_days_to_value
     from joined
     cross join settings
 )

@@ -3,7 +3,10 @@
 -- accounts with ARR > 0 at period end; the team's movements satisfy e = s + new + reactivation +
 -- expansion - contraction - churn exactly (docs/metrics.md, ARR movements;
 -- `marts.team_period_metrics`). The team's cost is the sum of its people's (the rows of
--- marts.csm_period_metrics).
+-- marts.csm_period_metrics). Touchpoints are everyone's, coverage the customers touched by
+-- anyone, response time the exact median over every answered inbound e-mail; feedback, bookings
+-- and onboarding come from the team outcome working model (docs/metrics.md, Engagement; Customer
+-- feedback; Expansion sourcing, onboarding).
 -- replaces: periods (the rows of the periods built, in the build's transaction)
 with periods as (
     select * from wrk_periods
@@ -15,6 +18,14 @@ account_periods as (
 
 hours as (
     select * from wrk_csm_hours
+),
+
+engagement as (
+    select * from wrk_engagement_team
+),
+
+outcomes as (
+    select * from wrk_outcomes_team
 ),
 
 -- This build's rows of csm_period_metrics: that mart is written before this one, in the same
@@ -81,11 +92,31 @@ joined as (
         coalesce(revenue.customers_retained, 0) as customers_retained,
         coalesce(time_tracked.hours_worked, 0) as hours_worked,
         coalesce(time_tracked.hours_unattributed, 0) as hours_unattributed,
-        cast(coalesce(costs.fully_loaded_cost, 0) as decimal(18, 2)) as fully_loaded_cost
+        cast(coalesce(costs.fully_loaded_cost, 0) as decimal(18, 2)) as fully_loaded_cost,
+        coalesce(engagement.touchpoints, 0) as touchpoints,
+        coalesce(engagement.customers_touched, 0) as customers_touched,
+        engagement.median_response_hours,
+        coalesce(outcomes.nps_responses, 0) as nps_responses,
+        outcomes.nps,
+        coalesce(outcomes.csat_responses, 0) as csat_responses,
+        outcomes.csat,
+        cast(coalesce(outcomes.expansion_bookings_arr, 0) as decimal(18, 2))
+            as expansion_bookings_arr,
+        cast(coalesce(outcomes.csm_sourced_bookings_arr, 0) as decimal(18, 2))
+            as csm_sourced_bookings_arr,
+        outcomes.csm_sourced_share,
+        coalesce(outcomes.csm_sourced_won, 0) as csm_sourced_won,
+        coalesce(outcomes.csm_sourced_lost, 0) as csm_sourced_lost,
+        outcomes.csm_sourced_win_rate,
+        coalesce(outcomes.accounts_onboarded, 0) as accounts_onboarded,
+        outcomes.onboarding_hours_per_new_account,
+        outcomes.median_days_to_value
     from periods
     left join revenue using (period_grain, period_start)
     left join time_tracked using (period_grain, period_start)
     left join costs using (period_grain, period_start)
+    left join engagement using (period_grain, period_start)
+    left join outcomes using (period_grain, period_start)
 ),
 
 final as (
@@ -115,7 +146,23 @@ final as (
         hours_worked,
         hours_unattributed,
         fully_loaded_cost,
-        cast(fully_loaded_cost as double) / nullif(customer_count, 0) as cost_per_customer
+        cast(fully_loaded_cost as double) / nullif(customer_count, 0) as cost_per_customer,
+        touchpoints,
+        cast(customers_touched as double) / nullif(customer_count, 0) as touch_coverage,
+        median_response_hours,
+        nps_responses,
+        nps,
+        csat_responses,
+        csat,
+        expansion_bookings_arr,
+        csm_sourced_bookings_arr,
+        csm_sourced_share,
+        csm_sourced_won,
+        csm_sourced_lost,
+        csm_sourced_win_rate,
+        accounts_onboarded,
+        onboarding_hours_per_new_account,
+        median_days_to_value
     from joined
 )
 

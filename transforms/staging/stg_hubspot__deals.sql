@@ -1,6 +1,9 @@
 -- grain: one row per HubSpot deal.
 -- rule: a deal belongs to its associated company; the association list repeats one company
--- under several labels, so the lowest company id is taken once.
+-- under several labels, so the lowest company id is taken once. Closed or not is the stage's
+-- metadata (stg_hubspot__deal_stages), so `is_closed` is NULL here. The source and loss reason
+-- are the configured properties, trimmed, NULL when empty; the creator is a HubSpot *user* id
+-- (stg_hubspot__owners.user_id maps it to an owner).
 with source as (
     select * from raw.hubspot__deals
 ),
@@ -46,7 +49,17 @@ final as (
             as term_months,
         cast(timezone('UTC', try_cast(json_extract_string(
             source._record, '$.properties.' || settings.hubspot_start_property) as timestamptz))
-            as date) as service_start
+            as date) as service_start,
+        cast(null as boolean) as is_closed,
+        nullif(trim(json_extract_string(
+            source._record, '$.properties.' || settings.hubspot_source_property)), '')
+            as source_value,
+        nullif(trim(source._record->'properties'->>'hs_created_by_user_id'), '')
+            as created_by_ref,
+        hs_instant(source._record->'properties'->>'createdate') as created_at,
+        nullif(trim(json_extract_string(
+            source._record, '$.properties.' || settings.hubspot_loss_reason_property)), '')
+            as loss_reason
     from source
     cross join settings
     left join companies on companies._pk = source._pk

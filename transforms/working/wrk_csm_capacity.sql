@@ -52,7 +52,9 @@ final as (
         employment.fte * settings.working_hours_per_weekday * employment.weekdays_employed
             as base_capacity_hours,
         employment.annual_cost * employment.months / 12.0
-            * employment.days_employed / employment.days as fully_loaded_cost
+            * employment.days_employed / employment.days as fully_loaded_cost,
+        -- FTE prorated by the days employed, for the capacity plan's `fte_available`.
+        employment.fte * employment.days_employed / employment.days as fte_employed
     from employment
     cross join settings
 )

@@ -1,0 +1,53 @@
+"""The CS leader's report: one HTML page with charts, built from the published marts.
+
+`build_report` reads a marts database and returns the page; `write_report` writes it atomically
+beside the published copy (docs/report.md). The Dagster asset is in `assets.py`; `render.py`
+screenshots a page in headless chromium (`make report-check`).
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import date
+from pathlib import Path
+
+import duckdb
+
+from pipelines.report.data import read_report
+from pipelines.report.page import empty_page, render_page
+from pipelines.settings import Settings
+
+REPORT_NAME = "report.html"
+
+__all__ = ["REPORT_NAME", "build_report", "report_path", "write_report"]
+
+
+def report_path(published: Path) -> Path:
+    """Where the report lives for the published link `published`: beside it."""
+    return published.parent / REPORT_NAME
+
+
+def build_report(conn: duckdb.DuckDBPyConnection, settings: Settings,
+                 month: date | None = None) -> tuple[str, date | None]:
+    """The page for `month` (default: the latest complete month) and the month it shows."""
+    data = read_report(conn, timezone=settings.reporting_timezone,
+                       arr_band=tuple(settings.arr_band),
+                       accounts_band=tuple(settings.accounts_band),
+                       currency=settings.reporting_currency, month=month)
+    if data is None:
+        return empty_page("The marts hold no complete month yet: run the monthly job for a "
+                          "month that has ended."), None
+    return render_page(data), data.month
+
+
+def write_report(database: Path, settings: Settings, out: Path,
+                 month: date | None = None) -> date | None:
+    """Build the report from the marts in `database` (opened read-only) and write it to `out`
+    whole: written aside, then renamed over the old page, so a reader never sees half."""
+    with duckdb.connect(str(database), read_only=True) as conn:
+        html, shown = build_report(conn, settings, month)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    staged = out.with_name(f".{out.name}.building")
+    staged.write_text(html, encoding="utf-8")
+    os.replace(staged, out)
+    return shown

@@ -1,0 +1,406 @@
+"""Touchpoints and response time in the marts, on small hand-made inputs computed by hand.
+
+The per-source activity models (int_activities__salesforce and __hubspot: one row per activity
+and account it is on), the people, the ownership intervals, the revenue schedules and the
+counted time entries are replaced by hand-made rows; everything after them is the project's own
+SQL, run by the marts' runner (`build_month_marts`) for January to March 2025 (time zone
+UTC):
+
+    account        owner (customer?)            activities (UTC)
+    sf:001A Acme   alice (yes)                  inbound Jan 6 09:00, eve's call 11:00 (2 h);
+                                                inbound Jan 8 10:00, reply Jan 9 10:00 (24 h);
+                                                inbound Jan 12 00:00, reply Jan 13 06:00 (30 h);
+                                                alice's call Jan 20; a deleted call, a to-do;
+                                                inbound Jan 30 12:00, alice's call Feb 2 12:00
+                                                (72 h); a call by an unknown owner Feb 3
+    sf:001B Beta   alice, bob from Feb 10 (yes) inbound Feb 8 12:00 (alice's) and Feb 12 12:00
+                                                (bob's), bob's call Feb 20 12:00 (288 h, 192 h)
+    sf:001C Gamma  bob (yes)                    inbound Jan 25, never answered (a deleted reply
+                                                after it answers nothing)
+    sf:001D Delta  alice (no)                   alice's call Jan 15
+    hs:201 Hub     bob (yes)                    alice's call Jan 10 15:00 on Hub and HubTwo;
+                                                inbound Mar 3 10:00, bob's e-mail 10:30 (0.5 h)
+    hs:202 HubTwo  alice (yes)                  (the two-company call)
+
+Eve has a CRM user but owns nothing: she is outside the CSM population, so her call counts in no
+mart, yet it answers an e-mail (an answer is by anyone). Alice tracked 6 hours in January.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pytest
+from dagster import DagsterInstance
+
+import pipelines.metrics.assets as marts_asset
+from connectors.clockify import STREAMS as CLOCKIFY
+from connectors.hubspot import STREAMS as HUBSPOT
+from connectors.salesforce import STREAMS as SALESFORCE
+from connectors.toggl import STREAMS as TOGGL
+from pipelines.definitions import build_definitions
+from pipelines.settings import Settings
+from tests.conftest import RANGE_END, RANGE_START, run_pipeline, tiny_fakes
+from tests.test_blocking_checks import published_state
+from warehouse.marts import build_month_marts
+from warehouse.schema import prepare
+
+STREAMS = [*SALESFORCE.values(), *HUBSPOT.values(), *TOGGL.values(), *CLOCKIFY.values()]
+JAN, FEB, MAR = date(2025, 1, 1), date(2025, 2, 1), date(2025, 3, 1)
+ALICE, BOB, EVE = "alice@example.com", "bob@example.com", "eve@example.com"
+ACME, BETA, GAMMA, DELTA = "sf:001A", "sf:001B", "sf:001C", "sf:001D"
+HUB, HUB_TWO = "hs:201", "hs:202"
+
+# Interface 1 (the per-source activity models), column by column.
+ACTIVITY_COLUMNS = {
+    "activity_id": "varchar", "source": "varchar", "kind": "varchar", "direction": "varchar",
+    "account_id": "varchar", "owner_ref": "varchar", "occurred_at": "timestamptz",
+    "is_touchpoint": "boolean", "is_inbound_email": "boolean", "is_outbound": "boolean",
+    "is_deleted": "boolean",
+}
+
+
+def at(month: int, day: int, hour: int = 0, minute: int = 0) -> datetime:
+    return datetime(2025, month, day, hour, minute, tzinfo=UTC)
+
+
+def activity(activity_id: str, account_id: str | None, owner_ref: str | None,
+             occurred_at: datetime | None, kind: str = "call", *, touchpoint: bool = True,
+             inbound: bool = False, outbound: bool | None = None,
+             deleted: bool = False) -> dict[str, Any]:
+    source = "hubspot" if activity_id.startswith("hs:") else "salesforce"
+    return {
+        "activity_id": activity_id, "source": source, "kind": kind,
+        "direction": "inbound" if inbound else "outbound", "account_id": account_id,
+        "owner_ref": owner_ref, "occurred_at": occurred_at, "is_touchpoint": touchpoint,
+        "is_inbound_email": inbound,
+        "is_outbound": (touchpoint and not inbound) if outbound is None else outbound,
+        "is_deleted": deleted,
+    }
+
+
+def inbound(activity_id: str, account_id: str | None, occurred_at: datetime) -> dict[str, Any]:
+    """An inbound e-mail message that is not a touchpoint itself (a Salesforce EmailMessage)."""
+    return activity(activity_id, account_id, None, occurred_at, "email", touchpoint=False,
+                    inbound=True, outbound=False)
+
+
+def reply(activity_id: str, account_id: str, occurred_at: datetime) -> dict[str, Any]:
+    """An outbound e-mail message (a Salesforce EmailMessage: not a touchpoint, its task is)."""
+    return activity(activity_id, account_id, None, occurred_at, "email", touchpoint=False,
+                    outbound=True)
+
+
+ACTIVITIES = [
+    # Acme: three answered e-mails in January (2 h, exactly 24 h, 30 h), one answered in February.
+    inbound("sf:02s1", ACME, at(1, 6, 9)),
+    activity("sf:00T-eve", ACME, "005E", at(1, 6, 11)),  # eve: outside the population
+    inbound("sf:02s2", ACME, at(1, 8, 10)),
+    reply("sf:02s2r", ACME, at(1, 9, 10)),
+    inbound("sf:02s3", ACME, at(1, 12)),
+    reply("sf:02s3r", ACME, at(1, 13, 6)),
+    activity("sf:00T-a3", ACME, "005A", at(1, 20)),
+    activity("sf:00T-deleted", ACME, "005A", at(1, 21), touchpoint=False, outbound=False,
+             deleted=True),
+    activity("sf:00T-todo", ACME, "005A", at(1, 21), "todo", touchpoint=False),
+    inbound("sf:02s4", ACME, at(1, 30, 12)),
+    activity("sf:00T-a4", ACME, "005A", at(2, 2, 12)),
+    activity("sf:00T-nobody", ACME, "005Z", at(2, 3)),  # an owner no identity knows
+    activity("sf:00T-no-instant", ACME, "005A", None),
+    activity("sf:00T-no-account", None, "005A", at(1, 15)),
+    # Beta changes hands on Feb 10: each e-mail belongs to the owner when it arrived.
+    inbound("sf:02s7", BETA, at(2, 8, 12)),
+    inbound("sf:02s6", BETA, at(2, 12, 12)),
+    activity("sf:00T-b5", BETA, "005B", at(2, 20, 12)),
+    # Gamma: an e-mail never answered; a deleted reply does not count.
+    inbound("sf:02s5", GAMMA, at(1, 25)),
+    activity("sf:00T-deleted-reply", GAMMA, "005B", at(1, 26), "email", touchpoint=False,
+             outbound=True, deleted=True),
+    # Delta is not a customer: alice's call counts in her touchpoints, not accounts_touched.
+    activity("sf:00T-delta", DELTA, "005A", at(1, 15)),
+    # One HubSpot call on two companies touches both, once each.
+    activity("hs:call:1", HUB, "101", at(1, 10, 15)),
+    activity("hs:call:1", HUB_TWO, "101", at(1, 10, 15)),
+    # HubSpot e-mails are touchpoints in every direction.
+    activity("hs:email:8", HUB, None, at(3, 3, 10), "email", inbound=True, outbound=False),
+    activity("hs:email:9", HUB, "102", at(3, 3, 10, 30), "email"),
+    activity("hs:email:10", None, None, at(3, 4), "email", inbound=True, outbound=False),
+]
+
+IDENTITIES = [
+    ("salesforce", "005A", ALICE, "Alice"), ("hubspot", "101", ALICE, "Alice"),
+    ("salesforce", "005B", BOB, "Bob"), ("hubspot", "102", BOB, "Bob"),
+    ("salesforce", "005E", EVE, "Eve"),
+]
+NEVER, FOREVER = datetime(1970, 1, 1, tzinfo=UTC), datetime(2100, 1, 1, tzinfo=UTC)
+OWNERSHIP = [
+    (ACME, ALICE, NEVER, FOREVER), (BETA, ALICE, NEVER, at(2, 10)), (BETA, BOB, at(2, 10), FOREVER),
+    (GAMMA, BOB, NEVER, FOREVER), (DELTA, ALICE, NEVER, FOREVER), (HUB, BOB, NEVER, FOREVER),
+    (HUB_TWO, ALICE, NEVER, FOREVER),
+]
+CUSTOMERS = [ACME, BETA, GAMMA, HUB, HUB_TWO]
+NAMES = {ACME: "Acme", BETA: "Beta", GAMMA: "Gamma", DELTA: "Delta", HUB: "Hub",
+         HUB_TWO: "HubTwo"}
+
+
+def replace_relation(conn: duckdb.DuckDBPyConnection, relation: str,
+                     rows: list[dict[str, Any]], columns: dict[str, str] | None = None) -> None:
+    """Stand hand-made rows in for a model: a table with the model's columns (or the given
+    ones), and the model's view made to read it."""
+    table = f"hand.{relation.split('.')[1]}"
+    if columns is None:
+        conn.execute(f"create table {table} as select * from {relation} where false")
+    else:
+        conn.execute(f"create table {table} ({', '.join(f'{c} {t}' for c, t in columns.items())})")
+    for row in rows:
+        names = ", ".join(row)
+        conn.execute(f"insert into {table} ({names}) values ({', '.join('?' for _ in row)})",
+                     list(row.values()))
+    conn.execute(f"create or replace view {relation} as select * from {table}")
+
+
+@pytest.fixture(scope="module")
+def marts() -> Iterator[duckdb.DuckDBPyConnection]:
+    with duckdb.connect(":memory:") as conn:
+        prepare(conn, STREAMS, Settings().for_warehouse(), Settings().tables())
+        conn.execute("create schema hand")
+        replace_relation(conn, "intermediate.int_activities__salesforce",
+                         [a for a in ACTIVITIES if a["source"] == "salesforce"], ACTIVITY_COLUMNS)
+        replace_relation(conn, "intermediate.int_activities__hubspot",
+                         [a for a in ACTIVITIES if a["source"] == "hubspot"], ACTIVITY_COLUMNS)
+        replace_relation(conn, "intermediate.int_people__identities", [
+            {"system": s, "ref": r, "csm_id": c, "name": n} for s, r, c, n in IDENTITIES])
+        replace_relation(conn, "intermediate.int_ownership__intervals", [
+            {"account_id": a, "csm_id": c, "ownership_source": "history", "valid_from": f,
+             "valid_to": t} for a, c, f, t in OWNERSHIP])
+        replace_relation(conn, "intermediate.int_accounts__unified", [
+            {"account_id": a, "source": "hubspot" if a.startswith("hs:") else "salesforce",
+             "account_name": name} for a, name in NAMES.items()])
+        replace_relation(conn, "intermediate.int_revenue__schedules", [
+            {"deal_id": f"deal-{a}", "account_id": a, "service_start": date(2024, 1, 1),
+             "service_end": date(2027, 1, 1), "annual_value": Decimal("12000.00")}
+            for a in CUSTOMERS])
+        replace_relation(conn, "intermediate.int_time_entries__counted", [
+            {"entry_id": "toggl:1", "source": "toggl", "csm_id": ALICE,
+             "start_at": at(1, 6, 9), "stop_at": at(1, 6, 15), "is_leave": False,
+             "account_id": ACME, "activity": "other", "is_running": False,
+             "in_population": True}])
+        build_month_marts(conn, JAN, date(2025, 4, 1), "hand")
+        yield conn
+
+
+def one(conn: duckdb.DuckDBPyConnection, table: str, where: str,
+        params: dict[str, Any]) -> dict[str, Any]:
+    cursor = conn.execute(f"select * from marts.{table} where {where}", params)
+    names = [d[0] for d in cursor.description]
+    rows = [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+    assert len(rows) == 1, (table, params, rows)
+    return rows[0]
+
+
+def csm(conn: duckdb.DuckDBPyConnection, start: date, csm_id: str,
+        grain: str = "month") -> dict[str, Any]:
+    return one(conn, "csm_period_metrics",
+               "period_grain = $g and period_start = $s and csm_id = $c",
+               {"g": grain, "s": start, "c": csm_id})
+
+
+def team(conn: duckdb.DuckDBPyConnection, start: date, grain: str = "month") -> dict[str, Any]:
+    return one(conn, "team_period_metrics", "period_grain = $g and period_start = $s",
+               {"g": grain, "s": start})
+
+
+def account(conn: duckdb.DuckDBPyConnection, start: date, account_id: str,
+            grain: str = "month") -> dict[str, Any]:
+    return one(conn, "account_period_metrics",
+               "period_grain = $g and period_start = $s and account_id = $a",
+               {"g": grain, "s": start, "a": account_id})
+
+
+def test_touchpoints_of_a_person_and_their_book(marts: duckdb.DuckDBPyConnection) -> None:
+    alice = csm(marts, JAN, ALICE)
+    # The two-company call twice, the call on Delta, the call on Acme. Eve's call, the unknown
+    # owner's, the deleted one, the to-do and the ones with no account or instant count nowhere.
+    assert alice["touchpoints"] == 4
+    # Ending book on Feb 1: Acme, Beta, HubTwo. Touched: HubTwo and Acme; Hub is bob's and Delta
+    # no customer, so their touches are in touchpoints only.
+    assert alice["accounts_managed"] == 3
+    assert alice["accounts_touched"] == 2
+    assert alice["touch_coverage"] == pytest.approx(2 / 3)
+    assert alice["touchpoints_per_account"] == pytest.approx(2 / 3)  # HubTwo's + Acme's
+    assert alice["hours_per_touchpoint"] == pytest.approx(6 / 4)
+
+    bob = csm(marts, JAN, BOB)
+    assert (bob["touchpoints"], bob["accounts_touched"], bob["accounts_managed"]) == (0, 0, 2)
+    assert bob["touch_coverage"] == 0 and bob["touchpoints_per_account"] == 0
+    assert bob["hours_per_touchpoint"] is None
+
+    # February: Beta moved to bob on Feb 10, and bob touched it.
+    alice_feb, bob_feb = csm(marts, FEB, ALICE), csm(marts, FEB, BOB)
+    assert (alice_feb["touchpoints"], alice_feb["accounts_touched"],
+            alice_feb["accounts_managed"]) == (1, 1, 2)
+    assert (bob_feb["touchpoints"], bob_feb["accounts_touched"],
+            bob_feb["accounts_managed"]) == (1, 1, 3)
+    assert bob_feb["touch_coverage"] == pytest.approx(1 / 3)
+
+    # Eve owns nothing: no row for her, though she made a call.
+    rows = marts.execute("select count(*) from marts.csm_period_metrics where csm_id = $c",
+                         {"c": EVE}).fetchone()
+    assert rows == (0,)
+
+
+def test_response_times_and_the_24_hour_share(marts: duckdb.DuckDBPyConnection) -> None:
+    alice = csm(marts, JAN, ALICE)
+    # Acme's four January e-mails: 2 h, 24 h, 30 h and 72 h (answered in February, counted in
+    # January, where it arrived). The median of an even count is the mean of the middle two.
+    assert alice["inbound_messages"] == 4
+    assert alice["median_response_hours"] == pytest.approx((24 + 30) / 2)
+    assert alice["responses_within_24h"] == pytest.approx(2 / 4)  # 24 h exactly is within
+    assert alice["unanswered_messages"] == 0
+
+    bob = csm(marts, JAN, BOB)  # Gamma's e-mail: the deleted reply answers nothing
+    assert (bob["inbound_messages"], bob["unanswered_messages"]) == (1, 1)
+    assert bob["median_response_hours"] is None
+    assert bob["responses_within_24h"] == 0
+
+    # Beta's February e-mails, both answered by bob's call on Feb 20: the one that arrived on
+    # Feb 8 is alice's (she owned Beta then), the one of Feb 12 bob's.
+    alice_feb, bob_feb = csm(marts, FEB, ALICE), csm(marts, FEB, BOB)
+    assert (alice_feb["inbound_messages"], alice_feb["median_response_hours"]) == (1, 288)
+    assert (bob_feb["inbound_messages"], bob_feb["median_response_hours"]) == (1, 192)
+    assert alice_feb["responses_within_24h"] == 0
+
+    bob_mar = csm(marts, MAR, BOB)  # a HubSpot e-mail answered in half an hour
+    assert (bob_mar["inbound_messages"], bob_mar["median_response_hours"],
+            bob_mar["responses_within_24h"]) == (1, 0.5, 1.0)
+    assert bob_mar["touchpoints"] == 1  # his reply; the inbound e-mail is nobody's touchpoint
+
+
+def test_the_quarter_is_computed_from_its_own_instants(
+        marts: duckdb.DuckDBPyConnection) -> None:
+    alice = csm(marts, JAN, ALICE, "quarter")
+    assert alice["touchpoints"] == 5
+    # Ending book on Apr 1: Acme and HubTwo, both touched in the quarter.
+    assert (alice["accounts_managed"], alice["accounts_touched"]) == (2, 2)
+    assert alice["touch_coverage"] == 1.0
+    assert alice["touchpoints_per_account"] == pytest.approx(3 / 2)
+    # 2, 24, 30, 72, 288 h: the median is 30, not a mean of the months' medians (27 and 288).
+    assert alice["inbound_messages"] == 5
+    assert alice["median_response_hours"] == pytest.approx(30)
+    assert alice["responses_within_24h"] == pytest.approx(2 / 5)
+
+    bob = csm(marts, JAN, BOB, "quarter")
+    assert (bob["touchpoints"], bob["accounts_touched"], bob["accounts_managed"]) == (2, 2, 3)
+    assert bob["median_response_hours"] == pytest.approx((0.5 + 192) / 2)
+    assert (bob["inbound_messages"], bob["unanswered_messages"]) == (3, 1)
+
+
+def test_team_touchpoints_coverage_and_response_time(marts: duckdb.DuckDBPyConnection) -> None:
+    jan = team(marts, JAN)
+    assert jan["touchpoints"] == 4
+    assert jan["touch_coverage"] == pytest.approx(3 / 5)  # Hub, HubTwo, Acme of five customers
+    assert jan["median_response_hours"] == pytest.approx(27)  # Gamma's unanswered one left out
+    feb, mar = team(marts, FEB), team(marts, MAR)
+    assert (feb["touchpoints"], feb["median_response_hours"]) == (2, 240)
+    assert feb["touch_coverage"] == pytest.approx(2 / 5)
+    assert (mar["touchpoints"], mar["median_response_hours"]) == (1, 0.5)
+    quarter = team(marts, JAN, "quarter")
+    assert quarter["touchpoints"] == 7
+    assert quarter["touch_coverage"] == pytest.approx(4 / 5)
+    assert quarter["median_response_hours"] == pytest.approx(30)  # 0.5 2 24 30 72 192 288
+    sums = marts.execute("""
+        select t.period_grain, t.period_start, t.touchpoints, sum(c.touchpoints)
+        from marts.team_period_metrics t
+        join marts.csm_period_metrics c using (period_grain, period_start)
+        group by all having t.touchpoints <> sum(c.touchpoints)""").fetchall()
+    assert sums == []
+
+
+def test_accounts_touchpoints_and_last_touch(marts: duckdb.DuckDBPyConnection) -> None:
+    assert account(marts, JAN, HUB)["touchpoints"] == 1  # the two-company call, once each
+    assert account(marts, JAN, HUB_TWO)["touchpoints"] == 1
+    hub = account(marts, JAN, HUB)
+    assert hub["last_touch_at"] == at(1, 10, 15)
+    assert hub["days_since_last_touch"] == pytest.approx(21 + 9 / 24)  # to Feb 1 00:00
+    hub_feb = account(marts, FEB, HUB)  # untouched in February: the January touch still counts
+    assert hub_feb["touchpoints"] == 0 and hub_feb["last_touch_at"] == at(1, 10, 15)
+    assert hub_feb["days_since_last_touch"] == pytest.approx(21 + 9 / 24 + 28)
+    hub_mar = account(marts, MAR, HUB)
+    assert hub_mar["last_touch_at"] == at(3, 3, 10, 30)
+    assert hub_mar["days_since_last_touch"] == pytest.approx(28 + 13.5 / 24)
+    assert account(marts, JAN, HUB, "quarter")["touchpoints"] == 2
+
+    gamma = account(marts, MAR, GAMMA)  # never touched
+    assert (gamma["touchpoints"], gamma["last_touch_at"], gamma["days_since_last_touch"]) == (
+        0, None, None)
+    # Delta is no customer and has no hours: it has a row only in the month it was touched.
+    assert account(marts, JAN, DELTA)["touchpoints"] == 1
+    assert marts.execute("select count(*) from marts.account_period_metrics "
+                         "where account_id = $a and period_grain = 'month'",
+                         {"a": DELTA}).fetchone() == (1,)
+    assert account(marts, JAN, ACME)["touchpoints"] == 1  # alice's; eve's and the rest not
+
+
+def test_unusable_activities_are_counted_with_their_reason(
+        marts: duckdb.DuckDBPyConnection) -> None:
+    rows = marts.execute("select activity_id, counts_as, reason "
+                         "from intermediate.int_touchpoints__unusable order by all").fetchall()
+    assert rows == [
+        ("hs:email:10", "inbound_message", "no_account"),
+        ("sf:00T-eve", "touchpoint", "outside_population"),
+        ("sf:00T-no-account", "touchpoint", "no_account"),
+        ("sf:00T-no-instant", "touchpoint", "no_instant"),
+        ("sf:00T-nobody", "touchpoint", "no_person"),
+    ]
+
+
+def test_outcome_columns_are_zero_or_null_without_outcomes(
+        marts: duckdb.DuckDBPyConnection) -> None:
+    alice = csm(marts, JAN, ALICE)
+    assert (alice["nps_responses"], alice["nps"], alice["csat_responses"], alice["csat"]) == (
+        0, None, 0, None)
+    assert alice["expansion_bookings_arr"] == 0 and alice["csm_sourced_win_rate"] is None
+    assert team(marts, JAN)["csm_sourced_share"] is None
+    assert account(marts, JAN, ACME)["nps"] is None
+
+
+CORRUPTIONS = {
+    # A CSM touching more of the book than it holds, and a coverage lost with a book.
+    ("accounts_touched_within_book", "touch_ratios_null_without_book"): [
+        "update marts.csm_period_metrics set accounts_touched = accounts_managed + 1, "
+        "touch_coverage = null where accounts_managed > 0"],
+    # Team touchpoints that are not the sum of the people's (checked once the CSM rows pass).
+    ("csm_touchpoints_sum_to_team",): [
+        "update marts.team_period_metrics set touchpoints = touchpoints + 1"],
+}
+
+
+def test_engagement_checks_block_publishing(tmp_path: Path,
+                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    """The last line of defence: marts that break the engagement invariants (written here by
+    hand after the build) fail their checks, and nothing is published."""
+    build = marts_asset.build_month_marts
+    with tiny_fakes(tmp_path):
+        run_pipeline("2025-01-01", "2025-03-01")
+        good = published_state(tmp_path)
+        for checks, statements in CORRUPTIONS.items():
+            def corrupted(conn: duckdb.DuckDBPyConnection, *args: Any,
+                          statements: list[str] = statements) -> dict[str, int]:
+                written = build(conn, *args)
+                for statement in statements:
+                    conn.execute(statement)
+                return written
+
+            monkeypatch.setattr(marts_asset, "build_month_marts", corrupted)
+            result = build_definitions().resolve_job_def("monthly_metrics").execute_in_process(
+                instance=DagsterInstance.ephemeral(),
+                tags={RANGE_START: "2025-01-01", RANGE_END: "2025-03-01"}, raise_on_error=False)
+            assert not result.success
+            failed = {e.check_name for e in result.get_asset_check_evaluations() if not e.passed}
+            assert failed == set(checks)
+            assert published_state(tmp_path) == good

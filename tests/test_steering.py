@@ -1,0 +1,406 @@
+"""Steering the team (docs/metrics.md, `marts.capacity_plan`, `marts.kpi_control`,
+`marts.retention_drivers`): the control chart on hand-made series, the capacity arithmetic on
+a hand-made book, the regression on generated data with a known effect, and the three marts
+built for the tiny company through the fakes and Dagster.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pandas as pd
+import pytest
+
+from transforms import ROOT, macro_paths
+from warehouse.drivers import fit_drivers
+from warehouse.sql import run
+
+MONTHS = [date(2025 + (m // 12), m % 12 + 1, 1) for m in range(24)]
+BASE = [10, 12, 10, 12, 10, 12]  # centre 11, moving ranges all 2: mr_bar 2, sigma 1.773
+
+
+def chart(conn: duckdb.DuckDBPyConnection, series: dict[tuple[str, str], list[float | None]],
+          baseline_months: int = 12, min_points: int = 6) -> dict[tuple[str, str], list[dict]]:
+    """The control_chart macro over hand-made series, one list of rows per (kpi, scope)."""
+    for path in macro_paths():
+        conn.execute(path.read_text())
+    rows = [(kpi, scope, MONTHS[i], value)
+            for (kpi, scope), values in series.items() for i, value in enumerate(values)]
+    conn.execute("create or replace temp table hand_series "
+                 "(kpi varchar, scope varchar, period_start date, value double)")
+    conn.executemany("insert into hand_series values (?, ?, ?, ?)", rows)
+    cursor = conn.execute("select * from control_chart('hand_series', $b, $m) "
+                          "order by kpi, scope, period_start",
+                          {"b": baseline_months, "m": min_points})
+    names = [d[0] for d in cursor.description]
+    charted: dict[tuple[str, str], list[dict]] = {}
+    for row in cursor.fetchall():
+        record = dict(zip(names, row, strict=True))
+        charted.setdefault((record["kpi"], record["scope"]), []).append(record)
+    return charted
+
+
+SIGNALS = ("beyond_limits", "run_of_8", "two_of_three_beyond_2sigma",
+           "four_of_five_beyond_1sigma")
+
+
+def fired(rows: list[dict]) -> dict[str, list[int]]:
+    """The points (1-based) where each signal is TRUE."""
+    return {s: [i for i, row in enumerate(rows, start=1) if row[s]] for s in SIGNALS}
+
+
+def test_a_single_point_outside_the_limits(conn: duckdb.DuckDBPyConnection) -> None:
+    rows = chart(conn, {("nrr", "team"): [*BASE, 17]})[("nrr", "team")]
+    seventh = rows[6]
+    # Baseline Jan-Jun: mean 66 / 6 = 11, five moving ranges of 2: mr_bar 2.
+    assert seventh["baseline_points"] == 6
+    assert seventh["centre"] == pytest.approx(11.0)
+    assert seventh["mr_bar"] == pytest.approx(2.0)
+    assert seventh["sigma"] == pytest.approx(2 / 1.128)
+    assert seventh["unpl"] == pytest.approx(11 + 2.66 * 2)  # 16.32
+    assert seventh["lnpl"] == pytest.approx(11 - 2.66 * 2)  # 5.68
+    # 17 > 16.32: beyond. It is beyond 2 sigma too, but alone (June had no limits).
+    assert fired(rows) == {"beyond_limits": [7], "run_of_8": [],
+                           "two_of_three_beyond_2sigma": [], "four_of_five_beyond_1sigma": []}
+
+
+def test_too_few_points_give_null_limits_and_null_signals(
+        conn: duckdb.DuckDBPyConnection) -> None:
+    # A missing month: the moving range runs across it (10 -> 12), between non-null values.
+    rows = chart(conn, {("nps", "a@x.com"): [10, None, 12, 10, 12, 10, 12, None]})[
+        ("nps", "a@x.com")]
+    # Points 1-7 have 0, 1, 1, 2, 3, 4, 5 values before them: fewer than 6, no limits.
+    assert [r["baseline_points"] for r in rows] == [0, 1, 1, 2, 3, 4, 5, 6]
+    for row in rows[:7]:
+        assert row["centre"] is row["mr_bar"] is row["unpl"] is row["lnpl"] is None
+        assert all(row[s] is None for s in SIGNALS)
+    # Point 8 has no value but six before it: limits, and signals FALSE (not NULL).
+    last = rows[7]
+    assert last["value"] is None
+    assert last["centre"] == pytest.approx(66 / 6)
+    assert last["mr_bar"] == pytest.approx(2.0)  # 2, 2, 2, 2, 2 (10 -> 12 across the gap)
+    assert all(last[s] is False for s in SIGNALS)
+
+
+def test_a_shift_of_eight_is_a_run(conn: duckdb.DuckDBPyConnection) -> None:
+    rows = chart(conn, {("grr", "team"): [*BASE, *[11.5] * 8]})[("grr", "team")]
+    # Each 11.5 is above its own centre, which creeps up as 11.5s enter the baseline:
+    # point 13: (66 + 6 x 11.5) / 12 = 11.25; point 14 (Jan dropped): (56 + 7 x 11.5) / 12.
+    assert rows[12]["centre"] == pytest.approx(135 / 12)
+    assert rows[13]["centre"] == pytest.approx(136.5 / 12)
+    # Point 14's baseline Feb-Jan: moving ranges 2, 2, 2, 2, 0.5 and six 0s inside it.
+    assert rows[13]["mr_bar"] == pytest.approx(8.5 / 11)
+    assert all(r["value"] > r["centre"] for r in rows[6:])
+    # Points 7-14 are the first eight with a side: the run completes at point 14.
+    assert fired(rows) == {"beyond_limits": [], "run_of_8": [14],
+                           "two_of_three_beyond_2sigma": [], "four_of_five_beyond_1sigma": []}
+
+
+def test_two_of_three_beyond_two_sigma(conn: duckdb.DuckDBPyConnection) -> None:
+    rows = chart(conn, {("utilization", "team"): [*BASE, 15, 11, 16]})[
+        ("utilization", "team")]
+    # Point 7: centre 11, sigma 1.773: 15 > 14.55 (2 sigma) but < 16.32 (the limit).
+    # Point 8: 11 is below its centre 81 / 7 = 11.57, within 1 sigma.
+    # Point 9: centre 92 / 8 = 11.5, mr_bar (2+2+2+2+2+3+4) / 7 = 17 / 7, sigma 2.153:
+    # 16 > 11.5 + 2 x 2.153 = 15.81, < the limit 11.5 + 2.66 x 17 / 7 = 17.96.
+    assert rows[8]["centre"] == pytest.approx(11.5)
+    assert rows[8]["mr_bar"] == pytest.approx(17 / 7)
+    assert rows[8]["unpl"] == pytest.approx(11.5 + 2.66 * 17 / 7)
+    assert fired(rows) == {"beyond_limits": [], "run_of_8": [],
+                           "two_of_three_beyond_2sigma": [9], "four_of_five_beyond_1sigma": []}
+
+
+def test_four_of_five_beyond_one_sigma(conn: duckdb.DuckDBPyConnection) -> None:
+    rows = chart(conn, {("hours_per_account", "b@x.com"): [*BASE, 13, 13.5, 13.5, 13.5]})[
+        ("hours_per_account", "b@x.com")]
+    # Each is beyond 1 sigma of its own centre and within 2 sigma:
+    #   point 7: 11 + 1.773 = 12.77 < 13 < 14.55
+    #   point 8: 79/7 + (11/6)/1.128 = 12.91 < 13.5 < 14.54
+    #   point 9: 92.5/8 + (11.5/7)/1.128 = 13.02 < 13.5 < 14.48
+    #   point 10: 106/9 + (11.5/8)/1.128 = 13.05 < 13.5 < 14.33
+    expected_sigma = [2 / 1.128, 11 / 6 / 1.128, 11.5 / 7 / 1.128, 11.5 / 8 / 1.128]
+    for row, centre, sigma in zip(rows[6:], [11, 79 / 7, 92.5 / 8, 106 / 9], expected_sigma,
+                                  strict=True):
+        assert row["centre"] == pytest.approx(centre)
+        assert row["sigma"] == pytest.approx(sigma)
+        assert centre + sigma < row["value"] < centre + 2 * sigma
+    # Point 10 completes four of five (points 6-10; point 6 had no limits).
+    assert fired(rows) == {"beyond_limits": [], "run_of_8": [],
+                           "two_of_three_beyond_2sigma": [], "four_of_five_beyond_1sigma": [10]}
+
+
+def test_series_are_charted_apart_and_the_baseline_is_the_months_before(
+        conn: duckdb.DuckDBPyConnection) -> None:
+    charted = chart(conn, {("nrr", "team"): [*BASE, 17], ("nrr", "a@x.com"): [5] * 7,
+                           ("grr", "team"): [*BASE, 11]}, baseline_months=3, min_points=3)
+    # A 3-month baseline: point 7 of the first series sees 12, 10, 12 only.
+    seventh = charted[("nrr", "team")][6]
+    assert (seventh["baseline_points"], seventh["centre"]) == (3, pytest.approx(34 / 3))
+    assert seventh["mr_bar"] == pytest.approx(2.0)
+    assert charted[("grr", "team")][6]["beyond_limits"] is False
+    flat = charted[("nrr", "a@x.com")]
+    # A constant series: mr_bar 0, the limits on the centre, no signal for an equal value.
+    assert flat[6]["unpl"] == flat[6]["lnpl"] == 5
+    assert all(flat[6][s] is False for s in SIGNALS)
+
+
+# --- the capacity plan, on a hand-made book -------------------------------------------------
+
+def capacity_conn(planned: dict[str, int]) -> duckdb.DuckDBPyConnection:
+    """The inputs of capacity_plan.sql for March 2025, by hand, and the working models it
+    reads run from their files.
+
+    Book at March's end: enterprise e1 (10 h in March) and e2 (6 h), smb s1 (2 h) and s2
+    (0 h); c1 churned in March (5 h, not a customer at the end). In February, e1 (4 h) and s1
+    (0 h). Team: alice (roster, from March 11), bob (roster, FTE 0.5, no book or hours in
+    March), carol (a CRM owner with a book), dave (a CRM owner with no row in March: gone).
+    """
+    conn = duckdb.connect(":memory:")
+    for schema in ("staging", "intermediate", "marts"):
+        conn.execute(f"create schema {schema}")
+    conn.execute("""create table staging.settings as select 'UTC' as reporting_timezone,
+        1 as fiscal_year_start_month, 8.0 as working_hours_per_weekday,
+        0.6 as target_account_share""")
+    conn.execute("create table staging.roster (email varchar)")
+    conn.execute("insert into staging.roster values ('alice'), ('bob')")
+    conn.execute("""create table staging.segments as select * from (values
+        ('enterprise', 100000.0), ('smb', 0.0)) as s(segment, lower_bound)""")
+    conn.execute("create table staging.planned_book (segment varchar, customers bigint)")
+    for segment, customers in planned.items():
+        conn.execute("insert into staging.planned_book values (?, ?)", [segment, customers])
+    conn.execute("""create table intermediate.int_people__csms as select * from (values
+        ('alice', 1.0, 100000.0, date '2025-03-11', null::date),
+        ('bob', 0.5, 100000.0, null::date, null::date),
+        ('carol', 1.0, 100000.0, null::date, null::date),
+        ('dave', 1.0, 100000.0, null::date, null::date))
+        as p(csm_id, fte, annual_cost, start_date, end_date)""")
+    conn.execute("""create table marts.account_period_metrics as select * from (values
+        ('month', date '2025-03-01', 'e1', 'enterprise', 200000.0, 10.0),
+        ('month', date '2025-03-01', 'e2', 'enterprise', 150000.0, 6.0),
+        ('month', date '2025-03-01', 's1', 'smb', 5000.0, 2.0),
+        ('month', date '2025-03-01', 's2', 'smb', 7000.0, 0.0),
+        ('month', date '2025-03-01', 'c1', 'smb', 0.0, 5.0),
+        ('month', date '2025-02-01', 'e1', 'enterprise', 200000.0, 4.0),
+        ('month', date '2025-02-01', 's1', 'smb', 5000.0, 0.0))
+        as a(period_grain, period_start, account_id, segment, ending_arr, hours_all_csms)""")
+    # alice: 15 weekdays from March 11 x 8 h, less a day of leave; carol: 21 weekdays x 8 h.
+    conn.execute("""create table marts.csm_period_metrics as select * from (values
+        ('month', date '2025-03-01', 'alice', 112.0), ('month', date '2025-03-01', 'carol', 168.0),
+        ('month', date '2025-03-01', 'unassigned', null))
+        as c(period_grain, period_start, csm_id, capacity_hours)""")
+    params = {"range_start": date(2025, 3, 1), "range_end": date(2025, 4, 1)}
+    for name in ("wrk_periods", "wrk_csm_capacity"):
+        run(conn, f"create temp table {name} as "
+                  f"{(ROOT / 'working' / f'{name}.sql').read_text()}", params)
+    return conn
+
+
+def capacity_rows(conn: duckdb.DuckDBPyConnection, grain: str = "month") -> dict[str, dict]:
+    cursor = conn.execute(f"select * from ({(ROOT / 'marts' / 'capacity_plan.sql').read_text()})"
+                          " where period_grain = $g", {"g": grain})
+    names = [d[0] for d in cursor.description]
+    return {row[names.index("segment")]: dict(zip(names, row, strict=True))
+            for row in cursor.fetchall()}
+
+
+def test_capacity_plan_of_a_hand_made_book() -> None:
+    rows = capacity_rows(capacity_conn({}))
+    assert set(rows) == {"enterprise", "smb", "all"}
+    one_fte = 8 * 21 * 0.6  # March 2025 has 21 weekdays: 100.8 account hours per FTE
+    enterprise, smb, every = rows["enterprise"], rows["smb"], rows["all"]
+    assert (enterprise["customers"], enterprise["account_hours"]) == (2, 16.0)
+    assert (smb["customers"], smb["account_hours"]) == (2, 2.0)  # c1 churned: not counted
+    assert (every["customers"], every["account_hours"]) == (4, 18.0)
+    assert enterprise["hours_per_customer"] == pytest.approx(8.0)
+    assert smb["hours_per_customer"] == pytest.approx(1.0)
+    assert every["hours_per_customer"] == pytest.approx(4.5)
+    assert enterprise["fte_needed"] == pytest.approx(16 / one_fte)
+    assert every["fte_needed"] == pytest.approx(18 / one_fte)  # 0.179
+    # alice 21 of 31 days at FTE 1, bob 0.5 (on the roster, no book), carol 1; dave is gone.
+    assert every["fte_available"] == pytest.approx(21 / 31 + 0.5 + 1.0)
+    # alice's and carol's capacity as csm_period_metrics has it; bob's 0.5 x 8 h x 21 days.
+    assert every["capacity_hours"] == pytest.approx(112 + 168 + 84)
+    assert every["fte_headroom"] == pytest.approx(21 / 31 + 1.5 - 18 / one_fte)
+    for segment in (enterprise, smb):
+        assert segment["capacity_hours"] is segment["fte_available"] is None
+        assert segment["fte_headroom"] is None
+        assert segment["planned_customers"] is segment["fte_needed_planned"] is None
+    assert every["planned_customers"] is every["fte_needed_planned"] is None
+    # The trailing 12 months: February and March rows (22 h over 6 customer-months).
+    assert every["hours_per_customer_12m"] == pytest.approx(22 / 6)
+
+
+def test_capacity_plan_with_a_planned_book() -> None:
+    rows = capacity_rows(capacity_conn({"enterprise": 3, "smb": 5}))
+    one_fte = 8 * 21 * 0.6
+    # Enterprise: 4 + 16 h over 1 + 2 customer-months = 20/3 h a month; smb 2 h over 3.
+    assert rows["enterprise"]["hours_per_customer_12m"] == pytest.approx(20 / 3)
+    assert rows["smb"]["hours_per_customer_12m"] == pytest.approx(2 / 3)
+    assert rows["enterprise"]["fte_needed_planned"] == pytest.approx(3 * 20 / 3 / one_fte)
+    assert rows["smb"]["fte_needed_planned"] == pytest.approx(5 * 2 / 3 / one_fte)
+    assert rows["all"]["planned_customers"] == 8
+    assert rows["all"]["fte_needed_planned"] == pytest.approx((20 + 10 / 3) / one_fte)
+    # A planned segment with no history: its row has no estimate, and neither has the total.
+    rows = capacity_rows(capacity_conn({"enterprise": 3, "strategic": 2}))
+    assert rows["strategic"]["customers"] == 0
+    assert rows["strategic"]["planned_customers"] == 2
+    assert rows["strategic"]["fte_needed_planned"] is None
+    assert rows["all"]["fte_needed_planned"] is None
+
+
+def test_capacity_plan_prorates_fte_over_a_quarter() -> None:
+    rows = capacity_rows(capacity_conn({}), grain="quarter")
+    # Q1 2025 has 90 days: alice is employed 21 of them; bob is on the roster; carol and
+    # dave have no quarter row in csm_period_metrics here.
+    assert rows["all"]["fte_available"] == pytest.approx(21 / 90 + 0.5)
+    assert rows["all"]["customers"] == 0  # no quarter rows in this hand-made book
+
+
+# --- the retention drivers, on generated data -----------------------------------------------
+
+def generated_units(n: int = 5000, seed: int = 20250101) -> pd.DataFrame:
+    """Churn logistic in hours_per_month (1.0 per standard deviation), touchpoints pure noise."""
+    rng = np.random.default_rng(seed)
+    hours = rng.normal(6.0, 2.5, n)
+    noise = rng.poisson(4.0, n).astype(float)
+    z = (hours - 6.0) / 2.5
+    churned = rng.random(n) < 1 / (1 + np.exp(-(-1.5 + 1.0 * z)))
+    quarters = [date(2024, 1 + 3 * (i % 4), 1) for i in range(n)]
+    return pd.DataFrame({"quarter_start": quarters, "account_id": [f"a{i}" for i in range(n)],
+                         "churned": churned, "hours_per_month": hours, "touchpoints": noise})
+
+
+def test_regression_recovers_a_known_effect_and_is_reproducible() -> None:
+    units = generated_units()
+    drivers = {d.input: d for d in fit_drivers(units, ["hours_per_month", "touchpoints"])}
+    hours, noise = drivers["hours_per_month"], drivers["touchpoints"]
+    assert hours.n == noise.n == 5000
+    assert abs(hours.coefficient - 1.0) < 0.15
+    assert hours.odds_ratio_per_sd == pytest.approx(np.exp(hours.coefficient))
+    assert hours.p_value < 1e-6 and hours.std_error > 0
+    assert noise.p_value > 0.01
+    assert hours.churn_rate_top_quartile > hours.churn_rate_bottom_quartile
+    assert (hours.first_quarter, hours.last_quarter) == (date(2024, 1, 1), date(2024, 10, 1))
+    assert hours.note is None and noise.note is None
+    # The same units, in another order, give the same rows.
+    again = fit_drivers(units.sample(frac=1.0, random_state=7),
+                        ["hours_per_month", "touchpoints"])
+    assert again == list(drivers.values())
+
+
+def test_missing_values_enter_at_the_mean_with_an_indicator() -> None:
+    units = generated_units()
+    units.loc[units.index % 5 == 0, "touchpoints"] = np.nan
+    drivers = {d.input: d for d in fit_drivers(units, ["hours_per_month", "touchpoints"])}
+    assert drivers["touchpoints"].n == 4000
+    assert "1000 of 5000 units have no value" in drivers["touchpoints"].note
+    assert abs(drivers["hours_per_month"].coefficient - 1.0) < 0.15
+
+
+def test_degenerate_inputs_give_nulls_and_a_note() -> None:
+    units = generated_units()
+    units["nps_score"] = 7.0  # constant
+    drivers = {d.input: d for d in fit_drivers(
+        units, ["hours_per_month", "nps_score", "days_since_last_touch"])}
+    constant, absent = drivers["nps_score"], drivers["days_since_last_touch"]
+    assert constant.coefficient is None and "constant" in constant.note
+    assert constant.churn_rate_top_quartile is None
+    assert absent.coefficient is None and absent.n == 0 and "not in the marts" in absent.note
+    assert drivers["hours_per_month"].coefficient is not None  # the others are still fitted
+
+    few = fit_drivers(generated_units(30), ["hours_per_month", "touchpoints"])
+    assert all(d.coefficient is None and d.p_value is None for d in few)
+    assert all("too few units" in d.note for d in few)
+
+    separated = generated_units()
+    separated["churned"] = separated["hours_per_month"] > 6.0
+    rows = fit_drivers(separated, ["hours_per_month", "touchpoints"])
+    assert all(d.coefficient is None and d.std_error is None for d in rows)
+    assert all("separat" in d.note for d in rows)
+    assert rows[0].churn_rate_top_quartile == 1.0 and rows[0].churn_rate_bottom_quartile == 0.0
+
+
+# --- the three marts for the tiny company, through the fakes and Dagster --------------------
+
+@pytest.fixture(scope="module")
+def warehouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from tests.conftest import run_pipeline, tiny_fakes
+
+    folder = tmp_path_factory.mktemp("tiny_steering")
+    with tiny_fakes(folder):
+        run_pipeline("2025-01-01", "2025-03-01")  # every check passes, the new ones too
+    return folder / "warehouse.duckdb"
+
+
+def test_the_tiny_company_has_the_steering_marts(warehouse: Path) -> None:
+    from tests.conftest import read_rows
+
+    plan = read_rows(warehouse, """
+        select plan.*, team.customer_count from marts.capacity_plan as plan
+        inner join marts.team_period_metrics as team using (period_grain, period_start)
+        where plan.segment = 'all' and plan.period_grain = 'month' order by period_start""")
+    assert [r["period_start"] for r in plan] == [date(2025, 1, 1), date(2025, 2, 1),
+                                                 date(2025, 3, 1)]
+    assert all(r["customers"] == r["customer_count"] for r in plan)
+    # January: alice from the 15th (17 of 31 days, FTE 1), bob at FTE 0.5, dana (on the
+    # roster only) at the default 1, and every other owner with a January row at 1.
+    others = read_rows(warehouse, """
+        select count(*) as n from marts.csm_period_metrics
+        where period_grain = 'month' and period_start = '2025-01-01'
+          and csm_id not in ('unassigned', 'alice@example.com', 'bob@example.com',
+                             'dana@example.com')""")[0]["n"]
+    assert plan[0]["fte_available"] == pytest.approx(17 / 31 + 0.5 + 1.0 + others)
+    control = read_rows(warehouse, """
+        select control.value, team.csm_ratio, control.centre, control.beyond_limits
+        from marts.kpi_control as control
+        inner join marts.team_period_metrics as team using (period_grain, period_start)
+        where control.scope = 'team' and control.kpi = 'csm_ratio' order by period_start""")
+    assert len(control) == 3 and all(r["value"] == r["csm_ratio"] for r in control)
+    # Three months: too few for limits.
+    assert all(r["centre"] is None and r["beyond_limits"] is None for r in control)
+    drivers = read_rows(warehouse, "select * from marts.retention_drivers order by input")
+    assert {r["input"] for r in drivers} == {
+        "hours_per_month", "touchpoints", "days_since_last_touch", "nps_score",
+        "onboarding_hours", "owner_accounts_managed", "owner_utilization"}
+    # One quarter built, and no quarter before it: no units to fit.
+    assert all(r["coefficient"] is None and r["n"] == 0 and r["note"] for r in drivers)
+
+
+def test_the_steering_checks_pass_and_name_broken_rows(warehouse: Path, tmp_path: Path) -> None:
+    import shutil
+
+    from dagster import build_asset_check_context
+    from dagster_duckdb import DuckDBResource
+
+    from pipelines.metrics.checks import (
+        capacity_fte_is_the_rosters,
+        kpi_control_limits_ordered,
+        kpi_control_signals_only_with_limits,
+    )
+
+    database = tmp_path / "warehouse.duckdb"
+    shutil.copy(warehouse, database)
+    resource = DuckDBResource(database=str(database))
+    checks = (kpi_control_limits_ordered, kpi_control_signals_only_with_limits,
+              capacity_fte_is_the_rosters)
+    assert [c(build_asset_check_context(), warehouse=resource).passed for c in checks] == [
+        True, True, True]
+    with duckdb.connect(str(database)) as conn:
+        # Limits out of order, a signal without limits, one FTE too many.
+        conn.execute("update marts.kpi_control set centre = 1, unpl = 0, lnpl = 2, mr_bar = 1, "
+                     "sigma = 1, beyond_limits = false, run_of_8 = false, "
+                     "two_of_three_beyond_2sigma = false, four_of_five_beyond_1sigma = false "
+                     "where kpi = 'nrr' and scope = 'team' and period_start = '2025-01-01'")
+        conn.execute("update marts.kpi_control set run_of_8 = true "
+                     "where kpi = 'grr' and scope = 'team' and period_start = '2025-02-01'")
+        conn.execute("update marts.capacity_plan set fte_available = fte_available + 1 "
+                     "where segment = 'all' and period_grain = 'month' "
+                     "and period_start = '2025-03-01'")
+    results = [c(build_asset_check_context(), warehouse=resource) for c in checks]
+    assert [r.passed for r in results] == [False, False, False]
+    assert results[0].metadata["examples"].value == ["nrr team 2025-01-01"]
+    assert results[1].metadata["examples"].value == ["grr team 2025-02-01"]
+    assert results[2].metadata["examples"].value[0].startswith("month 2025-03-01 ")

@@ -1,0 +1,65 @@
+-- grain: one row per (inbound e-mail, account it is on), for e-mails with an account and an
+-- instant.
+-- rule: an inbound e-mail belongs to the owner of its account at the instant it arrived
+-- (point-in-time, `unassigned` when none); it is answered by the first outbound activity (an
+-- outbound e-mail, or a call or meeting that is a touchpoint) on the same account at or after
+-- that instant, by anyone; unanswered when there is none in the data (docs/metrics.md,
+-- Engagement: response time).
+with activities as (
+    select * from intermediate.int_touchpoints__activities
+),
+
+ownership as (
+    select * from intermediate.int_ownership__intervals
+),
+
+inbound as (
+    select activity_id, source, account_id, occurred_at as received_at
+    from activities
+    where is_inbound_email and not is_deleted
+      and account_id is not null and occurred_at is not null
+),
+
+-- One row per (account, instant) with the smallest id at that instant, so ties pick the same
+-- answer on every run.
+outbound as (
+    select account_id, occurred_at, min(activity_id) as activity_id
+    from activities
+    where is_outbound and not is_deleted
+      and account_id is not null and occurred_at is not null
+    group by all
+),
+
+answered as (
+    select
+        inbound.activity_id,
+        inbound.source,
+        inbound.account_id,
+        inbound.received_at,
+        outbound.activity_id as answer_id,
+        outbound.occurred_at as answered_at
+    from inbound
+    asof left join outbound
+        on outbound.account_id = inbound.account_id
+        and outbound.occurred_at >= inbound.received_at
+),
+
+final as (
+    select
+        answered.activity_id as message_id,
+        answered.source,
+        answered.account_id,
+        answered.received_at,
+        coalesce(ownership.csm_id, 'unassigned') as owner_csm_id,
+        answered.answer_id,
+        answered.answered_at,
+        ms_to_hours(date_diff('millisecond', answered.received_at, answered.answered_at))
+            as response_hours
+    from answered
+    left join ownership
+        on ownership.account_id = answered.account_id
+        and ownership.valid_from <= answered.received_at
+        and answered.received_at < ownership.valid_to
+)
+
+select * from final

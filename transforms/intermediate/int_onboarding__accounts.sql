@@ -1,0 +1,81 @@
+-- grain: one row per account that ever had a revenue schedule: its onboarding.
+-- rule: onboarding starts at the service_start of the account's first schedule (its `new`
+-- movement), at 00:00 in the reporting time zone. onboarding_hours are the hours any CSM tracked
+-- on the account in activity `onboarding` within `onboarding_window_days` of that start (an
+-- entry across the window's edges counts only its part inside); days_to_value is the days from
+-- the start to the configured value-milestone date, NULL when there is none. Both count for the
+-- owner at the start instant (docs/metrics.md, "Onboarding").
+with settings as (
+    select * from staging.settings
+),
+
+schedules as (
+    select * from intermediate.int_revenue__schedules
+),
+
+accounts as (
+    select * from intermediate.int_accounts__unified
+),
+
+entries as (
+    select * from intermediate.int_time_entries__counted
+    where in_population and not is_leave and activity = 'onboarding'
+),
+
+ownership as (
+    select * from intermediate.int_ownership__intervals
+),
+
+starts as (
+    select
+        schedules.account_id,
+        min(schedules.service_start) as onboarding_start
+    from schedules
+    group by schedules.account_id
+),
+
+windows as (
+    select
+        starts.account_id,
+        starts.onboarding_start,
+        timezone(settings.reporting_timezone, cast(starts.onboarding_start as timestamp))
+            as start_instant,
+        timezone(settings.reporting_timezone, cast(
+            starts.onboarding_start + to_days(settings.onboarding_window_days) as timestamp))
+            as window_end
+    from starts
+    cross join settings
+),
+
+hours as (
+    select
+        windows.account_id,
+        sum(date_diff('millisecond', greatest(entries.start_at, windows.start_instant),
+                      least(entries.stop_at, windows.window_end))) as onboarding_ms
+    from windows
+    inner join entries
+        on entries.account_id = windows.account_id
+        and entries.start_at < windows.window_end
+        and entries.stop_at > windows.start_instant
+    group by windows.account_id
+),
+
+final as (
+    select
+        windows.account_id,
+        windows.onboarding_start,
+        windows.start_instant,
+        coalesce(ownership.csm_id, 'unassigned') as csm_id,
+        ms_to_hours(coalesce(hours.onboarding_ms, 0)) as onboarding_hours,
+        date_diff('day', windows.onboarding_start, accounts.value_milestone_date)
+            as days_to_value
+    from windows
+    left join hours on hours.account_id = windows.account_id
+    left join accounts on accounts.account_id = windows.account_id
+    left join ownership
+        on ownership.account_id = windows.account_id
+        and ownership.valid_from <= windows.start_instant
+        and windows.start_instant < ownership.valid_to
+)
+
+select * from final

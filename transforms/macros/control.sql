@@ -1,0 +1,119 @@
+-- The XmR chart of docs/metrics.md (`marts.kpi_control`), written once over any series: the
+-- relation named by `series` has columns (kpi, scope, period_start, value), one row per point,
+-- months as the points. A point's limits come only from the months before it: `centre` and
+-- `mr_bar` are the mean and the mean moving range of the series' non-NULL values in the
+-- `baseline_months` months before the point (moving ranges between consecutive non-NULL values
+-- both inside that window); fewer than `min_points` such values give NULL limits. Signals
+-- (Western Electric rules, over the series' non-NULL values in order, each against its own
+-- centre and sigma = mr_bar / 1.128): `beyond_limits`; `run_of_8` (this and the 7 values before
+-- it on the same side of their centres, none on it); `two_of_three_beyond_2sigma` and
+-- `four_of_five_beyond_1sigma` (this value beyond 2 or 1 sigma, and with it at least 2 of the
+-- last 3, or 4 of the last 5, values beyond 2 or 1 sigma on the same side). A signal is NULL
+-- exactly where the limits are, else TRUE or FALSE (a point with no value: FALSE).
+create or replace macro control_chart(series, baseline_months, min_points) as table
+with points as (
+    select kpi, scope, cast(period_start as date) as period_start, cast(value as double) as value
+    from query_table(series)
+),
+
+valued as (
+    select
+        kpi,
+        scope,
+        period_start,
+        value,
+        lag(period_start) over ordered as previous_start,
+        abs(value - lag(value) over ordered) as moving_range
+    from points
+    where value is not null
+    window ordered as (partition by kpi, scope order by period_start)
+),
+
+baselines as (
+    select
+        points.kpi,
+        points.scope,
+        points.period_start,
+        count(valued.value) as baseline_points,
+        avg(valued.value) as centre,
+        avg(valued.moving_range) filter (
+            where valued.previous_start >= points.period_start - to_months(baseline_months))
+            as mr_bar
+    from points
+    left join valued
+        on valued.kpi = points.kpi and valued.scope = points.scope
+        and valued.period_start < points.period_start
+        and valued.period_start >= points.period_start - to_months(baseline_months)
+    group by all
+),
+
+limits as (
+    select
+        points.kpi,
+        points.scope,
+        points.period_start,
+        points.value,
+        baselines.baseline_points,
+        if(baselines.baseline_points >= min_points, baselines.centre, null) as centre,
+        if(baselines.baseline_points >= min_points, baselines.mr_bar, null) as mr_bar
+    from points
+    inner join baselines using (kpi, scope, period_start)
+),
+
+zoned as (
+    select
+        *,
+        mr_bar / 1.128 as sigma,
+        sign(value - centre) as side,
+        value > centre + 2 * mr_bar / 1.128 as above_2sigma,
+        value < centre - 2 * mr_bar / 1.128 as below_2sigma,
+        value > centre + mr_bar / 1.128 as above_1sigma,
+        value < centre - mr_bar / 1.128 as below_1sigma
+    from limits
+),
+
+runs as (
+    select
+        kpi,
+        scope,
+        period_start,
+        count(*) over last_8 = 8 and (min(coalesce(side, 0)) over last_8 = 1
+                                      or max(coalesce(side, 0)) over last_8 = -1) as run_of_8,
+        (above_2sigma and sum(coalesce(above_2sigma, false)::int) over last_3 >= 2)
+            or (below_2sigma and sum(coalesce(below_2sigma, false)::int) over last_3 >= 2)
+            as two_of_three_beyond_2sigma,
+        (above_1sigma and sum(coalesce(above_1sigma, false)::int) over last_5 >= 4)
+            or (below_1sigma and sum(coalesce(below_1sigma, false)::int) over last_5 >= 4)
+            as four_of_five_beyond_1sigma
+    from zoned
+    where value is not null
+    window
+        last_8 as (partition by kpi, scope order by period_start
+                   rows between 7 preceding and current row),
+        last_3 as (partition by kpi, scope order by period_start
+                   rows between 2 preceding and current row),
+        last_5 as (partition by kpi, scope order by period_start
+                   rows between 4 preceding and current row)
+)
+
+select
+    zoned.kpi,
+    zoned.scope,
+    zoned.period_start,
+    zoned.value,
+    zoned.baseline_points,
+    zoned.centre,
+    zoned.mr_bar,
+    zoned.sigma,
+    zoned.centre + 2.66 * zoned.mr_bar as unpl,
+    zoned.centre - 2.66 * zoned.mr_bar as lnpl,
+    if(zoned.centre is null, null,
+       coalesce(zoned.value > zoned.centre + 2.66 * zoned.mr_bar
+                or zoned.value < zoned.centre - 2.66 * zoned.mr_bar, false)) as beyond_limits,
+    if(zoned.centre is null, null, coalesce(runs.run_of_8, false)) as run_of_8,
+    if(zoned.centre is null, null, coalesce(runs.two_of_three_beyond_2sigma, false))
+        as two_of_three_beyond_2sigma,
+    if(zoned.centre is null, null, coalesce(runs.four_of_five_beyond_1sigma, false))
+        as four_of_five_beyond_1sigma
+from zoned
+left join runs using (kpi, scope, period_start);

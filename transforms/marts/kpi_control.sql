@@ -1,0 +1,99 @@
+-- grain: one row per (kpi, scope, period_start) at month grain; scope is `team` or a csm_id
+-- (`unassigned` is not a person and has no chart).
+-- rule: each KPI's monthly series, per CSM from marts.csm_period_metrics and for the team from
+-- marts.team_period_metrics, charted as an XmR chart with limits from the months before each
+-- point and the Western Electric signals (the `control_chart` macro, transforms/macros/
+-- control.sql; docs/metrics.md, `marts.kpi_control`). The team's series use the team's own
+-- columns: `revenue_efficiency` and `csm_ratio` in place of ARR and accounts managed,
+-- `account_efficiency` as its accounts per hour, and its people's summed hours for hours per
+-- account and utilization. A KPI column a mart does not have yet has no series.
+-- Every month's limits depend on the months before it, so the table is recomputed whole from
+-- every month the marts hold, after this build's months are written.
+-- replaces: table (the whole table, in the build's transaction)
+with people_metrics as (
+    select * from marts.csm_period_metrics
+    where period_grain = 'month'
+),
+
+team_metrics as (
+    select * from marts.team_period_metrics
+    where period_grain = 'month'
+),
+
+settings as (
+    select * from staging.settings
+),
+
+csm_values as (
+    select
+        period_start,
+        csm_id as scope,
+        columns(lambda c: c in ('nrr', 'grr', 'logo_retention', 'arr_managed',
+                                'accounts_managed', 'accounts_per_hour', 'hours_per_account',
+                                'utilization', 'touch_coverage', 'nps'))::double
+    from people_metrics
+    where csm_id <> 'unassigned'
+),
+
+people_totals as (
+    select
+        period_start,
+        sum(hours_on_accounts) as hours_on_accounts,
+        sum(hours_worked) filter (where csm_id <> 'unassigned') as hours_worked,
+        sum(capacity_hours) filter (where csm_id <> 'unassigned') as capacity_hours
+    from people_metrics
+    group by all
+),
+
+team_values as (
+    select
+        team_metrics.period_start,
+        'team' as scope,
+        columns(lambda c: c in ('nrr', 'grr', 'logo_retention', 'revenue_efficiency',
+                                'csm_ratio', 'touch_coverage', 'nps'))::double,
+        team_metrics.account_efficiency as accounts_per_hour,
+        people_totals.hours_on_accounts / nullif(team_metrics.customer_count, 0)
+            as hours_per_account,
+        people_totals.hours_worked / nullif(people_totals.capacity_hours, 0) as utilization
+    from team_metrics
+    left join people_totals using (period_start)
+),
+
+series as (
+    select kpi, scope, period_start, value
+    from csm_values
+    unpivot include nulls (value for kpi in (columns(* exclude (period_start, scope))))
+    union all
+    select kpi, scope, period_start, value
+    from team_values
+    unpivot include nulls (value for kpi in (columns(* exclude (period_start, scope))))
+),
+
+charted as (
+    select *
+    from control_chart('series', (select control_baseline_months from settings),
+                       (select control_min_points from settings))
+),
+
+final as (
+    select
+        charted.kpi,
+        charted.scope,
+        'month' as period_grain,
+        charted.period_start,
+        cast(charted.period_start + interval 1 month as date) as period_end,
+        charted.value,
+        charted.baseline_points,
+        charted.centre,
+        charted.mr_bar,
+        charted.sigma,
+        charted.unpl,
+        charted.lnpl,
+        charted.beyond_limits,
+        charted.run_of_8,
+        charted.two_of_three_beyond_2sigma,
+        charted.four_of_five_beyond_1sigma
+    from charted
+)
+
+select * from final

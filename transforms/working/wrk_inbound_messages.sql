@@ -1,0 +1,12 @@
+-- grain: one row per (inbound e-mail, account it is on), as intermediate.int_inbound_messages.
+-- rule: the inbound e-mails with their owner and answer made once per build, for the engagement
+-- models that each read them (docs/metrics.md, Engagement).
+with messages as (
+    select * from intermediate.int_inbound_messages
+),
+
+final as (
+    select * from messages
+)
+
+select * from final
