@@ -3,7 +3,7 @@
 -- multi-currency orgs, so its absence means the org's single currency. A deal's term and
 -- service start come from the configured fields, when set. Its source (default LeadSource) and
 -- loss reason (none by default) are the configured fields, trimmed, NULL when empty
--- (docs/metrics.md, "Expansion sourcing, churn reasons, onboarding").
+-- (docs/metrics.md, "Expansion sourcing", "Churn reasons").
 with source as (
     select * from raw.salesforce__opportunities
 ),
