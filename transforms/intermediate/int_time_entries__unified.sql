@@ -40,7 +40,8 @@ final as (
             when entries.start_at is null then 'no readable start'
             when entries.stop_at is null then null
             when entries.stop_at <= entries.start_at then 'zero or negative length'
-            when entries.stop_at - entries.start_at > interval 24 hour then 'longer than 24 hours'
+            when entries.stop_at - entries.start_at > max_entry_length()
+                then 'longer than 24 hours'
         end as reject_reason,
         entries.stop_at is null as is_running
     from entries

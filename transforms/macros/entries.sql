@@ -1,0 +1,14 @@
+-- The longest time entry that counts: a longer one is rejected (docs/metrics.md, Hours). A
+-- marts build widens its window of entries by it (below).
+create or replace macro max_entry_length() as
+    interval 24 hour;
+
+-- The entry window of a marts build (docs/performance.md, Incremental marts): while its working
+-- models run, warehouse/marts.py sets `entry_window_from` and `entry_window_to` (the earliest
+-- period start less max_entry_length(), the latest period end), so the time-entry models read
+-- from the typed staging tables only the entries that can overlap the periods rebuilt. Unset
+-- (every other reader), every entry is in. The variables are constants when a query is bound,
+-- so the filter reaches the staging scans.
+create or replace macro in_entry_window(start_at) as
+    getvariable('entry_window_from') is null
+    or (start_at >= getvariable('entry_window_from') and start_at < getvariable('entry_window_to'));
