@@ -12,3 +12,13 @@ create or replace macro max_entry_length() as
 create or replace macro in_entry_window(start_at) as
     getvariable('entry_window_from') is null
     or (start_at >= getvariable('entry_window_from') and start_at < getvariable('entry_window_to'));
+
+-- Why a time entry cannot be hours, or null when it can (docs/metrics.md, Hours): the one rule,
+-- read by int_time_entries__unified and by the quarantine (which needs no account or activity).
+create or replace macro entry_reject_reason(start_at, stop_at) as
+    case
+        when start_at is null then 'no readable start'
+        when stop_at is null then null
+        when stop_at <= start_at then 'zero or negative length'
+        when stop_at - start_at > max_entry_length() then 'longer than 24 hours'
+    end;
