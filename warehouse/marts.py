@@ -6,15 +6,21 @@ and in one transaction. A range of months touches its months and every quarter a
 overlaps them (`wrk_periods`); a mart that `replaces: periods` has those periods' rows deleted
 and the new ones inserted, one that `replaces: table` is replaced whole, so readers see either
 the old periods or the new ones, and a re-run never duplicates.
+
+While the working models run, the build's entry window is set (`set_entry_window`): the time-entry
+models then read from the typed staging tables only the entries that can overlap the periods
+built, instead of every entry in history (docs/performance.md, Incremental marts). The marts
+themselves run without it, so the quarantine still sees every rejected entry.
 """
 
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 import duckdb
 
-from transforms.graph import model_graph
+from transforms.graph import Model, model_graph
 from warehouse.columns import comment_marts
 from warehouse.drivers import write_retention_drivers
 from warehouse.sql import run, transaction
@@ -23,6 +29,9 @@ from warehouse.sql import run, transaction
 MART_TABLES = tuple(m.name for m in model_graph().layer("marts") if m.replaces == "periods")
 WHOLE_TABLES = tuple(m.name for m in model_graph().layer("marts") if m.replaces == "table")
 LINEAGE_COLUMNS = ("loaded_at", "run_id")
+PERIODS = "wrk_periods"  # the periods a build replaces; every working model but it reads them
+# The session variables the macro in_entry_window reads (transforms/macros/entries.sql).
+WINDOW_VARIABLES = ("entry_window_from", "entry_window_to")
 
 
 class MartSchemaError(RuntimeError):
@@ -37,27 +46,62 @@ def build_month_marts(
     params = {"range_start": range_start, "range_end": range_end, "run_id": run_id}
     written: dict[str, int] = {}
     graph = model_graph()
-    with transaction(conn):
-        for model in graph.layer("working"):  # working models never read marts
-            run(conn, f"create or replace temp table {model.name} as\n{model.sql}", params)
-        for model in graph.layer("marts"):
-            table = model.name
-            lineage = f"select *, now() as loaded_at, $run_id as run_id from (\n{model.sql}\n)"
-            if model.replaces == "table":
-                run(conn, f"create or replace table marts.{table} as\n{lineage}", params)
-                row = conn.execute(f"select count(*) from marts.{table}").fetchone()
-                written[table] = int(row[0]) if row else 0
-                continue
-            run(conn, f"create or replace temp table {_built(table)} as\n{lineage}", params)
-            _ensure_table(conn, table)
-            conn.execute(f"delete from marts.{table} where (period_grain, period_start) in "
-                         "(select period_grain, period_start from wrk_periods)")
-            row = conn.execute(
-                f"insert into marts.{table} by name select * from {_built(table)}").fetchone()
-            written[table] = int(row[0]) if row else 0
-        written["retention_drivers"] = write_retention_drivers(conn, run_id)  # after the marts
-        comment_marts(conn)
+    try:
+        with transaction(conn):
+            for model in graph.layer("working"):  # working models never read marts
+                run(conn, f"create or replace temp table {model.name} as\n{model.sql}", params)
+                if model.name == PERIODS:
+                    set_entry_window(conn)
+            clear_entry_window(conn)  # the quarantine mart reads every rejected entry
+            for model in graph.layer("marts"):
+                written[model.name] = _build_mart(conn, model, params)
+            written["retention_drivers"] = write_retention_drivers(conn, run_id)  # on the marts
+            comment_marts(conn)
+    finally:
+        clear_entry_window(conn)  # also after a rollback, which a session variable outlives
     return written
+
+
+def _build_mart(conn: duckdb.DuckDBPyConnection, model: Model, params: dict[str, Any]) -> int:
+    """Replace the mart's rows of the built periods (or the whole table); returns the rows
+    written."""
+    table = model.name
+    lineage = f"select *, now() as loaded_at, $run_id as run_id from (\n{model.sql}\n)"
+    if model.replaces == "table":
+        run(conn, f"create or replace table marts.{table} as\n{lineage}", params)
+        row = conn.execute(f"select count(*) from marts.{table}").fetchone()
+        return int(row[0]) if row else 0
+    run(conn, f"create or replace temp table {_built(table)} as\n{lineage}", params)
+    _ensure_table(conn, table)
+    conn.execute(f"delete from marts.{table} where (period_grain, period_start) in "
+                 f"(select period_grain, period_start from {PERIODS})")
+    row = conn.execute(
+        f"insert into marts.{table} by name select * from {_built(table)}").fetchone()
+    return int(row[0]) if row else 0
+
+
+def set_entry_window(conn: duckdb.DuckDBPyConnection) -> None:
+    """From now on the time-entry models read only the entries starting in [the earliest
+    period start of `wrk_periods` less the longest entry that counts, its latest period end
+    plus the onboarding window).
+
+    Session variables, so that the views keep one definition and read all history for every
+    other reader; DuckDB binds them as constants, so the range reaches the typed staging scans
+    as a filter (a join to `wrk_periods` would not).
+    """
+    start, end = WINDOW_VARIABLES
+    conn.execute(f"set variable {start} = "
+                 f"(select min(start_instant) - max_entry_length() from {PERIODS})")
+    # An account onboarded in the last period counts the hours of its onboarding window after
+    # it (docs/metrics.md, Onboarding).
+    conn.execute(f"set variable {end} = (select max(end_instant) from {PERIODS}) + to_days("
+                 "(select onboarding_window_days from staging.settings))")
+
+
+def clear_entry_window(conn: duckdb.DuckDBPyConnection) -> None:
+    """Every reader sees every entry again."""
+    for name in WINDOW_VARIABLES:
+        conn.execute(f"reset variable {name}")
 
 
 def _ensure_table(conn: duckdb.DuckDBPyConnection, table: str) -> list[str]:

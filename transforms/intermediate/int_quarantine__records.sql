@@ -12,8 +12,12 @@ deals as (
     select * from intermediate.int_revenue__won_deals where reject_reason is not null
 ),
 
+-- The reject rule needs only an entry's instants: read before the account and activity steps,
+-- so the filter reaches the staging scans and only rejected entries go further.
 entries as (
-    select * from intermediate.int_time_entries__unified where reject_reason is not null
+    select source, entry_id, entry_reject_reason(start_at, stop_at) as reject_reason
+    from intermediate.int_time_entries__named
+    where entry_reject_reason(start_at, stop_at) is not null
 ),
 
 feedback as (

@@ -2,11 +2,12 @@
 -- rule: an entry carries the names of its project, its project's client and its tags (sorted;
 -- [] when it has none), and its client's and project's names folded for matching accounts by
 -- name (docs/metrics.md, Hours). Tag names come by an equality join on the entries that have
--- tags (most have none).
+-- tags (most have none). A marts build reads only the entries of its window
+-- (in_entry_window, macros/entries.sql); every other reader, all of them.
 with entries as (
-    select * from staging.stg_toggl__time_entries
+    select * from staging.stg_toggl__time_entries where in_entry_window(start_at)
     union all by name
-    select * from staging.stg_clockify__time_entries
+    select * from staging.stg_clockify__time_entries where in_entry_window(start_at)
 ),
 
 projects as (

@@ -36,12 +36,7 @@ final as (
         entries.account_id,
         entries.account_match,
         entries.activity,
-        case
-            when entries.start_at is null then 'no readable start'
-            when entries.stop_at is null then null
-            when entries.stop_at <= entries.start_at then 'zero or negative length'
-            when entries.stop_at - entries.start_at > interval 24 hour then 'longer than 24 hours'
-        end as reject_reason,
+        entry_reject_reason(entries.start_at, entries.stop_at) as reject_reason,
         entries.stop_at is null as is_running
     from entries
     left join identities

@@ -1,0 +1,24 @@
+-- The longest time entry that counts: a longer one is rejected (docs/metrics.md, Hours). A
+-- marts build widens its window of entries by it (below).
+create or replace macro max_entry_length() as
+    interval 24 hour;
+
+-- The entry window of a marts build (docs/performance.md, Incremental marts): while its working
+-- models run, warehouse/marts.py sets `entry_window_from` and `entry_window_to` (the earliest
+-- period start less max_entry_length(), the latest period end), so the time-entry models read
+-- from the typed staging tables only the entries that can overlap the periods rebuilt. Unset
+-- (every other reader), every entry is in. The variables are constants when a query is bound,
+-- so the filter reaches the staging scans.
+create or replace macro in_entry_window(start_at) as
+    getvariable('entry_window_from') is null
+    or (start_at >= getvariable('entry_window_from') and start_at < getvariable('entry_window_to'));
+
+-- Why a time entry cannot be hours, or null when it can (docs/metrics.md, Hours): the one rule,
+-- read by int_time_entries__unified and by the quarantine (which needs no account or activity).
+create or replace macro entry_reject_reason(start_at, stop_at) as
+    case
+        when start_at is null then 'no readable start'
+        when stop_at is null then null
+        when stop_at <= start_at then 'zero or negative length'
+        when stop_at - start_at > max_entry_length() then 'longer than 24 hours'
+    end;
