@@ -172,6 +172,57 @@ def test_feedback_takes_its_company_else_its_contacts_primary_company(warehouse)
     ]
 
 
+def test_feedback_reads_each_contacts_companies_once_in_the_fewest_requests() -> None:
+    """Contacts answer in more than one batch of 1,000 submissions (two NPS campaigns): each
+    contact's companies are read once, 1,000 contacts a request (docs/performance.md)."""
+    people = [Contact(f"c{n}", f"c{n}@example.com", ("a5", "a4") if n % 2 else ("a4",))
+              for n in range(1200)]
+    # 2,400 submissions, every contact twice: the first 1,000 name c0..c999, the next 1,000
+    # c1000..c1199 then c0..c799 again, the last 400 c800..c1199.
+    answers = [Feedback(f"f{round_}_{n}", "hubspot", "NPS", 9, AT, contact_key=f"c{n}")
+               for round_ in range(2) for n in range(1200)]
+    company = company_with(contacts=tuple(people), feedback=tuple(answers))
+    umbrella, hooli = crm_id(company, "a4"), crm_id(company, "a5")
+    with FakeHubSpot(company) as fake:
+        pages = list(connector(fake).read(STREAMS["feedback_submissions"]))
+        distinct = len({a.contact_key for a in answers})
+        assert fake.requests[ASSOCIATIONS.format("contacts")] == -(-distinct // 1000) == 2
+        # The submissions' own companies: 1,000 ids a request, as before.
+        assert fake.requests[ASSOCIATIONS.format("feedback_submissions")] == 3
+    records = [r for page in pages for r in page]
+    # Pages as listed, in order: 24 pages of 100, then the empty archived one.
+    assert [len(p) for p in pages] == [100] * 24 + [0]
+    assert [r["id"] for r in records] == [vendor_id("hs_feedback", a.key) for a in answers]
+    for record, answer in zip(records, answers, strict=True):
+        assert answer.contact_key is not None
+        expected = ([(hooli, True), (umbrella, False)] if int(answer.contact_key[1:]) % 2
+                    else [(umbrella, True)])
+        links = record["associations"]["contact_companies"]["results"]
+        assert [(link["id"], link["primary"]) for link in links] == expected
+
+
+def test_feedback_held_for_contacts_is_bounded(monkeypatch) -> None:
+    """Few contacts answering often never fill a contact read: past the bound on held
+    submissions, the contacts pending are read and the pages go on."""
+    from connectors.hubspot import client
+
+    monkeypatch.setattr(client, "HELD_RECORDS_MAX", 1500)
+    answers = [Feedback(f"f{n}", "hubspot", "CSAT", 5, AT, contact_key=f"c{n % 3}")
+               for n in range(3000)]
+    company = company_with(contacts=tuple(Contact(f"c{n}", f"c{n}@example.com", ("a4",))
+                                          for n in range(3)), feedback=tuple(answers))
+    with FakeHubSpot(company) as fake:
+        pages = connector(fake).read(STREAMS["feedback_submissions"])
+        first = next(pages)
+        # Out after 2,000 submissions were listed (two batches of their own links), not 3,000.
+        assert fake.requests["/crm/v3/objects/feedback_submissions"] == 20
+        records = first + [r for page in pages for r in page]
+        assert fake.requests[ASSOCIATIONS.format("contacts")] == 1  # known since
+    assert len(records) == 3000
+    assert all(r["associations"]["contact_companies"]["results"][0]["id"]
+               == crm_id(company, "a4") for r in records)
+
+
 def test_redacted_email_metadata_is_tolerated(warehouse) -> None:
     company = company_with(Activity("in", "hubspot", "email", "carol", ("a4",), AT,
                                     direction="inbound"))

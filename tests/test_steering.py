@@ -13,6 +13,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 import pytest
+import statsmodels.api as sm
 
 from transforms import ROOT, macro_paths
 from warehouse.drivers import fit_drivers
@@ -297,6 +298,78 @@ def test_missing_values_enter_at_the_mean_with_an_indicator() -> None:
     drivers = {d.input: d for d in fit_drivers(units, ["hours_per_month", "touchpoints"])}
     assert drivers["touchpoints"].n == 4000
     assert "1000 of 5000 units have no value" in drivers["touchpoints"].note
+    assert abs(drivers["hours_per_month"].coefficient - 1.0) < 0.15
+
+
+def test_a_missing_group_that_never_churns_is_left_out_not_a_failed_fit() -> None:
+    """The demo's failure: the accounts of `unassigned` (no owner inputs) all renewed, so their
+    missing-value indicator separates churn and its estimate runs to minus infinity. The other
+    inputs are still estimable: their limit is the fit without those units."""
+    units = generated_units()
+    units["owner_accounts_managed"] = np.random.default_rng(3).poisson(10.0, len(units))
+    units["owner_utilization"] = np.random.default_rng(4).normal(0.7, 0.1, len(units))
+    unowned = units.index % 20 == 0
+    units.loc[unowned, ["owner_accounts_managed", "owner_utilization"]] = np.nan
+    units.loc[unowned, "churned"] = False
+    inputs = ["hours_per_month", "touchpoints", "owner_accounts_managed", "owner_utilization"]
+    drivers = {d.input: d for d in fit_drivers(units, inputs)}
+    assert all(d.coefficient is not None and d.std_error > 0 for d in drivers.values())
+    assert abs(drivers["hours_per_month"].coefficient - 1.0) < 0.15
+    assert drivers["touchpoints"].p_value > 0.01
+    owner = drivers["owner_accounts_managed"]
+    assert owner.n == 4750 and "250 of 5000 units have no value" in owner.note
+    assert "left out of the fit" in owner.note and "none of them churned" in owner.note
+    assert "fitted on 4750 of 5000 units" in drivers["hours_per_month"].note
+    # The estimates are the fit on the other units, with the inputs on the same scale.
+    kept = units[~unowned].copy()
+    for name in inputs:
+        column = units[name]
+        kept[name] = (kept[name] - column.mean()) / column.std()
+    direct = sm.Logit(kept["churned"].astype(float), sm.add_constant(kept[inputs])).fit(disp=0)
+    for name in inputs:
+        assert drivers[name].coefficient == pytest.approx(direct.params[name], abs=1e-6)
+        assert drivers[name].std_error == pytest.approx(direct.bse[name], rel=1e-4)
+    assert fit_drivers(units.sample(frac=1.0, random_state=7), inputs) == list(
+        drivers.values())
+
+    # The demo's shape: ~670 units, 16 churned, seven inputs, three of them partly missing.
+    rng = np.random.default_rng(20261201)
+    small = generated_units(674, seed=11)
+    small["churned"] = False
+    small["nps_score"] = rng.normal(7.7, 2.3, 674)
+    small["days_since_last_touch"] = rng.exponential(21.0, 674)
+    small["onboarding_hours"] = np.where(rng.random(674) < 0.4, rng.gamma(2.0, 5.0, 674),
+                                         np.nan)
+    small["owner_accounts_managed"] = rng.poisson(10.0, 674).astype(float)
+    small["owner_utilization"] = rng.normal(0.68, 0.1, 674)
+    small.loc[rng.random(674) < 0.4, "nps_score"] = np.nan
+    risk = -3.9 - 0.8 * (small["nps_score"].fillna(7.7) - 7.7) / 2.3
+    small["churned"] = rng.random(674) < 1 / (1 + np.exp(-risk))
+    small.loc[small.index % 19 == 0, ["owner_accounts_managed", "owner_utilization"]] = np.nan
+    small.loc[small.index % 19 == 0, "churned"] = False
+    every = ["hours_per_month", "touchpoints", "days_since_last_touch", "nps_score",
+             "onboarding_hours", "owner_accounts_managed", "owner_utilization"]
+    assert small["churned"].sum() >= 10
+    rows = fit_drivers(small, every)
+    assert all(r.coefficient is not None and np.isfinite(r.std_error) for r in rows), [
+        r.note for r in rows]
+
+
+def test_a_duplicate_or_near_constant_input_is_not_fitted_and_the_rest_are() -> None:
+    units = generated_units()
+    units["nps_score"] = 7.0 + 1e-13 * (units.index % 2)  # constant but for rounding
+    units["onboarding_hours"] = 2.0 * units["hours_per_month"] + 1.0  # the same input again
+    # Only ever measured on accounts that renewed: nothing to estimate it from.
+    units["days_since_last_touch"] = np.where(~units["churned"] & (units.index % 3 == 0),
+                                              units.index % 40, np.nan)
+    drivers = {d.input: d for d in fit_drivers(
+        units, ["hours_per_month", "nps_score", "onboarding_hours", "days_since_last_touch"])}
+    unmeasured = drivers["days_since_last_touch"]
+    assert unmeasured.coefficient is None and "every unit with a value retained" in (
+        unmeasured.note)
+    assert drivers["nps_score"].coefficient is None and "constant" in drivers["nps_score"].note
+    same = drivers["onboarding_hours"]
+    assert same.coefficient is None and "collinear" in same.note and same.n == 5000
     assert abs(drivers["hours_per_month"].coefficient - 1.0) < 0.15
 
 

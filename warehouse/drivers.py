@@ -12,8 +12,11 @@ Inputs are often missing for a reason (no NPS response, never touched, onboarded
 dropping those units would keep only a small and unusual part of the book, so a unit without
 a value for an input enters at the input's mean, with a 0/1 indicator of the missing value in
 the model (indicators that coincide, such as both owner inputs of `unassigned`, are one
-column). What cannot be estimated (too few churned or retained units, a constant input, a
-separation the fit cannot survive) gives NULL estimates with a `note`, never a failed run.
+column). A missing-value pattern whose units all retained (the accounts of `unassigned`, which
+have no owner inputs, on the demo company) has no finite estimate: those units are left out
+of the fit, which is the limit of the full fit, and the notes say so. What cannot be
+estimated (too few churned or retained units, a constant or collinear input, a separation
+the fit cannot survive) gives NULL estimates with a `note`, never a failed run.
 The table is replaced whole, in the build's transaction; the same units give the same rows.
 """
 
@@ -22,7 +25,7 @@ from __future__ import annotations
 import math
 import warnings
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import date
 
 import duckdb
@@ -44,6 +47,8 @@ UNITS_SQL = ROOT / "steering" / "retention_driver_units.sql"
 TABLE = "marts.retention_drivers"
 # Fewer churned or fewer retained units than this: no fit (the estimates would be noise).
 MIN_OUTCOMES = 10
+# An input whose values spread less than this, relative to their size, is constant.
+CONSTANT_SPREAD = 1e-9
 # The columns of the table, in order, with their DuckDB types.
 COLUMNS = {
     "input": "varchar", "n": "bigint", "coefficient": "double", "std_error": "double",
@@ -112,30 +117,36 @@ def fit_drivers(units: pd.DataFrame, inputs: Sequence[str]) -> list[Driver]:
     usable = [name for name in inputs if rows[name].note is None]
     events = int(churned.sum())
     retained = len(churned) - events
-    reason = None
+    fit = _Fit()
     if min(events, retained) < MIN_OUTCOMES:
-        reason = (f"too few units to fit: {events} churned and {retained} retained "
-                  f"(at least {MIN_OUTCOMES} of each)")
+        fit.reason = _too_few(events, retained)
     elif not usable:
-        reason = "no input with varying values to fit"
-    estimates: dict[str, tuple[float, float, float]] = {}
-    if reason is None:
-        estimates, reason = _fit(units, usable, churned)
+        fit.reason = "no input with varying values to fit"
+    else:
+        fit = _fit(units, usable, churned)
     drivers = []
     for name in inputs:
         row = rows[name]
-        if name in estimates:
-            coefficient, std_error, p_value = estimates[name]
+        if name in fit.estimates:
+            coefficient, std_error, p_value = fit.estimates[name]
             missing = len(units) - row.n
-            note = (f"{missing} of {len(units)} units have no value: fitted at the mean with a "
-                    "missing-value indicator") if missing else None
+            notes = [f"{missing} of {len(units)} units have no value: " + fit.left_out.get(
+                name, "fitted at the mean with a missing-value indicator")] if missing else []
+            if fit.kept < len(units) and name not in fit.left_out:
+                notes.append(f"fitted on {fit.kept} of {len(units)} units: "
+                             + "; ".join(sorted(set(fit.left_out_why))))
             row = Driver(**{**asdict(row), "coefficient": coefficient, "std_error": std_error,
                             "p_value": p_value, "odds_ratio_per_sd": math.exp(coefficient),
-                            "note": note})
+                            "note": "; ".join(notes) or None})
         elif row.note is None:
-            row = Driver(**{**asdict(row), "note": reason})
+            row = Driver(**{**asdict(row), "note": fit.skipped.get(name, fit.reason)})
         drivers.append(row)
     return drivers
+
+
+def _too_few(events: int, retained: int) -> str:
+    return (f"too few units to fit: {events} churned and {retained} retained "
+            f"(at least {MIN_OUTCOMES} of each)")
 
 
 def _describe(units: pd.DataFrame, name: str, churned: np.ndarray) -> Driver:
@@ -150,7 +161,9 @@ def _describe(units: pd.DataFrame, name: str, churned: np.ndarray) -> Driver:
     quarters = units.loc[present, "quarter_start"]
     first, last = _as_date(quarters.min()), _as_date(quarters.max())
     x, y = values[present], churned[present]
-    if n < 2 or np.ptp(x) == 0:
+    # A spread within rounding of the values is no spread: standardizing it would blow the
+    # rounding up into a variable.
+    if n < 2 or np.ptp(x) <= CONSTANT_SPREAD * max(1.0, float(np.abs(x).max())):
         return Driver(name, n, first_quarter=first, last_quarter=last,
                       note="constant input: every unit with a value has the same value")
     low, high = np.quantile(x, [0.25, 0.75])
@@ -159,40 +172,129 @@ def _describe(units: pd.DataFrame, name: str, churned: np.ndarray) -> Driver:
                   first_quarter=first, last_quarter=last)
 
 
-def _fit(units: pd.DataFrame, inputs: list[str], churned: np.ndarray
-         ) -> tuple[dict[str, tuple[float, float, float]], str | None]:
-    """Logit on the standardized inputs (missing at the mean, with indicators); the
-    estimates per input, or none and why."""
-    columns: dict[str, np.ndarray] = {}
-    indicators: list[np.ndarray] = []
+@dataclass
+class _Fit:
+    """What the fit made of the inputs: estimates (coefficient, std error, p-value) per input,
+    or `reason` when there are none; inputs left out of the model and why (`skipped`); units
+    left out (`kept` of them stay), with a note per input whose missing values were the
+    reason (`left_out`) and the notes for the other inputs (`left_out_why`)."""
+
+    estimates: dict[str, tuple[float, float, float]] = field(default_factory=dict)
+    reason: str | None = None
+    skipped: dict[str, str] = field(default_factory=dict)
+    kept: int = 0
+    left_out: dict[str, str] = field(default_factory=dict)
+    left_out_why: list[str] = field(default_factory=list)
+
+
+def _fit(units: pd.DataFrame, inputs: list[str], churned: np.ndarray) -> _Fit:
+    """Logit on the standardized inputs (missing at the mean, with indicators), after taking
+    out what has no finite maximum-likelihood estimate:
+
+    - the units of a missing-value pattern whose units all churned or all retained (the
+      accounts of `unassigned`, which have no owner inputs, when none of them churned): the
+      indicator's estimate runs to infinity and those units' share of the likelihood to
+      nothing, so the other estimates converge to the fit without them, which is what is fitted;
+    - an input whose units with a value all churned or all retained (nothing to estimate it
+      from), and an input or indicator that is a linear combination of the columns before it.
+
+    Newton's method first; BFGS if it does not converge. Inputs are standardized over all of
+    their values, so a coefficient is per standard deviation of the input over its `n` units.
+    """
+    fit = _Fit(kept=len(units))
+    z: dict[str, np.ndarray] = {}
+    missing: dict[str, np.ndarray] = {}
     for name in inputs:
         values = units[name].astype(float).to_numpy()
-        missing = np.isnan(values)
-        present = values[~missing]
-        z = (values - present.mean()) / present.std(ddof=1)
-        columns[name] = np.where(missing, 0.0, z)
-        indicator = missing.astype(float)
-        if 0 < indicator.sum() < len(indicator) and not any(
-                np.array_equal(indicator, seen) for seen in indicators):
-            indicators.append(indicator)
-    design = np.column_stack([np.ones(len(units)), *columns.values(), *indicators])
-    try:
-        with warnings.catch_warnings():
-            for warning in (ConvergenceWarning, HessianInversionWarning,
-                            PerfectSeparationWarning, RuntimeWarning):
-                warnings.simplefilter("error", warning)
-            result = sm.Logit(churned, design).fit(disp=0, maxiter=100)
-    except (PerfectSeparationError, PerfectSeparationWarning):
-        return {}, "perfect separation: an input or a combination predicts churn exactly"
-    except (ConvergenceWarning, HessianInversionWarning, RuntimeWarning,
-            np.linalg.LinAlgError) as error:
-        return {}, f"the fit did not converge ({type(error).__name__}): inputs may separate " \
-                   "churn or be collinear"
-    params, errors, p_values = result.params, result.bse, result.pvalues
-    if not result.mle_retvals.get("converged", False) or not np.all(np.isfinite(errors)):
-        return {}, "the fit did not converge: inputs may separate churn or be collinear"
-    return {name: (float(params[i]), float(errors[i]), float(p_values[i]))
-            for i, name in enumerate(inputs, start=1)}, None
+        missing[name] = np.isnan(values)
+        present = values[~missing[name]]
+        z[name] = np.where(missing[name], 0.0, (values - present.mean()) / present.std(ddof=1))
+    keep = np.ones(len(units), dtype=bool)
+    active = list(inputs)
+    changed = True
+    while changed:  # leaving units out can separate another pattern: until nothing changes
+        changed = False
+        for name in list(active):
+            absent, y = missing[name][keep], churned[keep]
+            if not absent.any() or absent.all():
+                continue
+            alike = [other for other in active if np.array_equal(missing[other][keep], absent)]
+            if np.ptp(y[absent]) == 0:
+                outcome = "churned" if y[absent][0] else "retained"
+                share = "all of them churned" if y[absent][0] else "none of them churned"
+                for other in alike:
+                    fit.left_out[other] = (f"{share}, so they are left out of the fit (their "
+                                           "missing-value indicator separates churn)")
+                fit.left_out_why.append(f"the {int(absent.sum())} without "
+                                        f"{', '.join(alike)}, all {outcome}, are left out")
+                keep &= ~missing[name]
+                changed = True
+                break
+            if np.ptp(y[~absent]) == 0:
+                outcome = "churned" if y[~absent][0] else "retained"
+                for other in alike:
+                    fit.skipped[other] = (f"every unit with a value {outcome}: nothing to "
+                                          "estimate it from")
+                    active.remove(other)
+                changed = True
+                break
+    y = churned[keep]
+    fit.kept = int(keep.sum())
+    events = int(y.sum())
+    if min(events, len(y) - events) < MIN_OUTCOMES:
+        fit.reason = _too_few(events, len(y) - events)
+        return fit
+    design = [np.ones(fit.kept)]
+    columns: list[str] = []
+    for name in active:
+        if _adds_rank(design, z[name][keep]):
+            design.append(z[name][keep])
+            columns.append(name)
+        else:
+            fit.skipped[name] = ("collinear with the other inputs or their missing-value "
+                                 "indicators: no estimate of its own")
+    for name in columns:
+        indicator = missing[name][keep].astype(float)
+        if _adds_rank(design, indicator):
+            design.append(indicator)
+    if not columns:
+        fit.reason = "no input with varying values to fit"
+        return fit
+    kind = ""
+    for method, maxiter in (("newton", 100), ("bfgs", 1000)):
+        try:
+            with warnings.catch_warnings():
+                for warning in (ConvergenceWarning, HessianInversionWarning,
+                                PerfectSeparationWarning, RuntimeWarning):
+                    warnings.simplefilter("error", warning)
+                result = sm.Logit(y, np.column_stack(design)).fit(
+                    method=method, maxiter=maxiter, disp=0)
+        except (PerfectSeparationError, PerfectSeparationWarning):
+            fit.reason = "perfect separation: an input or a combination predicts churn exactly"
+            return fit
+        except (ConvergenceWarning, HessianInversionWarning, RuntimeWarning,
+                np.linalg.LinAlgError) as error:
+            kind = f" ({type(error).__name__})"
+            continue
+        errors = result.bse
+        if result.mle_retvals.get("converged", False) and np.all(np.isfinite(errors)) \
+                and np.all(errors > 0):
+            fit.estimates = {name: (float(result.params[i]), float(errors[i]),
+                                    float(result.pvalues[i]))
+                             for i, name in enumerate(columns, start=1)}
+            return fit
+        kind = ""
+    fit.reason = (f"the fit did not converge{kind}: inputs may separate churn or be "
+                  "collinear")
+    return fit
+
+
+def _adds_rank(design: list[np.ndarray], column: np.ndarray) -> bool:
+    """Whether `column` is not (numerically) a linear combination of the design's columns."""
+    if np.ptp(column) == 0:
+        return False  # a constant: the intercept's
+    return bool(np.linalg.matrix_rank(np.column_stack([*design, column]))
+                > np.linalg.matrix_rank(np.column_stack(design)))
 
 
 def _as_date(value: object) -> date:

@@ -19,9 +19,11 @@ list endpoint's `associations`. Deletions arrive from the `archived=true` listin
 Engagements (calls, meetings, emails) and feedback submissions are read the same way, from
 `crm.objects.<type>`; their companies (and a submission's contact's companies) always come from
 v4 batch reads, 1,000 ids a request (pages are held until they fill one), following each id's
-own `paging.next.after` when it has more links than a page. Meetings in the future when pulled
-are no touchpoint yet, and do not change when their time comes: an incremental pull also
-re-reads the meetings whose `hs_timestamp` is at or after the watermark.
+own `paging.next.after` when it has more links than a page; each contact's companies are read
+once a read, and submissions are held until their contacts not yet read fill a request.
+Meetings in the future when pulled are no touchpoint yet, and do not change when their time
+comes: an incremental pull also re-reads the meetings whose `hs_timestamp` is at or after the
+watermark.
 
 The client is urllib3, not `requests`: it ignores `REQUESTS_CA_BUNDLE` (it trusts the system
 store unless told a CA file), so it is given `requests`' own CA file (`ca_bundle()`), and it
@@ -33,6 +35,7 @@ from __future__ import annotations
 import itertools
 import json
 import os
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any
@@ -58,6 +61,9 @@ SEARCH_CAP = 10_000  # no query pages past this many results
 BATCH_LIMIT = 100  # ids per batch read
 ASSOCIATION_BATCH = 1_000  # ids per v4 batch associations read (HubSpot's cap since 2025-02)
 OVERLAP_MS = 5 * 60 * 1000  # search lags writes: re-read a little before the watermark
+# Submissions held for their contacts' companies at most (~50 MB); a pull past it may read a
+# short batch of contacts more than the minimum.
+HELD_RECORDS_MAX = 50_000
 
 
 class HubSpotConnector:
@@ -188,10 +194,18 @@ class HubSpotConnector:
 
     def _linked(self, stream: HubSpotStream, pages: Iterable[Page]) -> Iterator[Page]:
         """Pages with their v4 links attached: pages are held until they make up a full batch
-        of ids (1,000), so that each batch read asks for as many records as it may."""
+        of ids (1,000), so that each batch read asks for as many records as it may; a
+        submission's contact's companies are then read once per read (see `_with_contacts`)."""
         if not stream.linked and not stream.contact_property:
             yield from pages
             return
+        linked = self._own_links(stream, pages)
+        if stream.contact_property:
+            linked = self._with_contacts(stream, linked, stream.contact_property)
+        yield from linked
+
+    def _own_links(self, stream: HubSpotStream, pages: Iterable[Page]) -> Iterator[Page]:
+        """The records' own `stream.linked` links, read for 1,000 records at a time."""
         held: list[Page] = []
         for page in pages:
             held.append(page)
@@ -205,8 +219,6 @@ class HubSpotConnector:
         records = [r for page in pages for r in page]
         for association in stream.linked:
             self._attach(stream, records, association)
-        if stream.contact_property:
-            self._attach_contact_companies(stream, records, stream.contact_property)
         return pages
 
     def _attach(self, stream: HubSpotStream, records: Page, to_type: str) -> None:
@@ -223,15 +235,61 @@ class HubSpotConnector:
                 for other, types in linked.get(str(record.get("id")), [])
                 for t in types or [{}]]}
 
-    def _attach_contact_companies(self, stream: HubSpotStream, records: Page,
-                                  contact_property: str) -> None:
+    def _with_contacts(self, stream: HubSpotStream, pages: Iterable[Page],
+                       contact_property: str) -> Iterator[Page]:
+        """Pages with the companies of each record's contact, the primary one marked.
+
+        A contact answers many surveys, so its companies are remembered for the rest of the
+        read, and pages are held until the contacts not yet read make a full batch (1,000):
+        the contact reads come to ceil(distinct contacts / 1,000) (docs/performance.md).
+        Pages leave in the order they came, once every contact on them is known. Held records
+        are bounded: past `HELD_RECORDS_MAX` the contacts pending are read, a short batch."""
+        known: dict[str, list[tuple[str, list[dict[str, Any]]]]] = {}
+        pending: dict[str, None] = {}  # contacts on held pages, not yet read, in order met
+        held: deque[Page] = deque()
+        held_records = 0
+
+        def contacts_of(page: Page) -> list[str]:
+            return [str(c) for r in page if (c := (r.get("properties") or {}).get(
+                contact_property))]
+
+        def read(count: int) -> None:
+            batch = list(itertools.islice(pending, count))
+            found = self.associations(stream, "contacts", batch, "companies")
+            for contact in batch:
+                known[contact] = found.get(contact, [])
+                del pending[contact]
+
+        def ready() -> Iterator[Page]:
+            nonlocal held_records
+            while held and all(c in known for c in contacts_of(held[0])):
+                page = held.popleft()
+                held_records -= len(page)
+                self._attach_contact_companies(page, contact_property, known)
+                yield page
+
+        for page in pages:
+            held.append(page)
+            held_records += len(page)
+            pending.update((c, None) for c in contacts_of(page) if c not in known)
+            while len(pending) >= ASSOCIATION_BATCH:
+                read(ASSOCIATION_BATCH)
+            if pending and held_records > HELD_RECORDS_MAX:
+                read(len(pending))
+            yield from ready()
+        if pending:
+            read(len(pending))
+        yield from ready()
+
+    @staticmethod
+    def _attach_contact_companies(
+            records: Page, contact_property: str,
+            known: Mapping[str, list[tuple[str, list[dict[str, Any]]]]]) -> None:
         """The companies of each record's contact, the primary one marked (HubSpot's
         contact-to-company `Primary` label, type 1)."""
-        contacts = [(r.get("properties") or {}).get(contact_property) for r in records]
-        wanted = sorted({str(c) for c in contacts if c})
-        linked = self.associations(stream, "contacts", wanted, "companies") if wanted else {}
-        for record, contact in zip(records, contacts, strict=True):
-            found = linked.get(str(contact), []) if contact else []
+        for record in records:
+            contact = (record.get("properties") or {}).get(contact_property)
+            found = known.get(str(contact), []) if contact else []
             record.setdefault("associations", {})["contact_companies"] = {"results": [
                 {"id": other, "type": "contact_to_company", "primary": _is_primary(types)}
                 for other, types in found]}

@@ -19,6 +19,7 @@ subject, thread), as a private app without the `sales-email-read` scope sees the
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -73,6 +74,8 @@ class FakeHubSpot(FakeServer):
         self.calls, self.meetings, self.emails = render_engagements(company)
         self.feedback_submissions = render_feedback(company)
         self.contacts = render_contacts(company)
+        # Each listed list's id -> position map, for `after` cursors (`_position`).
+        self._positions: dict[int, tuple[list[dict[str, Any]], dict[str, int]]] = {}
         self.route("GET", "/crm/v3/owners/?", self.list_owners)
         self.route("GET", f"/crm/v3/objects/(?P<object_type>{OBJECT_TYPES})", self.list_objects)
         self.route("GET", "/crm/v3/pipelines/(?P<object_type>deals)", self.list_pipelines)
@@ -229,14 +232,12 @@ class FakeHubSpot(FakeServer):
                           limit_max=500)
 
     def list_objects(self, request: Request, object_type: str) -> Response:
-        records = self._records(object_type)
         archived = (request.arg("archived") or "false").lower() == "true"
         with_history = request.args("propertiesWithHistory")
         wanted = request.args("properties")
-        shaped = []
-        for record in records:
-            if record["archived"] != archived:
-                continue
+        with_companies = "companies" in request.args("associations")
+
+        def shaped(record: dict[str, Any]) -> dict[str, Any]:
             out = {k: v for k, v in record.items()
                    if k not in ("properties", "_history", "_links")}
             out["properties"] = self._properties(object_type, record, wanted)
@@ -244,30 +245,58 @@ class FakeHubSpot(FakeServer):
             if with_history:
                 out["propertiesWithHistory"] = {
                     name: record["_history"].get(name, []) for name in with_history}
-            if "companies" not in request.args("associations"):
+            if not with_companies:
                 out.pop("associations", None)
-            shaped.append(out)
-        return self._page(request, shaped, limit_max=50 if with_history else 100)
+            return out
+
+        # Only the page served is gathered and shaped: the whole list per page is quadratic.
+        return self._page(request, self._records(object_type),
+                          limit_max=50 if with_history else 100,
+                          keep=lambda record: record["archived"] == archived, shape=shaped)
 
     def list_pipelines(self, request: Request, object_type: str) -> Response:
         return Response(200, {"results": PIPELINES})
 
-    def _page(self, request: Request, items: list[dict[str, Any]], limit_max: int) -> Response:
+    def _page(self, request: Request, items: list[dict[str, Any]], limit_max: int,
+              keep: Callable[[dict[str, Any]], bool] = lambda _: True,
+              shape: Callable[[dict[str, Any]], dict[str, Any]] = lambda item: item
+              ) -> Response:
+        """The page of the `items` kept that starts at the `after` cursor (the id of its first
+        item), shaped; the next page's cursor is the id of the next item kept."""
         limit = min(int(request.arg("limit") or 10), limit_max)
         after = request.arg("after")
-        offset = 0
+        start = 0
         if after:
-            ids = [item["id"] for item in items]
-            if after not in ids:
+            found = self._position(items, after)
+            if found is None or not keep(items[found]):
                 raise HttpError(400, {"status": "error", "category": "VALIDATION_ERROR",
                                       "message": f"invalid after cursor {after}"})
-            offset = ids.index(after)
-        chunk, following = page_slice(items, offset, limit)
-        body: dict[str, Any] = {"results": chunk}
-        if following is not None:
-            cursor = items[following]["id"]
+            start = found
+        chunk: list[dict[str, Any]] = []
+        cursor = None
+        for n in range(start, len(items)):
+            if keep(items[n]):
+                if len(chunk) == limit:
+                    cursor = items[n]["id"]
+                    break
+                chunk.append(items[n])
+        body: dict[str, Any] = {"results": [shape(item) for item in chunk]}
+        if cursor is not None:
             body["paging"] = {"next": {"after": cursor, "link": f"?after={cursor}"}}
         return Response(200, body)
+
+    def _position(self, items: list[dict[str, Any]], record_id: str) -> int | None:
+        """Where the item of `record_id` is in `items`, from a map kept per list (checked at
+        each use, rebuilt when the list changed under it); None when it is not there."""
+        kept = self._positions.get(id(items))
+        at = kept[1].get(record_id) if kept and kept[0] is items else None
+        if at is None or at >= len(items) or items[at]["id"] != record_id:
+            index: dict[str, int] = {}
+            for n, item in enumerate(items):
+                index.setdefault(item["id"], n)
+            self._positions[id(items)] = (items, index)
+            at = index.get(record_id)
+        return at
 
 
 def render(company: Company) -> tuple[list[dict], list[dict], list[dict]]:
@@ -307,12 +336,18 @@ def render(company: Company) -> tuple[list[dict], list[dict], list[dict]]:
             "_history": {"hubspot_owner_id": history},
             "createdAt": iso_z(account.created_at),
             "updatedAt": iso_z(max(at for at, _ in account.owners)), "archived": False})
-    deals = [_deal(company, deal, n) for n, deal in enumerate(company.deals_in("hubspot"))]
+    crm_ids = _crm_ids(company)
+    deals = [_deal(crm_ids, deal, n) for n, deal in enumerate(company.deals_in("hubspot"))]
     return owners, companies, deals
 
 
-def _deal(company: Company, deal: Deal, n: int) -> dict[str, Any]:
-    account = next(a for a in company.accounts if a.key == deal.account_key)
+def _crm_ids(company: Company) -> dict[str, str]:
+    """Each account's CRM id by its key: one map a render (a scan per lookup is quadratic)."""
+    return {a.key: a.crm_id for a in company.accounts}
+
+
+def _deal(crm_ids: Mapping[str, str], deal: Deal, n: int) -> dict[str, Any]:
+    account_id = crm_ids[deal.account_key]
     renewal = deal.deal_type == "Renewal" and n % 2 == 0
     pipeline = "renewals" if renewal else deal.pipeline
     if deal.stage is not None:
@@ -344,9 +379,9 @@ def _deal(company: Company, deal: Deal, n: int) -> dict[str, Any]:
     }
     deal_id = vendor_id("hs_deal", deal.key)
     associations = {"companies": {"results": [
-        {"id": account.crm_id, "type": "deal_to_company"},
-        {"id": account.crm_id, "type": "deal_to_company_unlabeled"}]}}
-    links = [(account.crm_id, [_PRIMARY_DEAL, _UNLABELED])]
+        {"id": account_id, "type": "deal_to_company"},
+        {"id": account_id, "type": "deal_to_company_unlabeled"}]}}
+    links = [(account_id, [_PRIMARY_DEAL, _UNLABELED])]
     return {"id": deal_id, "properties": props, "_history": {}, "createdAt": created or "",
             "updatedAt": modified, "archived": False, "associations": associations,
             "_links": {"companies": links}}
@@ -363,13 +398,12 @@ def _links(record: dict[str, Any], to_type: str) -> list[tuple[str, list[dict[st
     return record.get("_links", {}).get(to_type, [])
 
 
-def _company_links(company: Company, account_keys: tuple[str, ...] | list[str],
+def _company_links(crm_ids: Mapping[str, str], account_keys: tuple[str, ...] | list[str],
                    primary: dict[str, Any] | None = None,
                    other: dict[str, Any] = _UNLABELED) -> list[tuple[str, list[dict]]]:
     """Each company once (v4 lists a linked object once, with all its association types); the
     first is the primary one when a primary type is given."""
-    ids = [next(a for a in company.accounts if a.key == key).crm_id
-           for key in dict.fromkeys(account_keys)]
+    ids = [crm_ids[key] for key in dict.fromkeys(account_keys)]
     return [(crm_id, [primary, other] if primary and n == 0 else [other])
             for n, crm_id in enumerate(ids)]
 
@@ -384,6 +418,7 @@ def render_engagements(company: Company) -> tuple[list[dict], list[dict], list[d
     """The company's HubSpot calls, meetings and emails (to-dos are tasks: not served)."""
     now = datetime.now(UTC).replace(microsecond=0)
     rendered: dict[str, list[dict]] = {kind: [] for kind in ENGAGEMENTS.values()}
+    crm_ids = _crm_ids(company)
     for activity in company.activities_in("hubspot"):
         if activity.kind not in ENGAGEMENTS:
             continue
@@ -414,7 +449,7 @@ def render_engagements(company: Company) -> tuple[list[dict], list[dict], list[d
         record = {"id": vendor_id(f"hs_{activity.kind}", activity.key), "properties": props,
                   "_history": {}, "createdAt": props["hs_createdate"],
                   "updatedAt": props["hs_lastmodifieddate"], "archived": activity.deleted,
-                  "_links": {"companies": _company_links(company, activity.account_keys)}}
+                  "_links": {"companies": _company_links(crm_ids, activity.account_keys)}}
         if activity.deleted:
             record["archivedAt"] = props["hs_lastmodifieddate"]
         rendered[ENGAGEMENTS[activity.kind]].append(record)
@@ -431,6 +466,7 @@ def render_feedback(company: Company) -> list[dict]:
     """The company's HubSpot feedback submissions: linked to a company directly, or only
     through the contact who submitted them (`hs_contact_id`)."""
     submissions = []
+    crm_ids = _crm_ids(company)
     for feedback in company.feedback_in("hubspot"):
         at = iso_z(feedback.at)
         submissions.append({
@@ -443,15 +479,16 @@ def render_feedback(company: Company) -> list[dict]:
                 "hs_lastmodifieddate": at},
             "_history": {}, "createdAt": at, "updatedAt": at, "archived": False,
             "_links": {"companies": _company_links(
-                company, (feedback.account_key,) if feedback.account_key else ())}})
+                crm_ids, (feedback.account_key,) if feedback.account_key else ())}})
     return submissions
 
 
 def render_contacts(company: Company) -> list[dict]:
     """Contacts only as far as their companies go (the primary first)."""
+    crm_ids = _crm_ids(company)
     return [{"id": vendor_id("hs_contact", contact.key),
              "properties": {"email": contact.email}, "archived": False,
-             "_links": {"companies": _company_links(company, contact.account_keys,
+             "_links": {"companies": _company_links(crm_ids, contact.account_keys,
                                                     _PRIMARY_CONTACT, _UNLABELED_CONTACT)}}
             for contact in company.contacts]
 

@@ -20,10 +20,11 @@ import io
 import itertools
 import re
 import uuid
+from collections.abc import Mapping
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sandbox.company import Company, Person, vendor_id
+from sandbox.company import Account, Company, Person, vendor_id
 from sandbox.servers.base import FakeServer, HttpError, Request, Response, page_slice
 
 API = r"/services/data/v(?P<version>\d+\.\d)"
@@ -142,8 +143,11 @@ class FakeSalesforce(FakeServer):
         if locator not in self._cursors:
             raise HttpError(400, [{"errorCode": "INVALID_QUERY_LOCATOR",
                                    "message": "invalid query locator"}])
-        return self._page(self._cursors[locator], int(offset), self._batch(request), version,
-                          locator)
+        response = self._page(self._cursors[locator], int(offset), self._batch(request),
+                              version, locator)
+        if response.body["done"]:  # its last page served: the cursor is freed
+            self._cursors.pop(locator, None)
+        return response
 
     def create_job(self, request: Request, version: str) -> Response:
         body = request.json()
@@ -181,6 +185,8 @@ class FakeSalesforce(FakeServer):
         size = int(request.arg("maxRecords") or 50000)
         offset = int(request.arg("locator") or 0)
         chunk, following = page_slice(job["records"], offset, size)
+        if following is None:  # its last results page: the job's records are freed
+            self._jobs.pop(job_id, None)
         fields = [f for f in (chunk[0] if chunk else {}) if f != "attributes"]
         out = io.StringIO()
         writer = csv.writer(out, lineterminator="\n")
@@ -299,6 +305,9 @@ def render(company: Company) -> dict[str, list[dict[str, Any]]]:
     """The company as Salesforce objects."""
     modstamp = sf_datetime(datetime(2026, 11, 1, 3, 0))
     users = [_user(p, modstamp) for p in company.crm_people("salesforce")]
+    # One map of each a render: a scan of every account (or person) per lookup is quadratic.
+    by_key = {a.key: a for a in company.accounts}
+    people = {p.key: p for p in company.people}
     accounts, history = [], []
     for account in company.accounts_in("salesforce"):
         first_owner = account.owners[0][1]
@@ -316,7 +325,6 @@ def render(company: Company) -> dict[str, list[dict[str, Any]]]:
         })
         previous = first_owner
         for n, (changed_at, owner) in enumerate(account.owners[1:]):
-            people = {p.key: p for p in company.people}
             # Salesforce writes two rows per owner change: one with user ids, one with names.
             for twin, (old, new) in enumerate((
                 (vendor_id("sf_user", previous) if previous else None,
@@ -334,8 +342,9 @@ def render(company: Company) -> dict[str, list[dict[str, Any]]]:
     opportunities = []
     for deal in company.deals_in("salesforce"):
         opportunities.append({
-            "Id": vendor_id("sf_opportunity", deal.key), "AccountId": _sf_account(company, deal),
-            "OwnerId": _deal_owner(company, deal),
+            "Id": vendor_id("sf_opportunity", deal.key),
+            "AccountId": by_key[deal.account_key].crm_id,
+            "OwnerId": _deal_owner(by_key, deal),
             "Name": deal.name, "Amount": float(deal.amount) if deal.amount is not None else None,
             "CloseDate": deal.close_date.isoformat() if deal.close_date else None,
             "StageName": "Closed Won" if deal.won else "Closed Lost" if deal.closed
@@ -347,7 +356,7 @@ def render(company: Company) -> dict[str, list[dict[str, Any]]]:
             "Service_Start__c": deal.service_start.isoformat() if deal.service_start else None,
             "LeadSource": deal.lead_source,
             "CreatedById": vendor_id("sf_user", deal.created_by) if deal.created_by
-            else _deal_owner(company, deal),
+            else _deal_owner(by_key, deal),
             "CreatedDate": sf_datetime(_deal_created(deal)),
             "Loss_Reason__c": deal.loss_reason,
             "SystemModstamp": sf_datetime(datetime.combine(
@@ -355,7 +364,7 @@ def render(company: Company) -> dict[str, list[dict[str, Any]]]:
             "IsDeleted": False,
         })
     tasks, events, emails = _activities(company)
-    crm_ids = {a.key: a.crm_id for a in company.accounts}
+    crm_ids = {key: a.crm_id for key, a in by_key.items()}
     return {"User": users, "Account": accounts, "Opportunity": opportunities,
             "AccountHistory": history, "Task": tasks, "Event": events, "EmailMessage": emails,
             "NPS_Response__c": [_feedback(crm_ids, f) for f in company.feedback_in("salesforce")]}
@@ -457,11 +466,7 @@ def _user(person: Person, modstamp: str) -> dict[str, Any]:
             "IsActive": person.left_at is None, "SystemModstamp": modstamp, "IsDeleted": False}
 
 
-def _deal_owner(company: Company, deal: Any) -> str | None:
-    account = next(a for a in company.accounts if a.key == deal.account_key)
-    owner = account.owners[-1][1]
+def _deal_owner(accounts: Mapping[str, Account], deal: Any) -> str | None:
+    """The deal's account's current owner, as a Salesforce user id."""
+    owner = accounts[deal.account_key].owners[-1][1]
     return vendor_id("sf_user", owner) if owner else None
-
-
-def _sf_account(company: Company, deal: Any) -> str:
-    return next(a.crm_id for a in company.accounts if a.key == deal.account_key)
