@@ -32,6 +32,7 @@ from typing import Any
 import duckdb
 
 from benchmarks.company import FIRST_MONTH, MONTHS, Scale
+from sandbox.servers import CUSTOM_FIELD_SETTINGS
 
 ROOT = Path(__file__).resolve().parents[1]
 PAGE_LIMITS = {  # the most records one request can return, per API (docs/connectors.md)
@@ -81,21 +82,6 @@ def minimum_requests(source: str, stream: str, records: int, contacts: int | Non
             minimum += math.ceil(contacts / ASSOCIATION_BATCH)
             how += f" + ceil(contacts / {ASSOCIATION_BATCH:,}) v4"
     return minimum, how
-
-
-# The custom fields the fakes serve, as sandbox/settings.toml names them: the Salesforce
-# feedback object is read only when named; the source, loss-reason and milestone fields too.
-SETTINGS = """
-hubspot_source_property = "deal_source"
-salesforce_loss_reason_field = "Loss_Reason__c"
-salesforce_value_milestone_field = "Go_Live_Date__c"
-hubspot_value_milestone_property = "go_live_date"
-salesforce_feedback_object = "NPS_Response__c"
-salesforce_feedback_account_field = "Account__c"
-salesforce_feedback_score_field = "Score__c"
-salesforce_feedback_type_field = "Survey_Type__c"
-salesforce_feedback_date_field = "Response_Date__c"
-"""
 
 
 def measured(command: list[str], env: dict[str, str]) -> dict[str, Any]:
@@ -264,7 +250,8 @@ def main() -> int:
     fake_env = json.loads(fakes.stdout.readline())
     env = {**os.environ, **fake_env, "WAREHOUSE_PATH": str(warehouse),
            "DAGSTER_HOME": str(home), "CSM_METRICS_SETTINGS": str(work / "settings.toml")}
-    (work / "settings.toml").write_text(f'first_month = "{FIRST_MONTH:%Y-%m}"\n' + SETTINGS)
+    (work / "settings.toml").write_text(f'first_month = "{FIRST_MONTH:%Y-%m}"\n'
+                                        + CUSTOM_FIELD_SETTINGS)
     months = f"{FIRST_MONTH.isoformat()}...{scale.last_month.isoformat()}"
     try:
         print("full backfill: sources ...", flush=True)

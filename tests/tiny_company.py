@@ -24,6 +24,7 @@ from sandbox.company import (
     TimeEntry,
     utc,
 )
+from sandbox.servers import CUSTOM_FIELD_SETTINGS
 
 ALICE = "alice@example.com"
 BOB = "bob@example.com"
@@ -311,16 +312,7 @@ salesforce_start_field = "Service_Start__c"
 hubspot_term_property = "contract_term_months"
 hubspot_start_property = "contract_start_date"
 csm_sourced_values = ["Customer Success", "CSM"]
-hubspot_source_property = "deal_source"
-salesforce_loss_reason_field = "Loss_Reason__c"
-salesforce_value_milestone_field = "Go_Live_Date__c"
-hubspot_value_milestone_property = "go_live_date"
-salesforce_feedback_object = "NPS_Response__c"
-salesforce_feedback_account_field = "Account__c"
-salesforce_feedback_score_field = "Score__c"
-salesforce_feedback_type_field = "Survey_Type__c"
-salesforce_feedback_date_field = "Response_Date__c"
-
+{CUSTOM_FIELD_SETTINGS}
 [currency_rates]
 EUR = 1.1
 

@@ -12,7 +12,23 @@ from sandbox.servers.hubspot import FakeHubSpot
 from sandbox.servers.salesforce import FakeSalesforce
 from sandbox.servers.toggl import FakeToggl
 
-__all__ = ["FakeClockify", "FakeHubSpot", "FakeSalesforce", "FakeToggl", "Sandbox"]
+__all__ = ["CUSTOM_FIELD_SETTINGS", "FakeClockify", "FakeHubSpot", "FakeSalesforce",
+           "FakeToggl", "Sandbox"]
+
+# The settings that name the custom fields the fakes serve (a deal's source, loss reason, an
+# account's go-live date, the Salesforce survey object), as a user of these CRMs would write
+# them; the tests and the benchmark add them to their settings (sandbox/settings.toml does too).
+CUSTOM_FIELD_SETTINGS = """
+hubspot_source_property = "deal_source"
+salesforce_loss_reason_field = "Loss_Reason__c"
+salesforce_value_milestone_field = "Go_Live_Date__c"
+hubspot_value_milestone_property = "go_live_date"
+salesforce_feedback_object = "NPS_Response__c"
+salesforce_feedback_account_field = "Account__c"
+salesforce_feedback_score_field = "Score__c"
+salesforce_feedback_type_field = "Survey_Type__c"
+salesforce_feedback_date_field = "Response_Date__c"
+"""
 
 
 @dataclass
