@@ -92,8 +92,10 @@ def test_a_one_month_refresh_gives_a_full_rebuilds_rows_for_its_month_quarter_an
     before = loaded(pulled)
     build_month_marts(before, START, APRIL, "backfill")
     for table in ("account_period_metrics", "csm_period_metrics"):
-        rows = before.execute(f"select * from marts.{table}").to_arrow_table()
-        refreshed.execute(f"create table marts.{table} as select * from rows")
+        refreshed.register("copied", before.execute(f"select * from marts.{table}")
+                           .to_arrow_table())
+        refreshed.execute(f"create table marts.{table} as select * from copied")
+        refreshed.unregister("copied")
     build_month_marts(refreshed, APRIL, date(2025, 5, 1), "refresh")
     found = snapshot(refreshed)
     assert APRIL_PERIODS <= {(row[0], row[1]) for row in found["marts.csm_period_metrics"]}
