@@ -98,7 +98,7 @@ def test_a_one_month_refresh_gives_a_full_rebuilds_rows_for_its_month_quarter_an
         refreshed.unregister("copied")
     build_month_marts(refreshed, APRIL, date(2025, 5, 1), "refresh")
     found = snapshot(refreshed)
-    assert APRIL_PERIODS <= {(row[0], row[1]) for row in found["marts.csm_period_metrics"]}
+    assert {(row[0], row[1]) for row in found["marts.csm_period_metrics"]} >= APRIL_PERIODS
     found_rows = periods_rows(found, APRIL_PERIODS)
     # The capacity plan's 12-month service level sums the month rows' hours (doubles) in
     # another order than the full build: equal to the last bits.
