@@ -62,3 +62,6 @@ class Connector(Protocol):
 
     def read(self, stream: Stream, window: Window | None = None,
              since: str | None = None) -> Iterator[Page]: ...
+
+# A connector whose reads name their fields (the CRMs) also has `fields(stream) -> tuple[str,
+# ...]`: when they change, an incremental stream is read whole once (warehouse/pull.py).

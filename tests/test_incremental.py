@@ -521,3 +521,31 @@ def test_a_pull_that_would_empty_most_of_a_table_needs_run_config_to_go_ahead(
                                   run_config=allowed).success
     with duckdb.connect(str(tmp_path / "warehouse.duckdb"), read_only=True) as conn:
         assert conn.execute("select count(*) from raw.toggl__projects").fetchone() == (2,)
+
+
+def test_a_field_added_to_a_stream_is_read_for_every_record_once(conn, sandbox: Sandbox) -> None:
+    """A cursor says which records changed since the last pull, not which fields were read: when
+    the fields a stream reads change (a setting names a loss-reason field; a new version reads
+    one more), the next pull reads every record again, once, so no old record lacks the field."""
+    from contextlib import nullcontext
+
+    from warehouse.pull import pull_stream
+
+    def connector(**extra: tuple[str, ...]) -> SalesforceConnector:
+        return SalesforceConnector(sandbox.salesforce.base_url, sandbox.salesforce.access_token,
+                                   extra_fields=extra)
+
+    total = len(sandbox.salesforce.objects["Opportunity"])
+    first = pull_stream(OPPORTUNITIES, connector(), lambda: nullcontext(conn), "first")
+    assert first.mode == "full" and first.records == total
+    again = pull_stream(OPPORTUNITIES, connector(), lambda: nullcontext(conn), "again")
+    assert again.mode == "incremental" and again.records < 5
+    wider = pull_stream(OPPORTUNITIES, connector(opportunities=("Loss_Reason__c",)),
+                        lambda: nullcontext(conn), "wider")
+    assert wider.mode == "full" and wider.records == total
+    missing = conn.execute("select count(*) from raw.salesforce__opportunities "
+                           "where not json_exists(_record, '$.Loss_Reason__c')").fetchone()
+    assert missing == (0,)
+    after = pull_stream(OPPORTUNITIES, connector(opportunities=("Loss_Reason__c",)),
+                        lambda: nullcontext(conn), "after")
+    assert after.mode == "incremental" and after.records < 5

@@ -125,7 +125,7 @@ def test_tracker_users_who_left_keep_their_email(tmp_path,
                           "where system in ('toggl', 'clockify') order by all").fetchall()
     # Default settings: no roster, so Bob's Clockify e-mail is not folded into his own here.
     assert people == [("clockify", "robert.brown@example.com"), ("toggl", ALICE),
-                      ("toggl", "erin@example.com")]
+                      ("toggl", "dave@example.com"), ("toggl", "erin@example.com")]
 
 
 LEA, LEO = "lea@example.com", "leo@example.com"

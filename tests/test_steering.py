@@ -160,6 +160,8 @@ def capacity_conn(planned: dict[str, int]) -> duckdb.DuckDBPyConnection:
     March), carol (a CRM owner with a book), dave (a CRM owner with no row in March: gone).
     """
     conn = duckdb.connect(":memory:")
+    for path in macro_paths():  # the shared formulas the models use
+        conn.execute(path.read_text())
     for schema in ("staging", "intermediate", "marts"):
         conn.execute(f"create schema {schema}")
     conn.execute("""create table staging.settings as select 'UTC' as reporting_timezone,

@@ -333,6 +333,23 @@ def get_cursor(conn: duckdb.DuckDBPyConnection, source: str, stream: str) -> str
     return row[0] if row else None
 
 
+def get_fields(conn: duckdb.DuckDBPyConnection, source: str, stream: str) -> str | None:
+    """The fields the stream's records were last read with in full (None: unknown, e.g. a
+    warehouse an older version wrote)."""
+    row = run(conn, "select fields from raw._fields where source = $source and stream = $stream",
+              {"source": source, "stream": stream}).fetchone()
+    return row[0] if row else None
+
+
+def set_fields(conn: duckdb.DuckDBPyConnection, source: str, stream: str, fields: str,
+               run_id: str) -> None:
+    params = {"source": source, "stream": stream, "fields": fields, "run_id": run_id}
+    with transaction(conn):
+        run(conn, "delete from raw._fields where source = $source and stream = $stream", params)
+        run(conn, "insert into raw._fields values ($source, $stream, $fields, now(), $run_id)",
+            params)
+
+
 def reset_cursor(conn: duckdb.DuckDBPyConnection, source: str, stream: str) -> None:
     ensure_schemas(conn)
     run(conn, "delete from raw._state where source = $source and stream = $stream",

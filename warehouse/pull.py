@@ -21,7 +21,15 @@ import duckdb
 
 from connectors.errors import SourceLimitReached
 from connectors.streams import Connector, Stream, Window
-from warehouse.loading import LandingStats, get_cursor, land_staged, snapshot_ownership, stage
+from warehouse.loading import (
+    LandingStats,
+    get_cursor,
+    get_fields,
+    land_staged,
+    set_fields,
+    snapshot_ownership,
+    stage,
+)
 from warehouse.locations import DEFAULT_MEMORY_LIMIT
 from warehouse.schema import ensure_raw_table, ensure_schemas
 
@@ -106,10 +114,15 @@ def pull_stream(stream: Stream, connector: Connector, connect: Connect, run_id: 
     incremental = stream.write_mode == "merge" and not options.full_refresh
     write_mode = "replace" if options.full_refresh else None
     totals = PullTotals(windows=len(reads))
+    # The fields the read asks for: records read with others would keep lacking a new one.
+    fields_of = getattr(connector, "fields", None)
+    fields = ",".join(fields_of(stream)) if fields_of and stream.write_mode == "merge" else None
     with connect() as conn:
         ensure_schemas(conn)
         ensure_raw_table(conn, stream)
         since = get_cursor(conn, stream.source, stream.name) if incremental else None
+        if since and fields is not None and get_fields(conn, stream.source, stream.name) != fields:
+            since = None  # read every record once with the new fields, merged as usual
     for window in reads:
         pages = connector.read(stream, window, since=since)
         try:
@@ -137,6 +150,9 @@ def pull_stream(stream: Stream, connector: Connector, connect: Connect, run_id: 
         if on_window is not None:
             on_window(window, stats)
     totals.mode = "incremental" if since else "full"
+    if fields is not None and not since:
+        with connect() as conn:
+            set_fields(conn, stream.source, stream.name, fields, run_id)
     if stream.cursor_field and totals.cursor is None:
         totals.cursor = since or ""
     totals.requests = connector.request_count

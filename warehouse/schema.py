@@ -48,6 +48,12 @@ def ensure_schemas(conn: duckdb.DuckDBPyConnection) -> None:
             source varchar not null, stream varchar not null, cursor_value varchar not null,
             updated_at timestamptz not null, run_id varchar not null
         )""")
+    # The fields each incremental stream's records were read with, beside its cursor.
+    conn.execute("""
+        create table if not exists raw._fields (
+            source varchar not null, stream varchar not null, fields varchar not null,
+            updated_at timestamptz not null, run_id varchar not null
+        )""")
     # The pipeline's own daily record of who owned each account, for CRMs without history.
     conn.execute("""
         create table if not exists raw.ownership_snapshots (

@@ -92,6 +92,12 @@ class HubSpotConnector:
                               retry=retry_policy(source="hubspot"), ssl_ca_cert=bundle)
         self.request_count = 0
 
+    def fields(self, stream: HubSpotStream) -> tuple[str, ...]:
+        """What a read of the stream asks for: its own properties, then the settings' extra
+        ones, and the associations it attaches."""
+        return tuple(dict.fromkeys((*stream.properties, *self.extra_fields.get(stream.name, ()),
+                                    *(f"associations.{a}" for a in stream.associations))))
+
     def read(self, stream: HubSpotStream, window: Window | None = None,
              since: str | None = None) -> Iterator[Page]:
         """Owners, companies, deals, engagements and feedback are read active then archived, so
@@ -110,7 +116,7 @@ class HubSpotConnector:
             yield from self._pages(stream, fetch, limit=PAGE_LIMIT, archived=True)
             return
         fetch = self._api(stream).basic_api.get_page
-        properties = dict.fromkeys((*stream.properties, *self.extra_fields.get(stream.name, ())))
+        properties = self.fields(stream)
         kwargs: dict[str, Any] = {
             "limit": HISTORY_PAGE_LIMIT if stream.properties_with_history else PAGE_LIMIT,
             "properties": list(properties)}

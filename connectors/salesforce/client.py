@@ -131,8 +131,12 @@ class SalesforceConnector:
                 "salesforce", "set SALESFORCE_INSTANCE_URL and SALESFORCE_ACCESS_TOKEN, or "
                 "SALESFORCE_USERNAME, SALESFORCE_PASSWORD and SALESFORCE_SECURITY_TOKEN")
 
+    def fields(self, stream: SoqlStream) -> tuple[str, ...]:
+        """What a read of the stream asks for: its own fields, then the settings' extra ones."""
+        return tuple(dict.fromkeys((*stream.fields, *self.extra_fields.get(stream.name, ()))))
+
     def soql(self, stream: SoqlStream, since: str | None = None, ordered: bool = True) -> str:
-        fields = dict.fromkeys((*stream.fields, *self.extra_fields.get(stream.name, ())))
+        fields = self.fields(stream)
         order = f" ORDER BY {stream.cursor_field}" if stream.cursor_field and ordered else ""
         where = self._where(stream, since)
         return f"SELECT {', '.join(fields)} FROM {self.sobject(stream)}{where}{order}"

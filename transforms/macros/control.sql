@@ -35,10 +35,11 @@ baselines as (
         points.scope,
         points.period_start,
         count(valued.value) as baseline_points,
-        avg(valued.value) as centre,
-        avg(valued.moving_range) filter (
+        -- Means of doubles as decimals: exact in any order, so a rebuild gives the same bits.
+        cast(avg(cast(valued.value as decimal(38, 10))) as double) as centre,
+        cast(avg(cast(valued.moving_range as decimal(38, 10))) filter (
             where valued.previous_start >= points.period_start - to_months(baseline_months))
-            as mr_bar
+            as double) as mr_bar
     from points
     left join valued
         on valued.kpi = points.kpi and valued.scope = points.scope

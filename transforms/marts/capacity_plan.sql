@@ -55,7 +55,7 @@ customers as (
         period_start,
         coalesce(segment, 'unsegmented') as segment,
         count(*) as customers,
-        sum(hours_all_csms) as account_hours
+        exact_sum(hours_all_csms) as account_hours
     from account_metrics
     semi join wrk_periods using (period_grain, period_start)
     where ending_arr > 0
@@ -69,7 +69,7 @@ history as (
         periods.period_start,
         coalesce(account_metrics.segment, 'unsegmented') as segment,
         count(*) as customer_months,
-        sum(account_metrics.hours_all_csms) as account_hours
+        exact_sum(account_metrics.hours_all_csms) as account_hours
     from periods
     inner join account_metrics
         on account_metrics.period_grain = 'month'
@@ -129,9 +129,9 @@ team as (
     select
         capacity.period_grain,
         capacity.period_start,
-        sum(coalesce(people_metrics.capacity_hours, capacity.base_capacity_hours))
+        exact_sum(coalesce(people_metrics.capacity_hours, capacity.base_capacity_hours))
             as capacity_hours,
-        sum(capacity.fte_employed) as fte_available
+        exact_sum(capacity.fte_employed) as fte_available
     from capacity
     left join people_metrics using (period_grain, period_start, csm_id)
     where people_metrics.csm_id is not null or capacity.csm_id in (select email from roster)
@@ -151,14 +151,14 @@ all_plan as (
         segment_plan.period_grain,
         segment_plan.period_start,
         cast(sum(segment_plan.customers) as bigint) as customers,
-        sum(segment_plan.account_hours) as account_hours,
+        exact_sum(segment_plan.account_hours) as account_hours,
         -- Any planned customers in a segment with no history: the plan cannot be costed.
         if(count(*) filter (where segment_plan.planned_customers > 0
                                   and segment_plan.hours_per_customer_12m is null) > 0,
            null, cast(sum(segment_plan.planned_customers) as bigint)) as planned_customers,
         if(count(*) filter (where segment_plan.planned_customers > 0
                                   and segment_plan.hours_per_customer_12m is null) > 0,
-           null, sum(segment_plan.fte_needed_planned)) as fte_needed_planned,
+           null, exact_sum(segment_plan.fte_needed_planned)) as fte_needed_planned,
         any_value(segment_plan.fte_account_hours) as fte_account_hours
     from segment_plan
     group by all
@@ -168,7 +168,7 @@ all_trailing as (
     select
         period_grain,
         period_start,
-        sum(account_hours) / sum(customer_months) as hours_per_customer_month
+        exact_sum(account_hours) / sum(customer_months) as hours_per_customer_month
     from history
     group by all
 ),

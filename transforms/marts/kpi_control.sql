@@ -38,9 +38,9 @@ csm_values as (
 people_totals as (
     select
         period_start,
-        sum(hours_on_accounts) as hours_on_accounts,
-        sum(hours_worked) filter (where csm_id <> 'unassigned') as hours_worked,
-        sum(capacity_hours) filter (where csm_id <> 'unassigned') as capacity_hours
+        exact_sum(hours_on_accounts) as hours_on_accounts,
+        exact_sum(if(csm_id <> 'unassigned', hours_worked, null)) as hours_worked,
+        exact_sum(if(csm_id <> 'unassigned', capacity_hours, null)) as capacity_hours
     from people_metrics
     group by all
 ),

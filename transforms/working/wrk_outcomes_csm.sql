@@ -27,8 +27,9 @@ counted as (
         count(*) filter (where kind = 'sourced_deal' and is_won) as csm_sourced_won,
         count(*) filter (where kind = 'sourced_deal' and not is_won) as csm_sourced_lost,
         count(*) filter (where kind = 'onboarding') as accounts_onboarded,
-        avg(onboarding_hours) filter (where kind = 'onboarding')
-            as onboarding_hours_per_new_account,
+        -- A mean of doubles as decimals: exact in any order, so a rebuild gives the same bits.
+        cast(avg(cast(onboarding_hours as decimal(38, 10))) filter (where kind = 'onboarding')
+            as double) as onboarding_hours_per_new_account,
         median(days_to_value) filter (where kind = 'onboarding') as median_days_to_value
     from items
     group by all

@@ -34,7 +34,8 @@ counted as (
         count(items.kind) filter (where items.kind = 'sourced_deal' and not items.is_won)
             as csm_sourced_lost,
         count(items.kind) filter (where items.kind = 'onboarding') as accounts_onboarded,
-        avg(items.onboarding_hours) filter (where items.kind = 'onboarding')
+        cast(avg(cast(items.onboarding_hours as decimal(38, 10)))
+            filter (where items.kind = 'onboarding') as double)
             as onboarding_hours_per_new_account,
         median(items.days_to_value) filter (where items.kind = 'onboarding')
             as median_days_to_value
