@@ -116,7 +116,7 @@ def team(warehouse: Path, period: date, grain: str = "month") -> dict:
     return rows[0]
 
 
-# Per person and month: METRICS.md 9 (engagement), 10 (feedback), 11 (outcomes).
+# Per person and month: docs/metrics.md (engagement, feedback, sourcing, onboarding).
 EXPECTED_CSM: dict[tuple[date, str], dict] = {
     (JAN, ALICE): {
         "touchpoints": 5,  # s01, s02, s04, s05 (Acme), s09 (Globex); not the to-do s03

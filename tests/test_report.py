@@ -2,7 +2,7 @@
 
 The page's numbers are compared with the marts read independently here; the sections whose marts
 other work adds (kpi_control, capacity_plan, churn_reasons, retention_drivers) are also built
-from small hand-made tables of METRICS.md 12's columns, answers known. A real headless chromium
+from small hand-made tables of the steering marts, answers known. A real headless chromium
 renders the page to a PNG that must not be blank.
 """
 

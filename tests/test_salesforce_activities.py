@@ -2,7 +2,7 @@
 simple-salesforce client against the fake over TLS (docs/metrics.md, "Touchpoints and response
 time", "NPS and CSAT", "Expansion sourcing, churn reasons, onboarding").
 
-The hand-made company below has one activity of each kind METRICS.md 9 distinguishes; the
+The hand-made company below has one activity of each kind docs/metrics.md distinguishes; the
 expected `int_activities__salesforce` values are written by hand from its rules.
 """
 
@@ -228,7 +228,7 @@ def test_int_activities_apply_the_touchpoint_rules(
         return "sf:" + sf_id("sf_task", key)
 
     # (kind, direction, account, owner, instant, touchpoint, inbound e-mail, outbound, deleted),
-    # by hand from METRICS.md 9.
+    # by hand from docs/metrics.md, Engagement.
     expected = {
         task("todo"): ("todo", None, a1, alice, utc(2025, 1, 10, 9), False, False, False, False),
         task("internal"): ("call", None, a1, alice, utc(2025, 1, 11, 10),

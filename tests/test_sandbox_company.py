@@ -136,7 +136,7 @@ def test_activity_volumes_stay_modest(demo_company: Company) -> None:
 
 
 def _answers(activity: Activity) -> bool:
-    """An outbound touchpoint by METRICS.md 9's default rules (what answers an inbound e-mail)."""
+    """An outbound touchpoint by the default rules: what answers an inbound e-mail."""
     if activity.deleted or activity.at is None or activity.at > CLOSING:
         return False
     if activity.kind == "email":

@@ -51,7 +51,7 @@ MODIFIED = datetime(2026, 11, 1, 3, 0, tzinfo=UTC)
 ENGAGEMENTS = {"call": "calls", "meeting": "meetings", "email": "emails"}
 OBJECT_TYPES = "companies|deals|calls|meetings|emails|feedback_submissions"
 # The e-mail properties HubSpot withholds without the sales-email-read scope: whether the
-# direction is among them is unconfirmed (docs API_REFERENCE 5), so the fake takes the worst case.
+# direction is among them is unconfirmed (docs/connectors.md), so the fake takes the worst case.
 REDACTED_EMAIL = ("hs_email_direction", "hs_email_subject", "hs_email_text", "hs_email_html",
                   "hs_email_thread_id", "hs_email_headers")
 ASSOCIATION_INPUTS_MAX = 1_000
