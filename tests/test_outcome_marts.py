@@ -67,6 +67,8 @@ TABLES: dict[str, str] = {
                                            "reject_reason varchar",
     "intermediate.int_time_entries__unified": "entry_id varchar, source varchar, "
                                               "reject_reason varchar",
+    "intermediate.int_time_entries__named": "entry_id varchar, source varchar, "
+                                            "start_at timestamptz, stop_at timestamptz",
     "intermediate.int_time_entries__counted": "entry_id varchar, csm_id varchar, "
                                               "account_id varchar, activity varchar, "
                                               "is_leave boolean, in_population boolean, "
@@ -263,6 +265,7 @@ def build(settings: Settings | None = None, *, responses: list[tuple] = RESPONSE
         (s[0], "salesforce", CLOSE_DATES.get(s[0], s[2]), None) for s in SCHEDULES]
         + [("sf:Dnoamount", "salesforce", "2025-01-15", "no amount")])
     insert(conn, "intermediate.int_time_entries__unified", [])
+    insert(conn, "intermediate.int_time_entries__named", [])
     insert(conn, "intermediate.int_time_entries__counted", ENTRIES)
     insert(conn, "intermediate.int_feedback__salesforce",
            [r for r in responses if r[1] == "salesforce"])
