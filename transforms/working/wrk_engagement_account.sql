@@ -15,16 +15,13 @@ touchpoints as (
     select * from wrk_touchpoints
 ),
 
+touchpoint_periods as (
+    select * from wrk_touchpoint_periods
+),
+
 in_period as (
-    select
-        periods.period_grain,
-        periods.period_start,
-        touchpoints.account_id,
-        count(*) as touchpoints
-    from touchpoints
-    inner join periods
-        on periods.start_instant <= touchpoints.occurred_at
-        and touchpoints.occurred_at < periods.end_instant
+    select period_grain, period_start, account_id, count(*) as touchpoints
+    from touchpoint_periods
     group by all
 ),
 

@@ -5,20 +5,16 @@
 -- (owned at period end, a customer then) decides accounts_touched and the touchpoints on the
 -- book. An inbound e-mail belongs to its account's owner at the instant it arrived; its
 -- response time is the exact median over those answered (docs/metrics.md, Engagement).
-with periods as (
-    select * from wrk_periods
-),
-
-account_periods as (
+with account_periods as (
     select * from wrk_account_periods
 ),
 
 touchpoints as (
-    select * from wrk_touchpoints
+    select * from wrk_touchpoint_periods
 ),
 
 messages as (
-    select * from wrk_inbound_messages
+    select * from wrk_inbound_message_periods
 ),
 
 ending_book as (
@@ -29,19 +25,16 @@ ending_book as (
 
 touched as (
     select
-        periods.period_grain,
-        periods.period_start,
+        touchpoints.period_grain,
+        touchpoints.period_start,
         touchpoints.csm_id,
         count(*) as touchpoints,
         count(distinct ending_book.account_id) as accounts_touched,
         count(ending_book.account_id) as touchpoints_on_book
     from touchpoints
-    inner join periods
-        on periods.start_instant <= touchpoints.occurred_at
-        and touchpoints.occurred_at < periods.end_instant
     left join ending_book
-        on ending_book.period_grain = periods.period_grain
-        and ending_book.period_start = periods.period_start
+        on ending_book.period_grain = touchpoints.period_grain
+        and ending_book.period_start = touchpoints.period_start
         and ending_book.csm_id = touchpoints.csm_id
         and ending_book.account_id = touchpoints.account_id
     group by all
@@ -49,17 +42,14 @@ touched as (
 
 received as (
     select
-        periods.period_grain,
-        periods.period_start,
+        messages.period_grain,
+        messages.period_start,
         messages.owner_csm_id as csm_id,
         count(*) as inbound_messages,
         median(messages.response_hours) as median_response_hours,
         count(*) filter (where messages.response_hours <= 24) as answered_within_24h,
         count(*) filter (where messages.answered_at is null) as unanswered_messages
     from messages
-    inner join periods
-        on periods.start_instant <= messages.received_at
-        and messages.received_at < periods.end_instant
     group by all
 ),
 

@@ -3,20 +3,16 @@
 -- coverage counts the customers at period end touched by anyone in the period; its response time
 -- is the exact median over every answered inbound e-mail of the period, whoever owned the
 -- account (docs/metrics.md, Engagement).
-with periods as (
-    select * from wrk_periods
-),
-
-account_periods as (
+with account_periods as (
     select * from wrk_account_periods
 ),
 
 touchpoints as (
-    select * from wrk_touchpoints
+    select * from wrk_touchpoint_periods
 ),
 
 messages as (
-    select * from wrk_inbound_messages
+    select * from wrk_inbound_message_periods
 ),
 
 customers as (
@@ -27,30 +23,24 @@ customers as (
 
 touched as (
     select
-        periods.period_grain,
-        periods.period_start,
+        touchpoints.period_grain,
+        touchpoints.period_start,
         count(*) as touchpoints,
         count(distinct customers.account_id) as customers_touched
     from touchpoints
-    inner join periods
-        on periods.start_instant <= touchpoints.occurred_at
-        and touchpoints.occurred_at < periods.end_instant
     left join customers
-        on customers.period_grain = periods.period_grain
-        and customers.period_start = periods.period_start
+        on customers.period_grain = touchpoints.period_grain
+        and customers.period_start = touchpoints.period_start
         and customers.account_id = touchpoints.account_id
     group by all
 ),
 
 received as (
     select
-        periods.period_grain,
-        periods.period_start,
+        messages.period_grain,
+        messages.period_start,
         median(messages.response_hours) as median_response_hours
     from messages
-    inner join periods
-        on periods.start_instant <= messages.received_at
-        and messages.received_at < periods.end_instant
     group by all
 ),
 
