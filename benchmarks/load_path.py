@@ -74,6 +74,7 @@ class GeneratedEntries:
     def __init__(self, count: int) -> None:
         self.count = count
         self.request_count = 0
+        self.http_seconds = 0.0  # no API: the records are made here
 
     def read(self, stream: Stream, window: Window | None = None,
              since: str | None = None) -> Iterator[Page]:

@@ -127,19 +127,26 @@ class ApiSession(requests.Session):
         self.timeout = timeout or default_timeout()
         self.min_interval = min_interval
         self.request_count = 0
+        # Seconds spent waiting on the API (pacing, the exchange, retries and their backoff):
+        # what a pull's time is not the pipeline's own (benchmarks/ reports the rest).
+        self.http_seconds = 0.0
         self._last = 0.0
         self._lock = threading.Lock()
 
     def request(self, method: str | bytes, url: str | bytes, *args: Any,  # type: ignore[override]
                 **kwargs: Any) -> requests.Response:
         kwargs.setdefault("timeout", self.timeout)
+        started = time.monotonic()
         with self._lock:
             wait = self._last + self.min_interval - time.monotonic()
             if wait > 0:
                 time.sleep(wait)
             self._last = time.monotonic()
             self.request_count += 1
-        return super().request(method, url, *args, **kwargs)
+        try:
+            return super().request(method, url, *args, **kwargs)
+        finally:
+            self.http_seconds += time.monotonic() - started
 
     def get_redirect_target(self, resp: requests.Response) -> str | None:
         """Where `requests` would go next: refused before it goes when that is another host."""

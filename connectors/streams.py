@@ -60,6 +60,11 @@ class Connector(Protocol):
     @property
     def request_count(self) -> int: ...
 
+    @property
+    def http_seconds(self) -> float:
+        """Seconds spent waiting on the API so far: pacing, the exchanges, retries."""
+        ...
+
     def read(self, stream: Stream, window: Window | None = None,
              since: str | None = None) -> Iterator[Page]: ...
 

@@ -98,6 +98,28 @@ def run_pipeline(first_month: str, last_month: str,
     assert not failed, f"asset checks failed: {failed}"
 
 
+@dataclasses.dataclass(frozen=True)
+class TinyBuild:
+    folder: Path  # warehouse.duckdb, published/ and settings.toml
+    instance: DagsterInstance  # the runs' event log
+
+    @property
+    def warehouse(self) -> Path:
+        return self.folder / "warehouse.duckdb"
+
+
+@pytest.fixture(scope="session")
+def tiny_built(tmp_path_factory: pytest.TempPathFactory) -> TinyBuild:
+    """The tiny company through both jobs for January and February 2025, built once per test
+    process and shared by the modules that only read it: read it, never write it (copy the
+    file first, as test_full_disk does)."""
+    folder = tmp_path_factory.mktemp("tiny_built")
+    instance = DagsterInstance.ephemeral()
+    with tiny_fakes(folder):
+        run_pipeline("2025-01-01", "2025-03-01", instance)
+    return TinyBuild(folder, instance)
+
+
 def read_rows(warehouse: Path, sql: str, params: dict | None = None) -> list[dict]:
     with duckdb.connect(str(warehouse), read_only=True) as conn:
         cursor = conn.execute(sql, params)

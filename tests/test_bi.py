@@ -14,7 +14,7 @@ import duckdb
 import lkml
 import pytest
 
-from tests.conftest import ROOT, run_pipeline, tiny_fakes
+from tests.conftest import ROOT, TinyBuild
 from warehouse.bi_files import JOINS
 from warehouse.columns import mart_docs
 from warehouse.publishing import current_version
@@ -23,11 +23,8 @@ FIELD = re.compile(r"\$\{(\w+)\.(\w+)\}")
 
 
 @pytest.fixture(scope="module")
-def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    folder = tmp_path_factory.mktemp("bi")
-    with tiny_fakes(folder):
-        run_pipeline("2025-01-01", "2025-03-01")
-    return folder
+def built(tiny_built: TinyBuild) -> Path:
+    return tiny_built.folder
 
 
 @pytest.fixture(scope="module")

@@ -114,6 +114,8 @@ def test_hubspot_waits_out_429_with_retry_after(sandbox: Sandbox) -> None:
     assert len(owners) == len(sandbox.hubspot.owners)
     # Two refusals, then the page of active owners, then the (empty) page of archived ones.
     assert sandbox.hubspot.requests["/crm/v3/owners/"] == 4
+    # The two waits of a second are time spent on the API, not the pipeline's own.
+    assert connector.http_seconds >= 2
 
 
 def test_hubspot_refused_token(sandbox: Sandbox) -> None:
@@ -163,8 +165,10 @@ def test_toggl_paces_requests(sandbox: Sandbox) -> None:
     for name in ("users", "clients", "tags"):
         list(connector.read(TOGGL[name]))
     # A lower bound only (sleeping guarantees it), never an upper one: not a timing test.
-    assert time.monotonic() - started >= 2 * 0.2
+    elapsed = time.monotonic() - started
+    assert elapsed >= 2 * 0.2
     assert connector.request_count == 3
+    assert 2 * 0.2 <= connector.http_seconds <= elapsed  # the pacing is waiting on the API
 
 
 def test_toggl_refused_token(sandbox: Sandbox) -> None:

@@ -19,16 +19,13 @@ import duckdb
 import pytest
 from tableauhyperapi import HyperException
 
-from tests.conftest import ROOT, run_pipeline, tiny_fakes
+from tests.conftest import ROOT, TinyBuild
 from warehouse.publishing import current_version, extract_path, publish
 
 
 @pytest.fixture(scope="module")
-def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    folder = tmp_path_factory.mktemp("full_disk")
-    with tiny_fakes(folder):
-        run_pipeline("2025-01-01", "2025-03-01")
-    return folder
+def built(tiny_built: TinyBuild) -> Path:
+    return tiny_built.folder
 
 
 @pytest.fixture()

@@ -11,7 +11,7 @@ import pytest
 from dagster import AssetCheckKey, AssetKey, DagsterInstance
 from tableauhyperapi import Connection, CreateMode, SqlType, TableName
 
-from tests.conftest import run_pipeline, tiny_fakes
+from tests.conftest import TinyBuild
 from warehouse.columns import mart_docs
 from warehouse.hyper import extract_rows, hyper_process
 from warehouse.publishing import current_version, extract_path
@@ -23,12 +23,8 @@ SUMS = {"csm_period_metrics": ["arr_managed", "hours_worked", "starting_arr"],
 
 
 @pytest.fixture(scope="module")
-def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, DagsterInstance]:
-    folder = tmp_path_factory.mktemp("hyper")
-    instance = DagsterInstance.ephemeral()
-    with tiny_fakes(folder):
-        run_pipeline("2025-01-01", "2025-03-01", instance)
-    return folder, instance
+def built(tiny_built: TinyBuild) -> tuple[Path, DagsterInstance]:
+    return tiny_built.folder, tiny_built.instance
 
 
 def test_the_extract_holds_every_mart_row_and_sum(built: tuple[Path, DagsterInstance],

@@ -39,18 +39,15 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import read_rows, run_pipeline, tiny_fakes
+from tests.conftest import TinyBuild, read_rows
 from tests.tiny_company import ALICE, BOB, CAROL, DAVE, tiny_company
 
 JAN, FEB, MAR = date(2025, 1, 1), date(2025, 2, 1), date(2025, 3, 1)
 
 
 @pytest.fixture(scope="module")
-def warehouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    folder = tmp_path_factory.mktemp("tiny")
-    with tiny_fakes(folder):
-        run_pipeline("2025-01-01", "2025-03-01")
-    return folder / "warehouse.duckdb"
+def warehouse(tiny_built: TinyBuild) -> Path:
+    return tiny_built.warehouse
 
 
 def csm(warehouse: Path, month: date, csm_id: str, grain: str = "month") -> dict:

@@ -24,7 +24,7 @@ from psycopg import sql
 from pipelines.bi.assets import postgres_marts
 from pipelines.bi.resources import PostgresResource
 from pipelines.resources import WarehouseResource
-from tests.conftest import ROOT, run_pipeline, tiny_fakes
+from tests.conftest import ROOT, TinyBuild
 from tests.pg_server import Target, free_port
 from warehouse.columns import mart_docs
 from warehouse.postgres.cluster import LocalCluster
@@ -38,12 +38,9 @@ EXPECTED_TYPES = {"VARCHAR": "text", "DATE": "date", "BIGINT": "bigint",
 
 
 @pytest.fixture(scope="module")
-def marts(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def marts(tiny_built: TinyBuild) -> Path:
     """The tiny company's warehouse, built by the real pipeline."""
-    folder = tmp_path_factory.mktemp("pg_marts")
-    with tiny_fakes(folder):
-        run_pipeline("2025-01-01", "2025-03-01")
-    return folder / "warehouse.duckdb"
+    return tiny_built.warehouse
 
 
 @pytest.fixture()

@@ -66,8 +66,9 @@ def test_a_crm_pull_snapshots_owners_and_records_api_usage(
     assert conn.execute("select count(*), min(snapshot_date) from raw.ownership_snapshots "
                         "where source = 'salesforce'").fetchone() == (accounts, date(2025, 3, 3))
     metadata = first.metadata()
-    assert {"pages", "records", "rows_written", "requests", "elapsed_seconds", "windows",
-            "ownership_snapshot", "api_usage", "cursor", "mode"} <= set(metadata)
+    assert {"pages", "records", "rows_written", "requests", "elapsed_seconds", "http_seconds",
+            "windows", "ownership_snapshot", "api_usage", "cursor", "mode"} <= set(metadata)
+    assert 0 < connector.http_seconds <= first.elapsed_seconds + 0.01
     again = pull_stream(SALESFORCE["accounts"], connector, lambda: nullcontext(conn), "again",
                         options=options)
     assert again.mode == "incremental" and again.cursor == first.cursor

@@ -14,15 +14,17 @@ from datetime import date
 from html.parser import HTMLParser
 from pathlib import Path
 
+import altair as alt
 import duckdb
+import pandas as pd
 import pytest
 
-from pipelines.report import build_report, write_report
+from pipelines.report import build_report, charts, write_report
 from pipelines.report.data import TEAM_COLUMN
 from pipelines.report.page import SECTIONS, kpi_format
 from pipelines.report.render import pixel_values, screenshot
 from pipelines.settings import Settings, load_settings
-from tests.conftest import read_rows, run_pipeline, tiny_fakes
+from tests.conftest import TinyBuild, read_rows
 
 MAR = date(2025, 3, 1)
 
@@ -74,11 +76,9 @@ def parse(html: str) -> Page:
 
 
 @pytest.fixture(scope="module")
-def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, Settings]:
+def built(tiny_built: TinyBuild) -> tuple[Path, Path, Settings]:
     """The tiny company through both jobs; the report asset writes beside the published copy."""
-    folder = tmp_path_factory.mktemp("report")
-    with tiny_fakes(folder):
-        run_pipeline("2025-01-01", "2025-03-01")
+    folder = tiny_built.folder
     return folder / "published", folder / "published" / "report.html", load_settings(
         folder / "settings.toml")
 
@@ -162,6 +162,23 @@ def test_charts_are_inline_svg_and_nothing_points_off_the_page(page: Page) -> No
     assert not page.find("script") and not page.find("link") and not page.find("img")
     for section in ["books", "retention", "hours"]:
         assert "How to read it:" in page.text[section]
+
+
+def test_every_chart_is_a_valid_vega_lite_specification(
+        built: tuple[Path, Path, Settings], monkeypatch: pytest.MonkeyPatch) -> None:
+    """A run draws without the schema check (charts.VALIDATE); the page drawn with it on is the
+    same page, so every chart of a run is one the schema accepts."""
+    settings = built[2]
+    with duckdb.connect(str(published(built)), read_only=True) as conn:
+        fast, _ = build_report(conn, settings, MAR)
+        monkeypatch.setattr(charts, "VALIDATE", True)
+        checked, _ = build_report(conn, settings, MAR)
+    assert len(parse(checked).find("svg")) == len(parse(fast).find("svg")) > 5
+    # The check is real: a specification the schema refuses raises when it is on.
+    wrong = alt.Chart(pd.DataFrame({"a": [1]})).mark_point().encode(x="a:Q")
+    wrong.width = "wide"  # an attribute is not checked when set, only when drawn
+    with pytest.raises(alt.utils.schemapi.SchemaValidationError):
+        charts.svg(wrong)
 
 
 def test_missing_or_empty_marts_are_said_not_drawn(page: Page) -> None:

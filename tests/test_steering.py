@@ -15,6 +15,7 @@ import pandas as pd
 import pytest
 import statsmodels.api as sm
 
+from tests.conftest import TinyBuild
 from transforms import ROOT, macro_paths
 from warehouse.drivers import fit_drivers
 from warehouse.sql import run
@@ -401,13 +402,8 @@ def test_degenerate_inputs_give_nulls_and_a_note() -> None:
 # --- the three marts for the tiny company, through the fakes and Dagster --------------------
 
 @pytest.fixture(scope="module")
-def warehouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from tests.conftest import run_pipeline, tiny_fakes
-
-    folder = tmp_path_factory.mktemp("tiny_steering")
-    with tiny_fakes(folder):
-        run_pipeline("2025-01-01", "2025-03-01")  # every check passes, the new ones too
-    return folder / "warehouse.duckdb"
+def warehouse(tiny_built: TinyBuild) -> Path:
+    return tiny_built.warehouse  # built with every check passing, the steering ones too
 
 
 def test_the_tiny_company_has_the_steering_marts(warehouse: Path) -> None:

@@ -120,6 +120,8 @@ def test_a_pull_longer_than_one_quota_window_draws_no_402(fake: FakeToggl) -> No
     assert fake.request_count > 30  # more than one window's quota
     assert fake.quota_refusals == 0
     assert elapsed >= 3  # a lower bound only (the quota guarantees it), never an upper one
+    # The time spent waiting on the API, the pacing's sleeps included, is most of a paced pull.
+    assert elapsed / 2 <= client.http_seconds <= elapsed
 
 
 def test_a_spent_quota_is_waited_for_and_logged(fake: FakeToggl) -> None:

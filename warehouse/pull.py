@@ -68,6 +68,7 @@ class PullTotals:
     api_usage: str | None = None  # what the source says the pull drew (reporting streams)
     requests: int = 0
     elapsed_seconds: float = 0.0
+    http_seconds: float = 0.0  # of which waiting on the API (pacing, exchanges, retries)
     windows: int = 0
     landed: list[str] = field(default_factory=list)  # each window's first day, or "full"
 
@@ -78,7 +79,8 @@ class PullTotals:
             if getattr(self, name) is not None:
                 data[name] = getattr(self, name)
         return data | {"mode": self.mode, "requests": self.requests,
-                       "elapsed_seconds": self.elapsed_seconds, "windows": self.windows}
+                       "elapsed_seconds": self.elapsed_seconds,
+                       "http_seconds": self.http_seconds, "windows": self.windows}
 
 
 class PullCutShort(RuntimeError):
@@ -156,6 +158,7 @@ def pull_stream(stream: Stream, connector: Connector, connect: Connect, run_id: 
     if stream.cursor_field and totals.cursor is None:
         totals.cursor = since or ""
     totals.requests = connector.request_count
+    totals.http_seconds = round(connector.http_seconds, 2)
     totals.elapsed_seconds = round(time.monotonic() - started, 2)
     if stream.reports_api_usage:
         totals.api_usage = str(connector.api_usage)  # type: ignore[attr-defined]

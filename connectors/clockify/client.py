@@ -52,6 +52,10 @@ class ClockifyConnector:
     def request_count(self) -> int:
         return self.session.request_count
 
+    @property
+    def http_seconds(self) -> float:
+        return self.session.http_seconds
+
     def read_scope(self, stream: Stream) -> frozenset[str] | None:
         """The members whose entries the last read of `stream` asked for."""
         return self._scopes.get(stream.name) if stream.scope_field else None

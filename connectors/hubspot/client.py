@@ -35,6 +35,7 @@ from __future__ import annotations
 import itertools
 import json
 import os
+import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
@@ -91,6 +92,7 @@ class HubSpotConnector:
         self.client = HubSpot(access_token=access_token, host=(base_url or PUBLIC_HOST).rstrip("/"),
                               retry=retry_policy(source="hubspot"), ssl_ca_cert=bundle)
         self.request_count = 0
+        self.http_seconds = 0.0  # waiting on the API: the exchanges and their retries
 
     def fields(self, stream: HubSpotStream) -> tuple[str, ...]:
         """What a read of the stream asks for: its own properties, then the settings' extra
@@ -337,8 +339,10 @@ class HubSpotConnector:
     def _call(self, stream: HubSpotStream, fetch: Callable[..., Any], **kwargs: Any) -> Any:
         kwargs = {k: v for k, v in kwargs.items() if v is not None}
         self.request_count += 1
+        started = time.monotonic()
         try:
             response = fetch(_preload_content=False, _request_timeout=self.timeout, **kwargs)
+            data = response.data  # the body is read here, not preloaded
         except SourceError:
             raise  # a redirect to another host, refused (connectors/http.py)
         except Exception as error:  # each sub-package raises its own ApiException class
@@ -355,11 +359,13 @@ class HubSpotConnector:
                                   "docs/connectors.md lists the scopes") from error
             raise SourceError("hubspot", f"{stream.name} failed with HTTP {status}: "
                               f"{_message(getattr(error, 'body', ''))}") from error
+        finally:
+            self.http_seconds += time.monotonic() - started
         try:
-            return json.loads(response.data)
+            return json.loads(data)
         except ValueError as error:
             raise SourceError("hubspot", f"{stream.name}: the API sent a body that is not valid "
-                              f"JSON ({len(response.data)} bytes; truncated?)") from error
+                              f"JSON ({len(data)} bytes; truncated?)") from error
 
 
 def _message(body: Any) -> str:

@@ -248,6 +248,10 @@ class SalesforceConnector:
         return self.session.request_count
 
     @property
+    def http_seconds(self) -> float:
+        return self.session.http_seconds
+
+    @property
     def api_usage(self) -> dict[str, Any]:
         return {name: {"used": u.used, "total": u.total}
                 for name, u in (self.client.api_usage or {}).items()}

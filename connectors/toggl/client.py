@@ -67,6 +67,10 @@ class TogglConnector:
     def request_count(self) -> int:
         return self.session.request_count
 
+    @property
+    def http_seconds(self) -> float:
+        return self.session.http_seconds + self.pacer.waited_seconds
+
     def read(self, stream: Stream, window: Window | None = None,
              since: str | None = None) -> Iterator[Page]:
         """Full pulls (directory) and windows (time entries); `since` is not used yet."""

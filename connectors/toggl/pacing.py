@@ -45,6 +45,7 @@ class QuotaPacer:
         self._remaining: int | None = None  # as of the last answer that said
         self._seen_at = 0.0
         self._resets_at = 0.0
+        self.waited_seconds = 0.0  # slept for the quota, over the pacer's life
 
     def wait(self, what: str) -> None:
         """Sleep until the next request may go; raise `SourceLimitReached` when the quota is
@@ -65,6 +66,7 @@ class QuotaPacer:
             due = max(due, self._resets_at + RESET_MARGIN)
         if due > now:
             self._sleep(due - now)
+            self.waited_seconds += due - now
         self._sent_at = self._clock()
 
     def observe(self, headers: Mapping[str, str]) -> None:

@@ -22,9 +22,18 @@ PALETTE = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F
 UP, DOWN, TOTAL = "#009E73", "#D55E00", "#5f6b7a"
 
 
+# Whether each chart's specification is checked against the Vega-Lite schema as it is drawn.
+# The specifications are this module's code, not data: tests/test_report.py draws the whole page
+# with the check on; a run skips it (jsonschema took a third of the page's time).
+VALIDATE = False
+
+
 def svg(chart: alt.TopLevelMixin) -> str:
     """The chart as an inline SVG element (no XML prolog, no external reference)."""
-    spec = chart.configure(font=FONT).configure_view(stroke=None).to_json()
+    spec = chart.to_dict(validate=VALIDATE)
+    config = spec.setdefault("config", {})
+    config["font"] = FONT
+    config.setdefault("view", {})["stroke"] = None
     return vl_convert.vegalite_to_svg(spec)
 
 
