@@ -38,6 +38,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from dagster import AssetKey
 
 from tests.conftest import TinyBuild, read_rows
 from tests.tiny_company import ALICE, BOB, CAROL, DAVE, tiny_company
@@ -348,3 +349,14 @@ def test_hours_outside_the_population_are_only_counted(warehouse: Path) -> None:
     rows = read_rows(warehouse, "select * from intermediate.int_time_entries__outside_population")
     assert rows == [{"source": "toggl", "tracker_email": "erin@example.com", "entries": 1,
                      "hours": pytest.approx(2.0)}]
+
+
+def test_the_marts_asset_reports_who_is_outside_the_population(tiny_built: TinyBuild) -> None:
+    """The run's count reads only the entries its build read: erin's January entry is among
+    them."""
+    event = tiny_built.instance.get_latest_materialization_event(
+        AssetKey(["marts", "csm_period_metrics"]))
+    assert event and event.asset_materialization
+    metadata = {k: v.value for k, v in event.asset_materialization.metadata.items()}
+    assert metadata["tracker_users_outside_population"] == 1
+    assert metadata["hours_outside_population"] == pytest.approx(2.0)

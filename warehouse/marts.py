@@ -98,6 +98,19 @@ def set_entry_window(conn: duckdb.DuckDBPyConnection) -> None:
                  "(select onboarding_window_days from staging.settings))")
 
 
+def outside_population(conn: duckdb.DuckDBPyConnection) -> list[tuple[str, float]]:
+    """The tracker users outside the CSM population among the entries the last build read (its
+    entry window, on its connection), with their hours, most first: what a run reports. Read
+    with the window set, so a one-month build does not scan every entry in history."""
+    set_entry_window(conn)
+    try:
+        return [(email, float(hours)) for email, hours in conn.execute(
+            "select tracker_email, hours from intermediate.int_time_entries__outside_population"
+            " order by hours desc, tracker_email").fetchall()]
+    finally:
+        clear_entry_window(conn)
+
+
 def clear_entry_window(conn: duckdb.DuckDBPyConnection) -> None:
     """Every reader sees every entry again."""
     for name in WINDOW_VARIABLES:

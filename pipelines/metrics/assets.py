@@ -31,7 +31,7 @@ from pipelines.resources import WAREHOUSE_POOL, SettingsResource
 from transforms.graph import model_graph, references
 from warehouse.columns import described_columns, mart_docs
 from warehouse.drivers import units_sql
-from warehouse.marts import build_month_marts
+from warehouse.marts import build_month_marts, outside_population
 from warehouse.schema import prepare
 
 CSM_PERIOD_METRICS = AssetKey(["marts", "csm_period_metrics"])
@@ -87,9 +87,7 @@ def month_marts_asset(streams: list[Stream], monthly: PartitionsDefinition) -> A
             schemas = {key: column_schema(described_columns(conn, key.path[-1]))
                         for key in MART_KEYS}
             model_columns = _model_columns(conn)
-            outside = conn.execute(
-                "select tracker_email, hours from intermediate.int_time_entries__outside_population"
-                " order by hours desc").fetchall()
+            outside = outside_population(conn)  # among the entries the build read
             unusable = dict(conn.execute(
                 "select reason, count(distinct activity_id) from "
                 "intermediate.int_touchpoints__unusable group by all order by all").fetchall())
