@@ -185,7 +185,8 @@ from pipelines.time_tracking import assets as tt
 from warehouse.marts import build_month_marts
 from warehouse.schema import prepare
 from warehouse.locations import DEFAULT_MEMORY_LIMIT
-conn = duckdb.connect({str(warehouse)!r}, config={{"memory_limit": DEFAULT_MEMORY_LIMIT}})
+conn = duckdb.connect({str(warehouse)!r}, config={{"memory_limit": DEFAULT_MEMORY_LIMIT,
+                                                   "enable_progress_bar": False}})
 settings = SettingsResource(path=Deployment.from_env().settings_path).get()
 started = time.monotonic()
 prepare(conn, [*crm.STREAMS, *tt.STREAMS], settings.for_warehouse(), settings.tables())

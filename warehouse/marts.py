@@ -20,7 +20,7 @@ from typing import Any
 
 import duckdb
 
-from transforms.graph import Model, model_graph
+from transforms.graph import Model, ModelGraph, model_graph
 from warehouse.columns import comment_marts
 from warehouse.drivers import write_retention_drivers
 from warehouse.sql import run, transaction
@@ -59,7 +59,18 @@ def build_month_marts(
             comment_marts(conn)
     finally:
         clear_entry_window(conn)  # also after a rollback, which a session variable outlives
+        drop_build_tables(conn, graph)
     return written
+
+
+def drop_build_tables(conn: duckdb.DuckDBPyConnection, graph: ModelGraph) -> None:
+    """A finished build's temporary tables, but `wrk_periods` (what it rebuilt, which
+    `outside_population` reads): at scale they hold hundreds of MB the connection would keep
+    under its memory limit (a third 36-month rebuild on one connection ran out of it)."""
+    for model in [*graph.layer("working"), *graph.layer("marts")]:
+        if model.name != PERIODS:
+            conn.execute(f"drop table if exists temp.{model.name}")
+            conn.execute(f"drop table if exists temp.{_built(model.name)}")
 
 
 def _build_mart(conn: duckdb.DuckDBPyConnection, model: Model, params: dict[str, Any]) -> int:
