@@ -45,9 +45,9 @@ FOREVER = ("-infinity", "infinity")
 # The models under test, in the order they read each other; everything they read besides is a
 # hand-made table below.
 VIEWS = ("int_feedback__responses", "int_deals__closed", "int_deals__bookings",
-         "int_onboarding__accounts", "int_quarantine__records")
-WORKING = ("wrk_periods", "wrk_account_periods", "wrk_outcomes_items", "wrk_outcomes_csm",
-           "wrk_outcomes_team", "wrk_outcomes_account")
+         "int_quarantine__records")
+WORKING = ("wrk_periods", "wrk_entries", "wrk_onboardings", "wrk_account_periods",
+           "wrk_outcomes_items", "wrk_outcomes_csm", "wrk_outcomes_team", "wrk_outcomes_account")
 MARTS = ("churn_reasons",)
 
 TABLES: dict[str, str] = {
@@ -486,7 +486,7 @@ def test_the_window_is_a_setting(built: duckdb.DuckDBPyConnection) -> None:
 
 def test_onboarding_hours_inside_the_window(built: duckdb.DuckDBPyConnection) -> None:
     found = {r["account_id"]: r for r in rows(
-        built, "select * from intermediate.int_onboarding__accounts")}
+        built, "select * from wrk_onboardings")}
     # Day 2 (2 h), day 89 (1 h) and the hour before midnight of the entry across day 90; not
     # day 91, the support hour or the hour of someone outside the population.
     assert found["sf:A2"]["onboarding_hours"] == pytest.approx(4.0)

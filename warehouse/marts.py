@@ -48,7 +48,10 @@ def build_month_marts(
     graph = model_graph()
     try:
         with transaction(conn):
-            for model in graph.layer("working"):  # working models never read marts
+            # The periods first (they read no other working model), then the entry window is
+            # set for every working model after them; working models never read marts.
+            working = graph.layer("working")
+            for model in sorted(working, key=lambda m: m.name != PERIODS):
                 run(conn, f"create or replace temp table {model.name} as\n{model.sql}", params)
                 if model.name == PERIODS:
                     set_entry_window(conn)

@@ -9,7 +9,7 @@ with periods as (
 ),
 
 entries as (
-    select * from intermediate.int_time_entries__counted
+    select * from wrk_entries
     where in_population
 ),
 

@@ -27,7 +27,7 @@ ownership as (
 ),
 
 onboardings as (
-    select * from intermediate.int_onboarding__accounts
+    select * from wrk_onboardings
 ),
 
 settings as (

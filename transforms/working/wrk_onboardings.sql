@@ -4,7 +4,8 @@
 -- on the account in activity `onboarding` within `onboarding_window_days` of that start (an
 -- entry across the window's edges counts only its part inside); days_to_value is the days from
 -- the start to the configured value-milestone date, NULL when there is none. Both count for the
--- owner at the start instant (docs/metrics.md, "Onboarding").
+-- owner at the start instant (docs/metrics.md, "Onboarding"). Read from the build's entries
+-- (`wrk_entries`): an account onboarded in a period rebuilt has its whole window in them.
 with settings as (
     select * from staging.settings
 ),
@@ -18,7 +19,7 @@ accounts as (
 ),
 
 entries as (
-    select * from intermediate.int_time_entries__counted
+    select * from wrk_entries
     where in_population and not is_leave and activity = 'onboarding'
 ),
 
