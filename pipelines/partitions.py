@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from dagster import MonthlyPartitionsDefinition, TimeWindow
 
@@ -36,6 +36,20 @@ def read_windows(window: TimeWindow, max_months: int | None) -> list[Window]:
         return [Window(months[0].start, months[-1].end)] if months else []
     return [Window(chunk[0].start, chunk[-1].end)
             for chunk in (months[i:i + max_months] for i in range(0, len(months), max_months))]
+
+
+def onboarding_tail(window: TimeWindow, days: int, until: datetime) -> TimeWindow | None:
+    """The whole months after a partition window that its accounts' onboarding windows reach
+    (`days` past its end), up to the month `until` falls in: a pull of the window pulls them
+    too, so an account onboarded in its last month has every onboarding hour tracked by then
+    (docs/metrics.md, Onboarding). None when there is nothing after the window yet."""
+    reach = min(window.end + timedelta(days=days), until)
+    if reach <= window.end:
+        return None
+    end = window.end
+    while end < reach:
+        end = _next_month(end)
+    return TimeWindow(window.end, end)
 
 
 def month_range(window: TimeWindow) -> tuple[date, date]:

@@ -16,6 +16,7 @@ writes it is in the `warehouse` concurrency pool, so an overlapping run's steps 
 """
 
 
+from datetime import UTC, datetime
 from typing import Any
 
 from dagster import (
@@ -29,6 +30,7 @@ from dagster import (
     Failure,
     MaterializeResult,
     PartitionsDefinition,
+    TimeWindow,
     asset,
     asset_check,
 )
@@ -36,8 +38,9 @@ from dagster_duckdb import DuckDBResource
 
 from connectors.errors import SourceAuthError
 from connectors.streams import Connector, Stream, Window
-from pipelines.partitions import read_windows
+from pipelines.partitions import onboarding_tail, read_windows
 from pipelines.resources import WAREHOUSE_POOL, SettingsResource, WarehouseResource
+from pipelines.settings import Settings
 from warehouse.loading import LandingStats, MassDeletion
 from warehouse.pull import PullCutShort, PullOptions, pull_stream
 from warehouse.schema import ensure_raw_table, ensure_schemas
@@ -104,7 +107,8 @@ def _raw_asset(stream: Stream, monthly: PartitionsDefinition) -> AssetsDefinitio
             connector: Connector = source.connector(settings)
         except SourceAuthError as error:  # a refused login
             raise Failure(description=str(error), allow_retries=False) from error
-        windows = (read_windows(context.partition_time_window, connector.max_window_months)
+        windows = (time_entry_windows(context.partition_time_window,
+                                      connector.max_window_months, settings)
                    if windowed else None)
         options = PullOptions(
             full_refresh=config.full_refresh, allow_mass_delete=config.allow_mass_delete,
@@ -135,6 +139,16 @@ def _raw_asset(stream: Stream, monthly: PartitionsDefinition) -> AssetsDefinitio
         return MaterializeResult(metadata=metadata)
 
     return _pull
+
+
+def time_entry_windows(window: TimeWindow, max_months: int | None,
+                       settings: Settings) -> list[Window]:
+    """The partition window's months, then the months after it that the onboarding windows of
+    its accounts reach, up to `as_of` (docs/backfilling.md, Onboarding after a range)."""
+    windows = read_windows(window, max_months)
+    until = settings.as_of or datetime.now(UTC)
+    tail = onboarding_tail(window, settings.onboarding_window_days, until)
+    return windows + (read_windows(tail, max_months) if tail else [])
 
 
 def _keys_unique_check(stream: Stream) -> Any:

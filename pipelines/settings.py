@@ -35,6 +35,7 @@ import duckdb
 from dagster._utils.schedules import is_valid_cron_string
 from pydantic import (
     AfterValidator,
+    AwareDatetime,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -345,6 +346,11 @@ class Settings(_Model):
         "2023-01", expected=f"a month written YYYY-MM from {_FIRST_MONTH_MIN} to the current month",
         description=f"the first monthly partition (`YYYY-MM`, from `{_FIRST_MONTH_MIN}` to the "
                     "current month in the reporting time zone)")
+    as_of: AwareDatetime | None = _setting(
+        None, expected="a TOML date-time with its offset (2026-12-01T00:00:00Z, unquoted)",
+        description="the instant the marts describe: a period not over is measured to it "
+                    "(docs/metrics.md, Periods); unset: the start of each run. Fix it to "
+                    "rebuild past runs' figures exactly")
     fiscal_year_start_month: int = _setting(
         1, ge=1, le=12, sql=True, expected="a month number from 1 to 12",
         description="the month fiscal years, and so quarters, start in")

@@ -64,7 +64,7 @@ def months(rules: Settings) -> Iterator[Window]:
 
 
 def rows(conn: duckdb.DuckDBPyConnection, table: str) -> list[dict[str, Any]]:
-    cursor = conn.execute(f"select * exclude (loaded_at, run_id) from marts.{table} "
+    cursor = conn.execute(f"select * exclude (as_of, loaded_at, run_id) from marts.{table} "
                           "order by all")
     names = [d[0] for d in cursor.description]
     return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]

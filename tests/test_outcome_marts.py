@@ -20,7 +20,7 @@ Accounts (sf: unless hs:):
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from datetime import date
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -276,7 +276,9 @@ def build(settings: Settings | None = None, *, responses: list[tuple] = RESPONSE
     insert(conn, "staging.stg_hubspot__deal_stages", [
         ("p", "won", True, True), ("p", "lost", False, True), ("p", "open", False, False)])
     insert(conn, "staging.stg_hubspot__owners", [("O1", "u-100", ALICE)])
-    params = {"range_start": start, "range_end": end}
+    params = {"range_start": start, "range_end": end, "as_of": datetime.now(UTC)}
+    conn.execute("create view staging.stg_pipeline__time_entry_windows as\n"
+                 + model("staging", "stg_pipeline__time_entry_windows"))
     for name in VIEWS:
         conn.execute(f"create view intermediate.{name} as\n{model('intermediate', name)}")
     for name in WORKING:
@@ -532,7 +534,8 @@ def test_interface_columns_and_types(built: duckdb.DuckDBPyConnection) -> None:
     assert described("wrk_outcomes_account") == [*period, ("account_id", "VARCHAR"),
                                                   *outcome[:4]]
     assert described("marts.churn_reasons") == [
-        *period, ("period_end", "DATE"), ("movement", "VARCHAR"), ("reason", "VARCHAR"),
+        *period, ("period_end", "DATE"), ("period_status", "VARCHAR"),
+        ("months_with_hours", "BIGINT"), ("movement", "VARCHAR"), ("reason", "VARCHAR"),
         ("accounts", "BIGINT"), ("arr", "DECIMAL(18,2)"), ("share_of_accounts", "DOUBLE"),
         ("share_of_arr", "DOUBLE"), ("rank_by_arr", "BIGINT")]
     # Every period gets a team row; CSM rows only where there is something.

@@ -167,7 +167,7 @@ def leavers_company(left: bool) -> Company:
 
 
 def _marts(warehouse: Path) -> dict[str, list[dict]]:
-    return {table: read_rows(warehouse, f"select * exclude (loaded_at, run_id) from "
+    return {table: read_rows(warehouse, f"select * exclude (as_of, loaded_at, run_id) from "
                                         f"marts.{table} order by all")
             for table in ("csm_period_metrics", "account_period_metrics", "csm_activity_hours")}
 

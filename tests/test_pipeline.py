@@ -14,7 +14,7 @@ from tests.conftest import point_at, read_rows, run_pipeline
 
 MOVEMENTS = ("starting_arr", "new_arr", "reactivation_arr", "expansion_arr", "contraction_arr",
              "churned_arr")
-LINEAGE = {"loaded_at", "run_id"}
+LINEAGE = {"as_of", "loaded_at", "run_id"}
 
 
 @pytest.fixture(scope="module")

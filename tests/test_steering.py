@@ -6,7 +6,7 @@ built for the tiny company through the fakes and Dagster.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import duckdb
@@ -195,7 +195,12 @@ def capacity_conn(planned: dict[str, int]) -> duckdb.DuckDBPyConnection:
         ('month', date '2025-03-01', 'alice', 112.0), ('month', date '2025-03-01', 'carol', 168.0),
         ('month', date '2025-03-01', 'unassigned', null))
         as c(period_grain, period_start, csm_id, capacity_hours)""")
-    params = {"range_start": date(2025, 3, 1), "range_end": date(2025, 4, 1)}
+    # The time entries of 2025 were pulled: the periods are complete, not partial.
+    conn.execute("""create table staging.stg_pipeline__time_entry_windows as select
+        'toggl' as source, 'time_entries' as stream, timestamptz '2025-01-01 00:00:00+00'
+        as window_start, timestamptz '2026-01-01 00:00:00+00' as window_end""")
+    params = {"range_start": date(2025, 3, 1), "range_end": date(2025, 4, 1),
+              "as_of": datetime(2026, 1, 1, tzinfo=UTC)}
     for name in ("wrk_periods", "wrk_csm_capacity"):
         run(conn, f"create temp table {name} as "
                   f"{(ROOT / 'working' / f'{name}.sql').read_text()}", params)

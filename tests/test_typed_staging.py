@@ -113,7 +113,8 @@ def snapshot(conn: duckdb.DuckDBPyConnection) -> dict[str, list[tuple]]:
             f"select * from staging.{model.name} order by all").fetchall()
     for (table,) in conn.execute("select table_name from information_schema.tables "
                                  "where table_schema = 'marts' order by 1").fetchall():
-        lineage = "loaded_at, run_id, seen_at" if table == "quarantine" else "loaded_at, run_id"
+        lineage = ("as_of, loaded_at, run_id, seen_at" if table == "quarantine"
+                   else "as_of, loaded_at, run_id")
         found[f"marts.{table}"] = conn.execute(
             f"select * exclude ({lineage}) from marts.{table} order by all").fetchall()
     return found

@@ -26,7 +26,7 @@ import math
 import warnings
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
-from datetime import date
+from datetime import date, datetime
 
 import duckdb
 import numpy as np
@@ -75,7 +75,8 @@ class Driver:
     note: str | None = None
 
 
-def write_retention_drivers(conn: duckdb.DuckDBPyConnection, run_id: str) -> int:
+def write_retention_drivers(conn: duckdb.DuckDBPyConnection, run_id: str,
+                            as_of: datetime) -> int:
     """Assemble the units, fit, and replace marts.retention_drivers in the caller's
     transaction; returns the rows written."""
     inputs = conn.execute("select retention_driver_inputs from staging.settings").fetchone()
@@ -86,8 +87,10 @@ def write_retention_drivers(conn: duckdb.DuckDBPyConnection, run_id: str) -> int
     try:
         typed = ", ".join(f'cast("{name}" as {kind}) as "{name}"'
                           for name, kind in COLUMNS.items())
-        run(conn, f"create or replace table {TABLE} as select {typed}, now() as loaded_at, "
-                  "$run_id as run_id from retention_driver_rows", {"run_id": run_id})
+        run(conn, f"create or replace table {TABLE} as select {typed}, "
+                  "cast($as_of as timestamptz) as as_of, now() as loaded_at, "
+                  "$run_id as run_id from retention_driver_rows",
+            {"run_id": run_id, "as_of": as_of})
     finally:
         conn.unregister("retention_driver_rows")
     return len(drivers)

@@ -242,6 +242,9 @@ def land_staged(conn: duckdb.DuckDBPyConnection, staged: Staged, run_id: str,
             if stream.cursor_field and mode in ("merge", "replace"):
                 stats.cursor = _advance_cursor(conn, params, reset=mode == "replace")
             _refresh_staging(conn, stream, mode, table, in_window, params)
+            if mode == "replace_window":  # its months now hold what the source has
+                run(conn, "insert into raw._windows values ($source, $stream, $window_start, "
+                    "$window_end, now(), $run_id)", params)
     finally:
         conn.execute(f"drop table if exists {staging.SLICE}")
         conn.execute("drop view if exists landed")

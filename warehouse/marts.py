@@ -15,7 +15,7 @@ themselves run without it, so the quarantine still sees every rejected entry.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Any
 
 import duckdb
@@ -28,7 +28,7 @@ from warehouse.sql import run, transaction
 # Tables keyed by period, and tables replaced whole, in the order they are built.
 MART_TABLES = tuple(m.name for m in model_graph().layer("marts") if m.replaces == "periods")
 WHOLE_TABLES = tuple(m.name for m in model_graph().layer("marts") if m.replaces == "table")
-LINEAGE_COLUMNS = ("loaded_at", "run_id")
+LINEAGE_COLUMNS = ("as_of", "loaded_at", "run_id")
 PERIODS = "wrk_periods"  # the periods a build replaces; every working model but it reads them
 # The session variables the macro in_entry_window reads (transforms/macros/entries.sql).
 WINDOW_VARIABLES = ("entry_window_from", "entry_window_to")
@@ -39,11 +39,19 @@ class MartSchemaError(RuntimeError):
 
 
 def build_month_marts(
-    conn: duckdb.DuckDBPyConnection, range_start: date, range_end: date, run_id: str
+    conn: duckdb.DuckDBPyConnection, range_start: date, range_end: date, run_id: str,
+    as_of: datetime | None = None,
 ) -> dict[str, int]:
-    """Rebuild the periods that the months [range_start, range_end) touch; returns the rows
-    written per table."""
-    params = {"range_start": range_start, "range_end": range_end, "run_id": run_id}
+    """Rebuild the periods that the months [range_start, range_end) touch, measured to `as_of`
+    (default: now); returns the rows written per table.
+
+    The range is first widened back to the months whose onboarding windows were still open
+    when [range_start, ...) began (`reopened_months`), so an onboarding entry landed later
+    reaches the month its account started in (docs/metrics.md, Onboarding)."""
+    as_of = as_of or datetime.now(UTC)
+    range_start = reopened_months(conn, range_start)
+    params = {"range_start": range_start, "range_end": range_end, "run_id": run_id,
+              "as_of": as_of}
     written: dict[str, int] = {}
     graph = model_graph()
     try:
@@ -58,12 +66,45 @@ def build_month_marts(
             clear_entry_window(conn)  # the quarantine mart reads every rejected entry
             for model in graph.layer("marts"):
                 written[model.name] = _build_mart(conn, model, params)
-            written["retention_drivers"] = write_retention_drivers(conn, run_id)  # on the marts
+            # fitted on the marts just built
+            written["retention_drivers"] = write_retention_drivers(conn, run_id, as_of)
             comment_marts(conn)
     finally:
         clear_entry_window(conn)  # also after a rollback, which a session variable outlives
         drop_build_tables(conn, graph)
     return written
+
+
+def reopened_months(conn: duckdb.DuckDBPyConnection, range_start: date) -> date:
+    """The first month to rebuild so that every month built before whose onboarding windows
+    reach past `range_start` is built again with the entries landed since: the earliest
+    month, among those already in the marts, holding an onboarding start whose window ends
+    after `range_start` (in the reporting time zone); `range_start` itself when there is none.
+    """
+    if not _exists(conn, "marts", "team_period_metrics"):
+        return range_start
+    row = run(conn, """
+        with starts as (
+            select min(service_start) as onboarding_start
+            from intermediate.int_revenue__schedules
+            group by account_id
+        )
+        select cast(min(date_trunc('month', onboarding_start)) as date)
+        from starts cross join staging.settings as settings
+        where onboarding_start < $range_start
+          and onboarding_start + to_days(settings.onboarding_window_days) > $range_start
+          and cast(date_trunc('month', onboarding_start) as date) in (
+              select period_start from marts.team_period_metrics
+              where period_grain = 'month')""", {"range_start": range_start}).fetchone()
+    return min(range_start, row[0]) if row and row[0] else range_start
+
+
+def _exists(conn: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
+    row = conn.execute(
+        "select count(*) from information_schema.tables "
+        "where table_schema = $schema and table_name = $name",
+        {"schema": schema, "name": table}).fetchone()
+    return bool(row and row[0])
 
 
 def drop_build_tables(conn: duckdb.DuckDBPyConnection, graph: ModelGraph) -> None:
@@ -80,7 +121,8 @@ def _build_mart(conn: duckdb.DuckDBPyConnection, model: Model, params: dict[str,
     """Replace the mart's rows of the built periods (or the whole table); returns the rows
     written."""
     table = model.name
-    lineage = f"select *, now() as loaded_at, $run_id as run_id from (\n{model.sql}\n)"
+    lineage = (f"select *, cast($as_of as timestamptz) as as_of, now() as loaded_at, "
+               f"$run_id as run_id from (\n{model.sql}\n)")
     if model.replaces == "table":
         run(conn, f"create or replace table marts.{table} as\n{lineage}", params)
         row = conn.execute(f"select count(*) from marts.{table}").fetchone()
@@ -138,10 +180,7 @@ def _ensure_table(conn: duckdb.DuckDBPyConnection, table: str) -> list[str]:
     or that this version no longer writes, cannot be reconciled in place: that is an error
     telling the user what to do.
     """
-    exists = conn.execute(
-        "select count(*) from information_schema.tables "
-        "where table_schema = 'marts' and table_name = $name", {"name": table}).fetchone()
-    if not exists or not exists[0]:
+    if not _exists(conn, "marts", table):
         conn.execute(f"create table marts.{table} as select * from {_built(table)} limit 0")
         return []
     wanted = _columns(conn, _built(table))

@@ -54,6 +54,14 @@ def ensure_schemas(conn: duckdb.DuckDBPyConnection) -> None:
             source varchar not null, stream varchar not null, fields varchar not null,
             updated_at timestamptz not null, run_id varchar not null
         )""")
+    # Every window of time entries landed (docs/metrics.md, Periods: a period whose months were
+    # never pulled is `partial`): appended in the transaction that lands the window.
+    conn.execute("""
+        create table if not exists raw._windows (
+            source varchar not null, stream varchar not null, window_start timestamptz not null,
+            window_end timestamptz not null, landed_at timestamptz not null,
+            run_id varchar not null
+        )""")
     # The pipeline's own daily record of who owned each account, for CRMs without history.
     conn.execute("""
         create table if not exists raw.ownership_snapshots (
@@ -138,6 +146,28 @@ def apply_views(conn: duckdb.DuckDBPyConnection, streams: list[Stream]) -> list[
     return created
 
 
+def seed_time_entry_windows(conn: duckdb.DuckDBPyConnection, streams: list[Stream],
+                            timezone: str) -> None:
+    """A warehouse whose time entries were landed before windows were recorded (raw._windows):
+    every month holding a landed entry of a stream counts as landed for it, once, so upgrading
+    does not turn its periods `partial` (docs/metrics.md, Periods)."""
+    for stream in streams:
+        if stream.write_mode != "replace_window":
+            continue
+        params = {"source": stream.source, "stream": stream.name, "tz": timezone}
+        recorded = conn.execute("select count(*) from raw._windows "
+                                "where source = $source and stream = $stream",
+                                {"source": stream.source, "stream": stream.name}).fetchone()
+        if recorded and recorded[0]:
+            continue
+        conn.execute(f"""
+            insert into raw._windows
+            select $source, $stream, timezone($tz, month), timezone($tz, month + interval 1 month),
+                   now(), 'upgrade'
+            from (select distinct date_trunc('month', timezone($tz, _event_at)) as month
+                  from raw.{stream.table} where _event_at is not null)""", params)
+
+
 def prepare(conn: duckdb.DuckDBPyConnection, streams: list[Stream], settings: dict[str, Any],
             settings_tables: dict[str, list[dict[str, Any]]] | None = None) -> None:
     """Everything the models need to exist before marts are built."""
@@ -149,5 +179,6 @@ def prepare(conn: duckdb.DuckDBPyConnection, streams: list[Stream], settings: di
         conn.execute(path.read_text())
     model_graph().check_sources(pipeline_tables(streams))
     with transaction(conn):
+        seed_time_entry_windows(conn, streams, settings.get("reporting_timezone", "UTC"))
         ensure_current(conn)  # typed staging tables a first run or a new definition rebuilds
     apply_views(conn, streams)

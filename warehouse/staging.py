@@ -27,7 +27,8 @@ from transforms.graph import Model, model_graph, strip_sql
 from warehouse.sql import run
 
 # Raw tables the pipeline writes itself, already typed: not records to type.
-PIPELINE_RAW_TABLES = frozenset({"raw.quarantine", "raw._state", "raw.ownership_snapshots"})
+PIPELINE_RAW_TABLES = frozenset({"raw.quarantine", "raw._state", "raw.ownership_snapshots",
+                                 "raw._windows"})
 # The touched keys of a refresh: a temporary table of one column, `_pk`.
 SLICE = "staging_slice"
 _SETTINGS_READ = re.compile(r"\bsettings\s*\.\s*([a-z_]\w*)", re.IGNORECASE)

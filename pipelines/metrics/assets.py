@@ -8,6 +8,7 @@ staging -> intermediate -> marts as the SQL reads it (pipelines/metrics/models.p
 
 
 from collections.abc import Iterator
+from datetime import UTC, datetime
 
 from dagster import (
     AssetExecutionContext,
@@ -83,7 +84,8 @@ def month_marts_asset(streams: list[Stream], monthly: PartitionsDefinition) -> A
         start, end = month_range(context.partition_time_window)
         with warehouse.get_connection() as conn:
             prepare(conn, streams, settings.for_warehouse(), settings.tables())
-            written = build_month_marts(conn, start, end, context.run_id)
+            as_of = run_as_of(context, settings.as_of)
+            written = build_month_marts(conn, start, end, context.run_id, as_of)
             schemas = {key: column_schema(described_columns(conn, key.path[-1]))
                         for key in MART_KEYS}
             model_columns = _model_columns(conn)
@@ -113,6 +115,16 @@ def month_marts_asset(streams: list[Stream], monthly: PartitionsDefinition) -> A
             yield MaterializeResult(asset_key=key, metadata=metadata)
 
     return month_marts
+
+
+def run_as_of(context: AssetExecutionContext, fixed: datetime | None) -> datetime:
+    """The instant the run's marts describe (docs/metrics.md, Periods): the `as_of` setting, else
+    the run's start, so every step of one run measures open periods to the same instant."""
+    if fixed is not None:
+        return fixed
+    record = context.instance.get_run_record_by_id(context.run_id)
+    started = record.start_time if record else None
+    return datetime.fromtimestamp(started, UTC) if started else datetime.now(UTC)
 
 
 def _model_columns(conn: DuckDBPyConnection) -> dict[AssetKey, list[tuple[str, str, str]]]:

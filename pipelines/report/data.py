@@ -114,12 +114,11 @@ def _frame(conn: duckdb.DuckDBPyConnection, sql: str, params: dict[str, Any]) ->
 
 
 def report_month(conn: duckdb.DuckDBPyConnection, timezone: str) -> date | None:
-    """The latest complete month: the latest month whose team row was built after it ended
-    (so the open month a daily run refreshes is never reported as if it were whole)."""
+    """The latest complete month (`period_status`, docs/metrics.md, Periods), so the open month
+    a daily run refreshes is never reported as if it were whole."""
     row = conn.execute("""
         select max(period_start) from marts.team_period_metrics
-        where period_grain = 'month' and loaded_at >= timezone($tz, period_end::timestamp)
-        """, {"tz": timezone}).fetchone()
+        where period_grain = 'month' and period_status = 'complete'""").fetchone()
     return row[0] if row else None
 
 

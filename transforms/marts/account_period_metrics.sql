@@ -5,10 +5,17 @@
 -- ARR reaches, ending ARR else starting ARR), and the hours all CSMs and its owner at period
 -- end spent on it (docs/metrics.md, `marts.account_period_metrics`); its touchpoints by anyone,
 -- its latest touchpoint before period end (in any period) and its feedback (docs/metrics.md,
--- Engagement; Customer feedback).
+-- Engagement; Customer feedback). Month, quarter and year rows (no `ttm`); a `partial` period's
+-- hours are NULL (docs/metrics.md, Periods).
 -- replaces: periods (the rows of the periods built, in the build's transaction)
-with account_periods as (
+with periods as (
+    select * from wrk_periods
+    where period_grain <> 'ttm'
+),
+
+account_periods as (
     select * from wrk_account_periods
+    semi join periods using (period_grain, period_start)
 ),
 
 entry_periods as (
@@ -60,6 +67,8 @@ final as (
         account_periods.period_grain,
         account_periods.period_start,
         account_periods.period_end,
+        periods.period_status,
+        periods.months_with_hours,
         account_periods.account_id,
         account_periods.account_name,
         account_periods.source,
@@ -76,8 +85,10 @@ final as (
         account_periods.expansion_arr,
         account_periods.contraction_arr,
         account_periods.churned_arr,
-        ms_to_hours(coalesce(hours.all_ms, 0)) as hours_all_csms,
-        ms_to_hours(coalesce(hours.owner_ms, 0)) as hours_by_owner,
+        if_hours_loaded(periods.period_status, ms_to_hours(coalesce(hours.all_ms, 0)))
+            as hours_all_csms,
+        if_hours_loaded(periods.period_status, ms_to_hours(coalesce(hours.owner_ms, 0)))
+            as hours_by_owner,
         coalesce(engagement.touchpoints, 0) as touchpoints,
         engagement.last_touch_at,
         engagement.days_since_last_touch,
@@ -86,6 +97,7 @@ final as (
         coalesce(feedback.csat_responses, 0) as csat_responses,
         feedback.csat
     from account_periods
+    inner join periods using (period_grain, period_start)
     left join hours using (period_grain, period_start, account_id)
     left join segmented using (period_grain, period_start, account_id)
     left join engagement using (period_grain, period_start, account_id)

@@ -13,10 +13,13 @@
 -- fte_needed_planned = planned customers x hours_per_customer_12m / (one FTE's working hours
 -- x target_account_share), hours_per_customer_12m being the segment's account hours over the
 -- customer-months of the 12 month rows ending at period end, times the period's months
--- (docs/metrics.md, `marts.capacity_plan`). Months not built yet count as no history.
+-- (docs/metrics.md, `marts.capacity_plan`). Months not built yet count as no history. A period
+-- not over counts one FTE's weekdays up to `as_of`; a `partial` one has no hours, so no FTE
+-- needed (docs/metrics.md, Periods). Month, quarter and year rows (no `ttm`).
 -- replaces: periods (the rows of the periods built, in the build's transaction)
 with periods as (
     select * from wrk_periods
+    where period_grain <> 'ttm'
 ),
 
 capacity as (
@@ -100,7 +103,7 @@ one_fte as (
         periods.months,
         settings.working_hours_per_weekday * len(list_filter(
             generate_series(cast(periods.period_start as timestamp),
-                            cast(periods.period_end as timestamp) - interval 1 day,
+                            cast(periods.elapsed_end as timestamp) - interval 1 day,
                             interval 1 day),
             lambda day: isodow(day) <= 5)) * settings.target_account_share as account_hours
     from periods
@@ -211,14 +214,21 @@ final as (
         plan_rows.period_grain,
         plan_rows.period_start,
         periods.period_end,
+        periods.period_status,
+        periods.months_with_hours,
         plan_rows.segment,
         plan_rows.customers,
-        plan_rows.account_hours,
-        plan_rows.account_hours / nullif(plan_rows.customers, 0) as hours_per_customer,
-        plan_rows.capacity_hours,
+        if_hours_loaded(periods.period_status, plan_rows.account_hours) as account_hours,
+        if_hours_loaded(periods.period_status,
+                        plan_rows.account_hours / nullif(plan_rows.customers, 0))
+            as hours_per_customer,
+        if_hours_loaded(periods.period_status, plan_rows.capacity_hours) as capacity_hours,
         plan_rows.fte_available,
-        plan_rows.account_hours / nullif(plan_rows.fte_account_hours, 0) as fte_needed,
-        plan_rows.fte_available - plan_rows.account_hours / nullif(plan_rows.fte_account_hours, 0)
+        if_hours_loaded(periods.period_status,
+                        plan_rows.account_hours / nullif(plan_rows.fte_account_hours, 0))
+            as fte_needed,
+        if_hours_loaded(periods.period_status, plan_rows.fte_available
+                        - plan_rows.account_hours / nullif(plan_rows.fte_account_hours, 0))
             as fte_headroom,
         plan_rows.planned_customers,
         plan_rows.hours_per_customer_12m,

@@ -5,7 +5,8 @@
 -- trimmed and grouped case-insensitively, shown in their most common spelling among all lost
 -- deals (ties: the first in byte order); none is `unknown`. Shares are of the movement in the
 -- period; rank_by_arr 1 is the most ARR, ties broken by more accounts, then the reason
--- (docs/metrics.md, "Churn reasons").
+-- (docs/metrics.md, "Churn reasons"). `ttm` rows too; a period not over counts the movements to
+-- `as_of` (docs/metrics.md, Periods).
 -- replaces: periods (the rows of the periods built, in the build's transaction)
 with settings as (
     select * from staging.settings
@@ -82,6 +83,8 @@ final as (
         grouped.period_grain,
         grouped.period_start,
         grouped.period_end,
+        periods.period_status,
+        periods.months_with_hours,
         grouped.movement,
         grouped.reason,
         grouped.accounts,

@@ -1,7 +1,8 @@
 -- grain: one row per (period_grain, period_start, csm_id, activity) with worked hours.
 -- rule: where a person's hours went, by activity category (the keyword map); share is the
 -- category's part of the person's worked hours in the period (docs/metrics.md, Hours;
--- `marts.csm_activity_hours`).
+-- `marts.csm_activity_hours`). A `partial` period's hours and shares are NULL (docs/metrics.md,
+-- Periods); no `ttm` rows.
 -- replaces: periods (the rows of the periods built, in the build's transaction)
 with entry_periods as (
     select * from wrk_entry_periods
@@ -23,12 +24,15 @@ final as (
         by_activity.period_grain,
         by_activity.period_start,
         periods.period_end,
+        periods.period_status,
+        periods.months_with_hours,
         by_activity.csm_id,
         by_activity.activity,
-        ms_to_hours(by_activity.activity_ms) as hours,
-        cast(by_activity.activity_ms as double) / nullif(sum(by_activity.activity_ms) over (
-            partition by by_activity.period_grain, by_activity.period_start, by_activity.csm_id
-        ), 0) as share
+        if_hours_loaded(periods.period_status, ms_to_hours(by_activity.activity_ms)) as hours,
+        if_hours_loaded(periods.period_status,
+            cast(by_activity.activity_ms as double) / nullif(sum(by_activity.activity_ms) over (
+                partition by by_activity.period_grain, by_activity.period_start,
+                    by_activity.csm_id), 0)) as share
     from by_activity
     inner join periods using (period_grain, period_start)
     where by_activity.activity_ms > 0

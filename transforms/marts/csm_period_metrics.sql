@@ -9,7 +9,9 @@
 -- owner when each arrived; feedback, bookings and onboarding come from the outcome working models
 -- (docs/metrics.md, Engagement; Customer feedback; Expansion sourcing, onboarding). A person with
 -- any of these has a row, so the team's figures are the sum of its people's. Ratios are NULL, not
--- errors, when their denominator is zero.
+-- errors, when their denominator is zero. A period not over is measured to `as_of`; a `partial`
+-- one (time entries of a month never pulled) has NULL in every column made from hours
+-- (docs/metrics.md, Periods). `ttm` rows are the trailing twelve months, from their own snapshots.
 -- replaces: periods (the rows of the periods built, in the build's transaction)
 with periods as (
     select * from wrk_periods
@@ -91,6 +93,8 @@ joined as (
         period_grain,
         period_start,
         periods.period_end,
+        periods.period_status,
+        periods.months_with_hours,
         csm_id,
         case when csm_id = 'unassigned' then 'Unassigned'
             else coalesce(people.csm_name, csm_id) end as csm_name,
@@ -105,11 +109,14 @@ joined as (
         cast(coalesce(starting_book.churned_arr, 0) as decimal(18, 2)) as churned_arr,
         coalesce(starting_book.accounts_churned, 0) as accounts_churned,
         coalesce(starting_book.accounts_retained, 0) as accounts_retained,
-        ms_to_hours(coalesce(hours.worked_ms, 0)) as hours_worked,
-        ms_to_hours(coalesce(hours.on_accounts_ms, 0)) as hours_on_accounts,
-        ms_to_hours(coalesce(hours.unattributed_ms, 0)) as hours_unattributed,
-        case when csm_id <> 'unassigned' then greatest(
-            capacity.base_capacity_hours - ms_to_hours(coalesce(hours.leave_ms, 0)), 0)
+        if_hours_loaded(periods.period_status, ms_to_hours(coalesce(hours.worked_ms, 0)))
+            as hours_worked,
+        if_hours_loaded(periods.period_status, ms_to_hours(coalesce(hours.on_accounts_ms, 0)))
+            as hours_on_accounts,
+        if_hours_loaded(periods.period_status, ms_to_hours(coalesce(hours.unattributed_ms, 0)))
+            as hours_unattributed,
+        case when csm_id <> 'unassigned' then if_hours_loaded(periods.period_status, greatest(
+            capacity.base_capacity_hours - ms_to_hours(coalesce(hours.leave_ms, 0)), 0))
         end as capacity_hours,
         cast(round(capacity.fully_loaded_cost, 2) as decimal(18, 2)) as fully_loaded_cost,
         coalesce(engagement.touchpoints, 0) as touchpoints,
@@ -131,7 +138,8 @@ joined as (
         coalesce(outcomes.csm_sourced_lost, 0) as csm_sourced_lost,
         outcomes.csm_sourced_win_rate,
         coalesce(outcomes.accounts_onboarded, 0) as accounts_onboarded,
-        outcomes.onboarding_hours_per_new_account,
+        if_hours_loaded(periods.period_status, outcomes.onboarding_hours_per_new_account)
+            as onboarding_hours_per_new_account,
         outcomes.median_days_to_value
     from members
     inner join periods using (period_grain, period_start)
@@ -149,6 +157,8 @@ final as (
         period_grain,
         period_start,
         period_end,
+        period_status,
+        months_with_hours,
         csm_id,
         csm_name,
         accounts_managed,

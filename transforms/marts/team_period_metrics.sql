@@ -6,7 +6,8 @@
 -- marts.csm_period_metrics). Touchpoints are everyone's, coverage the customers touched by
 -- anyone, response time the exact median over every answered inbound e-mail; feedback, bookings
 -- and onboarding come from the team outcome working model (docs/metrics.md, Engagement; Customer
--- feedback; Expansion sourcing, onboarding).
+-- feedback; Expansion sourcing, onboarding). Periods not over and `partial` ones follow the rules
+-- of docs/metrics.md, Periods, like the people's rows.
 -- replaces: periods (the rows of the periods built, in the build's transaction)
 with periods as (
     select * from wrk_periods
@@ -78,6 +79,8 @@ joined as (
         periods.period_grain,
         periods.period_start,
         periods.period_end,
+        periods.period_status,
+        periods.months_with_hours,
         coalesce(revenue.csm_count, 0) as csm_count,
         coalesce(revenue.customer_count, 0) as customer_count,
         cast(coalesce(revenue.total_arr, 0) as decimal(18, 2)) as total_arr,
@@ -90,8 +93,10 @@ joined as (
         cast(coalesce(revenue.churned_arr, 0) as decimal(18, 2)) as churned_arr,
         coalesce(revenue.customers_churned, 0) as customers_churned,
         coalesce(revenue.customers_retained, 0) as customers_retained,
-        coalesce(time_tracked.hours_worked, 0) as hours_worked,
-        coalesce(time_tracked.hours_unattributed, 0) as hours_unattributed,
+        if_hours_loaded(periods.period_status, coalesce(time_tracked.hours_worked, 0))
+            as hours_worked,
+        if_hours_loaded(periods.period_status, coalesce(time_tracked.hours_unattributed, 0))
+            as hours_unattributed,
         cast(coalesce(costs.fully_loaded_cost, 0) as decimal(18, 2)) as fully_loaded_cost,
         coalesce(engagement.touchpoints, 0) as touchpoints,
         coalesce(engagement.customers_touched, 0) as customers_touched,
@@ -109,7 +114,8 @@ joined as (
         coalesce(outcomes.csm_sourced_lost, 0) as csm_sourced_lost,
         outcomes.csm_sourced_win_rate,
         coalesce(outcomes.accounts_onboarded, 0) as accounts_onboarded,
-        outcomes.onboarding_hours_per_new_account,
+        if_hours_loaded(periods.period_status, outcomes.onboarding_hours_per_new_account)
+            as onboarding_hours_per_new_account,
         outcomes.median_days_to_value
     from periods
     left join revenue using (period_grain, period_start)
@@ -124,6 +130,8 @@ final as (
         period_grain,
         period_start,
         period_end,
+        period_status,
+        months_with_hours,
         csm_count,
         customer_count,
         cast(customer_count as double) / nullif(csm_count, 0) as csm_ratio,

@@ -1,5 +1,6 @@
 -- grain: one row per (period, account) for every known account.
--- rule: s and e are the ARR at the period's start and end instants; movements are classified churn
+-- rule: s and e are the ARR at the period's start and end instants (the end measured to `as_of` in
+-- a period not over: a contract that lapses later in it is not churn yet); movements are classified churn
 -- and reactivation first, then expansion and contraction, so that a drop to zero is churn and a
 -- return from zero is reactivation (docs/metrics.md, ARR movements). Each account carries its owner
 -- at both instants and where that ownership came from.
@@ -34,15 +35,15 @@ arr as (
             where schedules.service_start <= periods.period_start
               and periods.period_start < schedules.service_end), 0) as s,
         coalesce(sum(schedules.annual_value) filter (
-            where schedules.service_start <= periods.period_end
-              and periods.period_end < schedules.service_end), 0) as e,
+            where schedules.service_start <= periods.snapshot_date
+              and periods.snapshot_date < schedules.service_end), 0) as e,
         coalesce(bool_or(schedules.service_start < periods.period_start), false)
             as was_customer_before
     from periods
     cross join known_accounts
     left join schedules
         on schedules.account_id = known_accounts.account_id
-        and schedules.service_start <= periods.period_end
+        and schedules.service_start <= periods.snapshot_date
     group by all
 ),
 

@@ -2,8 +2,9 @@
 -- rule: base capacity is FTE x working hours x the period's weekdays while employed (roster start
 -- and end dates, inclusive); cost is the annual fully-loaded cost / 12 for a month, / 4 for a
 -- quarter, whole for a year, prorated by the days employed when a roster date falls inside the
--- period (docs/metrics.md, `marts.csm_period_metrics`). Leave is subtracted from capacity by the
--- mart.
+-- period (docs/metrics.md, `marts.csm_period_metrics`). A period not over counts only the days
+-- begun by `as_of` (its `elapsed_end`), so capacity and cost are prorated to date (docs/metrics.md,
+-- Periods). Leave is subtracted from capacity by the mart.
 with periods as (
     select * from wrk_periods
 ),
@@ -38,7 +39,7 @@ employment as (
     from periods
     cross join people
     left join days
-        on days.day >= periods.period_start and days.day < periods.period_end
+        on days.day >= periods.period_start and days.day < periods.elapsed_end
         and days.day >= coalesce(people.start_date, periods.period_start)
         and days.day <= coalesce(people.end_date, periods.period_end)
     group by all

@@ -1,13 +1,18 @@
 -- grain: one row per account that ever had a revenue schedule: its onboarding.
 -- rule: onboarding starts at the service_start of the account's first schedule (its `new`
 -- movement), at 00:00 in the reporting time zone. onboarding_hours are the hours any CSM tracked
--- on the account in activity `onboarding` within `onboarding_window_days` of that start (an
--- entry across the window's edges counts only its part inside); days_to_value is the days from
+-- on the account in activity `onboarding` within `onboarding_window_days` of that start, up to
+-- `as_of` (an entry across the window's edges counts only its part inside; the entries of a window
+-- that runs past the months built are read too, docs/metrics.md "Onboarding"); days_to_value is the days from
 -- the start to the configured value-milestone date, NULL when there is none. Both count for the
 -- owner at the start instant (docs/metrics.md, "Onboarding"). Read from the build's entries
 -- (`wrk_entries`): an account onboarded in a period rebuilt has its whole window in them.
 with settings as (
     select * from staging.settings
+),
+
+periods as (
+    select * from wrk_periods
 ),
 
 schedules as (
@@ -41,9 +46,9 @@ windows as (
         starts.onboarding_start,
         timezone(settings.reporting_timezone, cast(starts.onboarding_start as timestamp))
             as start_instant,
-        timezone(settings.reporting_timezone, cast(
-            starts.onboarding_start + to_days(settings.onboarding_window_days) as timestamp))
-            as window_end
+        least(timezone(settings.reporting_timezone, cast(
+            starts.onboarding_start + to_days(settings.onboarding_window_days) as timestamp)),
+            (select max(periods.as_of) from periods)) as window_end
     from starts
     cross join settings
 ),

@@ -93,7 +93,7 @@ final as (
     select periods.period_grain, periods.period_start, items.*
     from items
     inner join periods
-        on periods.period_start <= items.on_date and items.on_date < periods.period_end
+        on periods.period_start <= items.on_date and items.on_date < periods.elapsed_end
 )
 
 select * from final

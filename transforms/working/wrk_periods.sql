@@ -1,23 +1,35 @@
 -- grain: one row per period that the months [$range_start, $range_end) touch: the months
--- themselves, and every quarter and year that overlaps them.
+-- themselves, every quarter and year that overlaps them, and every trailing twelve months (`ttm`)
+-- that overlaps them and ends by the month of $as_of.
 -- rule: a period is half-open [period_start, period_end) in the reporting time zone, its snapshots
 -- taken at the instants period_start and period_end (docs/metrics.md, Periods and snapshots).
 -- Quarters and years follow the fiscal year's start month and are computed from their own start and
--- end instants.
+-- end instants; a `ttm` period is the twelve months ending with its month. A period not over at
+-- $as_of is measured to it: `end_instant` is the earlier of its end and $as_of, `snapshot_date` the
+-- day its end snapshot is taken, `elapsed_end` the day after the last day begun; its status is
+-- `partial` when one of its months begun by then has no landed time entries, else `open` when it
+-- ends after $as_of, else `complete`; a period not begun by $as_of is not built (docs/metrics.md,
+-- Complete, open and partial periods).
 with settings as (
     select * from staging.settings
+),
+
+windows as (
+    select * from staging.stg_pipeline__time_entry_windows
 ),
 
 months as (
     select cast(month_start as date) as month_start
     from range(cast($range_start as timestamp) - interval 11 month,
-               cast($range_end as timestamp), interval 1 month) as months(month_start)
+               cast($range_end as timestamp) + interval 11 month,
+               interval 1 month) as months(month_start)
 ),
 
 starts as (
     select 'month' as period_grain, month_start as period_start, 1 as months
     from months
     where month_start >= cast($range_start as date)
+      and month_start < cast($range_end as date)
     union all
     select 'quarter', month_start, 3
     from months cross join settings
@@ -26,6 +38,12 @@ starts as (
     select 'year', month_start, 12
     from months cross join settings
     where month(month_start) = settings.fiscal_year_start_month
+    union all
+    -- the twelve months ending with a month that the range's months fall in
+    select 'ttm', month_start, 12
+    from months cross join settings
+    where month_start + interval 11 month
+          <= date_trunc('month', timezone(settings.reporting_timezone, $as_of))
 ),
 
 bounded as (
@@ -34,9 +52,11 @@ bounded as (
         period_start,
         cast(period_start + to_months(months) as date) as period_end
     from starts
+    where cast(period_start + to_months(months) as date) > cast($range_start as date)
+      and period_start < cast($range_end as date)
 ),
 
-final as (
+instants as (
     select
         bounded.period_grain,
         bounded.period_start,
@@ -44,13 +64,88 @@ final as (
         timezone(settings.reporting_timezone, cast(bounded.period_start as timestamp))
             as start_instant,
         timezone(settings.reporting_timezone, cast(bounded.period_end as timestamp))
-            as end_instant,
-        date_diff('day', bounded.period_start, bounded.period_end) as days,
-        date_diff('month', bounded.period_start, bounded.period_end) as months
+            as period_end_instant,
+        greatest(least(period_end_instant, $as_of), start_instant) as end_instant
     from bounded
     cross join settings
-    where bounded.period_end > cast($range_start as date)
-      and bounded.period_start < cast($range_end as date)
+),
+
+-- Each month of each period begun by the period's measured end, and how many time-entry streams
+-- landed a window covering it.
+period_months as (
+    select
+        instants.period_grain,
+        instants.period_start,
+        timezone(settings.reporting_timezone, cast(months.month_start as timestamp))
+            as month_instant,
+        timezone(settings.reporting_timezone,
+                 cast(months.month_start + interval 1 month as timestamp)) as month_end_instant
+    from instants
+    cross join settings
+    inner join months
+        on months.month_start >= instants.period_start
+        and months.month_start < instants.period_end
+    where month_instant < instants.end_instant
+),
+
+covered as (
+    select
+        period_months.period_grain,
+        period_months.period_start,
+        period_months.month_instant,
+        count(distinct (windows.source, windows.stream)) as streams
+    from period_months
+    left join windows
+        on windows.window_start <= period_months.month_instant
+        and windows.window_end >= period_months.month_end_instant
+    group by all
+),
+
+-- A month has its hours when every time-entry stream that ever landed a window landed it.
+loaded as (
+    select
+        covered.period_grain,
+        covered.period_start,
+        count(*) as months_begun,
+        count(*) filter (where covered.streams > 0
+            and covered.streams = (select count(distinct (source, stream)) from windows))
+            as months_with_hours
+    from covered
+    group by all
+),
+
+final as (
+    select
+        instants.period_grain,
+        instants.period_start,
+        instants.period_end,
+        instants.start_instant,
+        instants.end_instant,
+        instants.period_end_instant,
+        case when instants.end_instant < instants.period_end_instant
+            then cast(timezone(settings.reporting_timezone, instants.end_instant) as date)
+            else instants.period_end
+        end as snapshot_date,
+        case when instants.end_instant < instants.period_end_instant
+            then cast(timezone(settings.reporting_timezone, instants.end_instant)
+                      - interval 1 microsecond as date) + 1
+            else instants.period_end
+        end as elapsed_end,
+        date_diff('day', instants.period_start, instants.period_end) as days,
+        date_diff('month', instants.period_start, instants.period_end) as months,
+        coalesce(loaded.months_with_hours, 0) as months_with_hours,
+        case
+            when coalesce(loaded.months_with_hours, 0) < coalesce(loaded.months_begun, 0)
+                then 'partial'
+            when instants.end_instant < instants.period_end_instant then 'open'
+            else 'complete'
+        end as period_status,
+        cast($as_of as timestamptz) as as_of
+    from instants
+    cross join settings
+    left join loaded using (period_grain, period_start)
+    -- a period that has not begun by $as_of describes nothing yet
+    where instants.start_instant <= $as_of
 )
 
 select * from final
