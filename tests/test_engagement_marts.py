@@ -164,37 +164,45 @@ def replace_relation(conn: duckdb.DuckDBPyConnection, relation: str,
     conn.execute(f"create or replace view {relation} as select * from {table}")
 
 
+def build(conn: duckdb.DuckDBPyConnection, activities: list[dict[str, Any]],
+          ownership: list[tuple[str, str, datetime, datetime]], customers: list[str],
+          names: dict[str, str]) -> None:
+    """The marts of January to March 2025 over hand-made activities, ownership and customers
+    (alice's six January hours on Acme as the only time entry)."""
+    prepare(conn, STREAMS, Settings().for_warehouse(), Settings().tables())
+    conn.execute("create schema hand")
+    replace_relation(conn, "intermediate.int_activities__salesforce",
+                     [a for a in activities if a["source"] == "salesforce"], ACTIVITY_COLUMNS)
+    replace_relation(conn, "intermediate.int_activities__hubspot",
+                     [a for a in activities if a["source"] == "hubspot"], ACTIVITY_COLUMNS)
+    replace_relation(conn, "intermediate.int_people__identities", [
+        {"system": s, "ref": r, "csm_id": c, "name": n} for s, r, c, n in IDENTITIES])
+    replace_relation(conn, "intermediate.int_ownership__intervals", [
+        {"account_id": a, "csm_id": c, "ownership_source": "history", "valid_from": f,
+         "valid_to": t} for a, c, f, t in ownership])
+    replace_relation(conn, "intermediate.int_accounts__unified", [
+        {"account_id": a, "source": "hubspot" if a.startswith("hs:") else "salesforce",
+         "account_name": name} for a, name in names.items()])
+    replace_relation(conn, "intermediate.int_revenue__schedules", [
+        {"deal_id": f"deal-{a}", "account_id": a, "service_start": date(2024, 1, 1),
+         "service_end": date(2027, 1, 1), "annual_value": Decimal("12000.00")}
+        for a in customers])
+    replace_relation(conn, "intermediate.int_time_entries__counted", [
+        {"entry_id": "toggl:1", "source": "toggl", "csm_id": ALICE,
+         "start_at": at(1, 6, 9), "stop_at": at(1, 6, 15), "is_leave": False,
+         "account_id": ACME, "activity": "other", "is_running": False,
+         "in_population": True}])
+    # The time entries of January to March were pulled (docs/metrics.md, Periods).
+    conn.execute("insert into raw._windows values ('toggl', 'time_entries', "
+                 "timestamptz '2025-01-01 00:00:00+00', timestamptz '2025-04-01 00:00:00+00', "
+                 "now(), 'hand')")
+    build_month_marts(conn, JAN, date(2025, 4, 1), "hand")
+
+
 @pytest.fixture(scope="module")
 def marts() -> Iterator[duckdb.DuckDBPyConnection]:
     with duckdb.connect(":memory:") as conn:
-        prepare(conn, STREAMS, Settings().for_warehouse(), Settings().tables())
-        conn.execute("create schema hand")
-        replace_relation(conn, "intermediate.int_activities__salesforce",
-                         [a for a in ACTIVITIES if a["source"] == "salesforce"], ACTIVITY_COLUMNS)
-        replace_relation(conn, "intermediate.int_activities__hubspot",
-                         [a for a in ACTIVITIES if a["source"] == "hubspot"], ACTIVITY_COLUMNS)
-        replace_relation(conn, "intermediate.int_people__identities", [
-            {"system": s, "ref": r, "csm_id": c, "name": n} for s, r, c, n in IDENTITIES])
-        replace_relation(conn, "intermediate.int_ownership__intervals", [
-            {"account_id": a, "csm_id": c, "ownership_source": "history", "valid_from": f,
-             "valid_to": t} for a, c, f, t in OWNERSHIP])
-        replace_relation(conn, "intermediate.int_accounts__unified", [
-            {"account_id": a, "source": "hubspot" if a.startswith("hs:") else "salesforce",
-             "account_name": name} for a, name in NAMES.items()])
-        replace_relation(conn, "intermediate.int_revenue__schedules", [
-            {"deal_id": f"deal-{a}", "account_id": a, "service_start": date(2024, 1, 1),
-             "service_end": date(2027, 1, 1), "annual_value": Decimal("12000.00")}
-            for a in CUSTOMERS])
-        replace_relation(conn, "intermediate.int_time_entries__counted", [
-            {"entry_id": "toggl:1", "source": "toggl", "csm_id": ALICE,
-             "start_at": at(1, 6, 9), "stop_at": at(1, 6, 15), "is_leave": False,
-             "account_id": ACME, "activity": "other", "is_running": False,
-             "in_population": True}])
-        # The time entries of January to March were pulled (docs/metrics.md, Periods).
-        conn.execute("insert into raw._windows values ('toggl', 'time_entries', "
-                     "timestamptz '2025-01-01 00:00:00+00', timestamptz '2025-04-01 00:00:00+00', "
-                     "now(), 'hand')")
-        build_month_marts(conn, JAN, date(2025, 4, 1), "hand")
+        build(conn, ACTIVITIES, OWNERSHIP, CUSTOMERS, NAMES)
         yield conn
 
 
@@ -408,3 +416,44 @@ def test_engagement_checks_block_publishing(tmp_path: Path,
             failed = {e.check_name for e in result.get_asset_check_evaluations() if not e.passed}
             assert failed == set(checks)
             assert published_state(tmp_path) == good
+
+
+# An ownerless e-mail answers nothing (docs/metrics.md, Engagement: response time): Zeta
+# (alice's) and HubZ (bob's) each get an inbound e-mail at 09:00, an outbound e-mail by nobody
+# the identities know at 10:00 (a Salesforce e-mail task by an unknown user, a HubSpot e-mail
+# with no owner) and the owner's reply at 12:00: 3 h, not 1 h. A Salesforce outbound
+# EmailMessage needs no person: Zeta's e-mail of Jan 8 09:00 is answered by one at 10:00.
+ZETA, HUB_Z = "sf:001Z", "hs:301"
+OWNERLESS = [
+    inbound("sf:02sZ1", ZETA, at(1, 6, 9)),
+    activity("sf:00T-z-unknown", ZETA, "005Z", at(1, 6, 10), "email"),
+    activity("sf:00T-z-alice", ZETA, "005A", at(1, 6, 12), "email"),
+    inbound("sf:02sZ2", ZETA, at(1, 8, 9)),
+    reply("sf:02sZ2r", ZETA, at(1, 8, 10)),
+    activity("hs:email:31", HUB_Z, None, at(1, 7, 9), "email", inbound=True, outbound=False),
+    activity("hs:email:32", HUB_Z, None, at(1, 7, 10), "email"),
+    activity("hs:email:33", HUB_Z, "102", at(1, 7, 12), "email"),
+]
+
+
+@pytest.fixture(scope="module")
+def ownerless() -> Iterator[duckdb.DuckDBPyConnection]:
+    with duckdb.connect(":memory:") as conn:
+        build(conn, OWNERLESS, [(ZETA, ALICE, NEVER, FOREVER), (HUB_Z, BOB, NEVER, FOREVER)],
+              [ZETA, HUB_Z], {ZETA: "Zeta", HUB_Z: "HubZ"})
+        yield conn
+
+
+def test_an_ownerless_email_answers_nothing_but_an_email_message_does(
+        ownerless: duckdb.DuckDBPyConnection) -> None:
+    answers = ownerless.execute("select message_id, answer_id, response_hours "
+                                "from intermediate.int_inbound_messages order by all").fetchall()
+    assert answers == [
+        ("hs:email:31", "hs:email:33", 3.0),  # not hs:email:32, which has no owner
+        ("sf:02sZ1", "sf:00T-z-alice", 3.0),  # not the task of an unknown user
+        ("sf:02sZ2", "sf:02sZ2r", 1.0),  # an EmailMessage with no person answers
+    ]
+    alice, bob = csm(ownerless, JAN, ALICE), csm(ownerless, JAN, BOB)
+    assert (alice["inbound_messages"], alice["median_response_hours"]) == (2, 2.0)  # 3 h, 1 h
+    assert (bob["inbound_messages"], bob["median_response_hours"]) == (1, 3.0)
+    assert team(ownerless, JAN)["median_response_hours"] == 3.0  # 1, 3, 3

@@ -25,15 +25,18 @@ BASE = [10, 12, 10, 12, 10, 12]  # centre 11, moving ranges all 2: mr_bar 2, sig
 
 
 def chart(conn: duckdb.DuckDBPyConnection, series: dict[tuple[str, str], list[float | None]],
-          baseline_months: int = 12, min_points: int = 6) -> dict[tuple[str, str], list[dict]]:
-    """The control_chart macro over hand-made series, one list of rows per (kpi, scope)."""
+          baseline_months: int = 12, min_points: int = 6,
+          bounds: dict[str, tuple[float | None, float | None]] | None = None,
+          ) -> dict[tuple[str, str], list[dict]]:
+    """The control_chart macro over hand-made series, one list of rows per (kpi, scope); a KPI
+    absent from `bounds` is unbounded."""
     for path in macro_paths():
         conn.execute(path.read_text())
-    rows = [(kpi, scope, MONTHS[i], value)
+    rows = [(kpi, scope, MONTHS[i], value, *(bounds or {}).get(kpi, (None, None)))
             for (kpi, scope), values in series.items() for i, value in enumerate(values)]
-    conn.execute("create or replace temp table hand_series "
-                 "(kpi varchar, scope varchar, period_start date, value double)")
-    conn.executemany("insert into hand_series values (?, ?, ?, ?)", rows)
+    conn.execute("create or replace temp table hand_series (kpi varchar, scope varchar, "
+                 "period_start date, value double, lower_bound double, upper_bound double)")
+    conn.executemany("insert into hand_series values (?, ?, ?, ?, ?, ?)", rows)
     cursor = conn.execute("select * from control_chart('hand_series', $b, $m) "
                           "order by kpi, scope, period_start",
                           {"b": baseline_months, "m": min_points})
@@ -79,12 +82,13 @@ def test_too_few_points_give_null_limits_and_null_signals(
     for row in rows[:7]:
         assert row["centre"] is row["mr_bar"] is row["unpl"] is row["lnpl"] is None
         assert all(row[s] is None for s in SIGNALS)
-    # Point 8 has no value but six before it: limits, and signals FALSE (not NULL).
+    # Point 8 has no value but six before it: limits, and NULL signals (a month with no value
+    # signals nothing, neither TRUE nor FALSE).
     last = rows[7]
     assert last["value"] is None
     assert last["centre"] == pytest.approx(66 / 6)
     assert last["mr_bar"] == pytest.approx(2.0)  # 2, 2, 2, 2, 2 (10 -> 12 across the gap)
-    assert all(last[s] is False for s in SIGNALS)
+    assert all(last[s] is None for s in SIGNALS)
 
 
 def test_a_shift_of_eight_is_a_run(conn: duckdb.DuckDBPyConnection) -> None:
@@ -147,6 +151,119 @@ def test_series_are_charted_apart_and_the_baseline_is_the_months_before(
     # A constant series: mr_bar 0, the limits on the centre, no signal for an equal value.
     assert flat[6]["unpl"] == flat[6]["lnpl"] == 5
     assert all(flat[6][s] is False for s in SIGNALS)
+
+
+def test_limits_are_clipped_to_what_the_kpi_can_take(conn: duckdb.DuckDBPyConnection) -> None:
+    swing = [100, -20, 100, -20, 100, -20]  # centre 40, moving ranges all 120
+    charted = chart(conn, {("nps", "team"): [*swing, 100, -100],
+                           ("grr", "team"): [1, 0.5, 1, 0.5, 1, 0.5, 1],
+                           ("nrr", "team"): [1.5, 0.5, 1.5, 0.5, 1.5, 0.5, 5.0]},
+                    bounds={"nps": (-100, 100), "grr": (0, 1), "nrr": (0, None)})
+    nps = charted[("nps", "team")]
+    # 40 +- 2.66 x 120 = [-279.2, 359.2], past what NPS can take: [-100, 100].
+    assert (nps[6]["centre"], nps[6]["mr_bar"]) == (pytest.approx(40), pytest.approx(120))
+    assert (nps[6]["unpl"], nps[6]["lnpl"]) == (100, -100)
+    # A value on a clipped limit is not beyond it.
+    assert nps[6]["beyond_limits"] is False
+    assert nps[7]["lnpl"] == -100 and nps[7]["beyond_limits"] is False
+    grr = charted[("grr", "team")][6]  # 0.75 +- 2.66 x 0.5 = [-0.58, 2.08]
+    assert (grr["centre"], grr["unpl"], grr["lnpl"]) == (pytest.approx(0.75), 1, 0)
+    nrr = charted[("nrr", "team")][6]  # 1 +- 2.66: NRR cannot be negative, but can pass 1
+    assert (nrr["lnpl"], nrr["unpl"]) == (0, pytest.approx(3.66))
+    assert nrr["beyond_limits"] is True  # 5.0 > 3.66
+
+
+def kpi_control_rows(months: int, people: list[tuple], team: list[tuple],
+                     database: str = ":memory:") -> dict[tuple, dict]:
+    """marts.kpi_control built by its own SQL over hand-made month rows of the two marts it
+    reads (in `database`), keyed by (kpi, scope, month number from 1)."""
+    conn = duckdb.connect(database)
+    for path in macro_paths():
+        conn.execute(path.read_text())
+    for schema in ("staging", "marts"):
+        conn.execute(f"create schema {schema}")
+    conn.execute("create table staging.settings as select 12 as control_baseline_months, "
+                 "6 as control_min_points")
+    conn.execute("create table marts.csm_period_metrics (period_grain varchar, "
+                 "period_start date, csm_id varchar, hours_worked double, "
+                 "hours_on_accounts double, capacity_hours double, utilization double)")
+    conn.executemany("insert into marts.csm_period_metrics values ('month', ?, ?, ?, ?, ?, ?)",
+                     [(MONTHS[m - 1], c, h, a, cap, h / cap if cap else None)
+                      for m, c, h, a, cap in people])
+    conn.execute("create table marts.team_period_metrics (period_grain varchar, "
+                 "period_start date, customer_count bigint, account_efficiency double, "
+                 "nps double, grr double)")
+    conn.executemany("insert into marts.team_period_metrics values ('month', ?, ?, ?, ?, ?)",
+                     [(MONTHS[m - 1], *values) for m, *values in team])
+    run(conn, "create table marts.kpi_control as "
+              f"{(ROOT / 'marts' / 'kpi_control.sql').read_text()}")
+    cursor = conn.execute("select * from marts.kpi_control")
+    names = [d[0] for d in cursor.description]
+    charted = {}
+    for row in cursor.fetchall():
+        record = dict(zip(names, row, strict=True))
+        month = MONTHS.index(record["period_start"]) + 1
+        assert month <= months
+        charted[(record["kpi"], record["scope"], month)] = record
+    conn.close()
+    return charted
+
+
+def test_kpi_control_team_utilization_counts_people_with_capacity_only() -> None:
+    # a: 100 h of 160 every month. b's roster starts in month 3, but b tracked 40 h in months
+    # 1 and 2 (capacity 0 then): those hours have no capacity to fill and add nothing.
+    # `unassigned` (no capacity) holds 10 h on accounts.
+    people = []
+    for m in range(1, 9):
+        people += [(m, "a", 100.0, 90.0, 160.0), (m, "unassigned", 10.0, 10.0, None),
+                   (m, "b", 40.0, 30.0, 0.0) if m <= 2 else (m, "b", 80.0, 60.0, 160.0)]
+    charted = kpi_control_rows(8, people, [(m, 10, 1.0, None, None) for m in range(1, 9)])
+    utilization = [charted[("utilization", "team", m)]["value"] for m in range(1, 9)]
+    assert utilization == [pytest.approx(100 / 160)] * 2 + [pytest.approx(180 / 320)] * 6
+    # Hours per account is every CSM's hours on accounts over the customers, as before.
+    assert charted[("hours_per_account", "team", 1)]["value"] == pytest.approx(130 / 10)
+    assert charted[("utilization", "b", 1)]["value"] is None
+    assert charted[("utilization", "a", 1)]["value"] == pytest.approx(100 / 160)
+
+
+def test_kpi_control_clips_each_kpi_and_a_month_without_value_signals_nothing() -> None:
+    people = [(m, "a", 100.0, 90.0, 160.0) for m in range(1, 9)]
+    # NPS swings 100 / -20 for six months, has no response in month 7, is 100 in month 8;
+    # GRR swings 1 / 0.5.
+    nps = [100, -20, 100, -20, 100, -20, None, 100]
+    grr = [1, 0.5, 1, 0.5, 1, 0.5, 1, 0.5]
+    charted = kpi_control_rows(8, people, [(m, 10, 1.0, nps[m - 1], grr[m - 1])
+                                           for m in range(1, 9)])
+    for m in (7, 8):
+        row = charted[("nps", "team", m)]
+        assert (row["centre"], row["unpl"], row["lnpl"]) == (pytest.approx(40), 100, -100)
+    assert all(charted[("nps", "team", 7)][s] is None for s in SIGNALS)
+    assert all(charted[("nps", "team", 8)][s] is False for s in SIGNALS)
+    grr_7 = charted[("grr", "team", 7)]
+    assert (grr_7["unpl"], grr_7["lnpl"]) == (1, 0)
+    # Utilization has no upper bound: a's flat 0.625 has its limits on the centre.
+    assert charted[("utilization", "a", 7)]["unpl"] == pytest.approx(0.625)
+
+
+def test_the_signals_check_wants_null_signals_for_a_month_without_value(tmp_path: Path) -> None:
+    from dagster import build_asset_check_context
+    from dagster_duckdb import DuckDBResource
+
+    from pipelines.metrics.checks import kpi_control_signals_only_with_limits as check
+
+    database = tmp_path / "warehouse.duckdb"
+    nps = [100, -20, 100, -20, 100, -20, None, 100]
+    kpi_control_rows(8, [(m, "a", 100.0, 90.0, 160.0) for m in range(1, 9)],
+                     [(m, 10, 1.0, nps[m - 1], 1.0) for m in range(1, 9)], str(database))
+    resource = DuckDBResource(database=str(database))
+    assert check(build_asset_check_context(), warehouse=resource).passed
+    with duckdb.connect(str(database)) as conn:  # month 7 has limits but no NPS: a FALSE is wrong
+        conn.execute("update marts.kpi_control set beyond_limits = false "
+                     "where kpi = 'nps' and scope = 'team' and period_start = $p",
+                     {"p": MONTHS[6]})
+    result = check(build_asset_check_context(), warehouse=resource)
+    assert not result.passed
+    assert result.metadata["examples"].value == [f"nps team {MONTHS[6]}"]
 
 
 # --- the capacity plan, on a hand-made book -------------------------------------------------

@@ -233,12 +233,14 @@ def kpi_control_limits_ordered(context: AssetCheckExecutionContext,
 
 
 @asset_check(asset=KPI_CONTROL, blocking=True, pool=WAREHOUSE_POOL,
-             description="Signals exist exactly where limits do: every signal is NULL where "
-                         "the limits are NULL, and TRUE or FALSE where they are not.")
+             description="Limits and signals exist exactly where they should: the limits "
+                         "where the centre does; every signal is NULL where the limits or the "
+                         "value are NULL, and TRUE or FALSE where neither is.")
 def kpi_control_signals_only_with_limits(context: AssetCheckExecutionContext,
                                          warehouse: DuckDBResource) -> AssetCheckResult:
-    differ = " or ".join(f"({s} is null) <> (centre is null)"
-                         for s in (*SIGNALS, "unpl", "lnpl", "mr_bar", "sigma"))
+    differ = " or ".join(
+        [f"({s} is null) <> (centre is null or value is null)" for s in SIGNALS]
+        + [f"({s} is null) <> (centre is null)" for s in ("unpl", "lnpl", "mr_bar", "sigma")])
     return _result(context, _failures(warehouse, f"""
         select kpi, scope, period_start from marts.kpi_control where {differ}"""))
 

@@ -3,8 +3,10 @@
 -- rule: an inbound e-mail belongs to the owner of its account at the instant it arrived
 -- (point-in-time, `unassigned` when none); it is answered by the first outbound activity (an
 -- outbound e-mail, or a call or meeting that is a touchpoint) on the same account at or after
--- that instant, by anyone; unanswered when there is none in the data (docs/metrics.md,
--- Engagement: response time).
+-- that instant, by anyone the CRM owner resolves to (in the CSM population or not); unanswered
+-- when there is none in the data. An activity with no resolvable person answers nothing, except
+-- a Salesforce outbound EmailMessage, which has no owner of its own and needs none
+-- (docs/metrics.md, Engagement: response time).
 with activities as (
     select * from intermediate.int_touchpoints__activities
 ),
@@ -21,12 +23,16 @@ inbound as (
 ),
 
 -- One row per (account, instant) with the smallest id at that instant, so ties pick the same
--- answer on every run.
+-- answer on every run. An EmailMessage is known by its id: Salesforce's key prefix of the
+-- object, `02s`, the same in every org.
 outbound as (
     select account_id, occurred_at, min(activity_id) as activity_id
     from activities
     where is_outbound and not is_deleted
       and account_id is not null and occurred_at is not null
+      and (csm_id is not null
+           or (source = 'salesforce'
+               and starts_with(activity_id, prefixed_id('salesforce', '02s'))))
     group by all
 ),
 

@@ -6,22 +6,51 @@
 -- control.sql; docs/metrics.md, `marts.kpi_control`). The team's series use the team's own
 -- columns: `revenue_efficiency` and `csm_ratio` in place of ARR and accounts managed,
 -- `account_efficiency` as its accounts per hour, and its people's summed hours for hours per
--- account and utilization. A KPI column a mart does not have yet has no series.
+-- account (every CSM's hours on accounts over the customers) and utilization (the hours worked
+-- of the people with capacity in the month over their capacity: hours tracked outside a
+-- person's employment add nothing). A KPI column a mart does not have yet has no series.
+-- Limits are clipped to what each KPI can take (`bounds`).
 -- Every month's limits depend on the months before it, so the table is recomputed whole from
 -- every month the marts hold, after this build's months are written.
 -- replaces: table (the whole table, in the build's transaction)
-with people_metrics as (
-    select * from marts.csm_period_metrics
-    where period_grain = 'month'
-),
-
-team_metrics as (
+with team_metrics as (
     select * from marts.team_period_metrics
     where period_grain = 'month'
 ),
 
+-- The months charted are the team's: every series, the people's too, reads only these.
+months as (
+    select period_start from team_metrics
+),
+
+people_metrics as (
+    select * from marts.csm_period_metrics
+    where period_grain = 'month'
+      and period_start in (select period_start from months)
+),
+
 settings as (
     select * from staging.settings
+),
+
+-- What each KPI can take (docs/metrics.md, `marts.kpi_control`): NULL is unbounded. Retention
+-- and coverage are shares of a book; NRR, counts, hours and utilization cannot be negative but
+-- can pass 1 (expansion, overtime).
+bounds as (
+    select * from (values
+        ('nrr', 0.0, null),
+        ('grr', 0.0, 1.0),
+        ('logo_retention', 0.0, 1.0),
+        ('arr_managed', 0.0, null),
+        ('revenue_efficiency', 0.0, null),
+        ('accounts_managed', 0.0, null),
+        ('csm_ratio', 0.0, null),
+        ('accounts_per_hour', 0.0, null),
+        ('hours_per_account', 0.0, null),
+        ('utilization', 0.0, null),
+        ('touch_coverage', 0.0, 1.0),
+        ('nps', -100.0, 100.0)
+    ) as b(kpi, lower_bound, upper_bound)
 ),
 
 csm_values as (
@@ -39,8 +68,9 @@ people_totals as (
     select
         period_start,
         exact_sum(hours_on_accounts) as hours_on_accounts,
-        exact_sum(if(csm_id <> 'unassigned', hours_worked, null)) as hours_worked,
-        exact_sum(if(csm_id <> 'unassigned', capacity_hours, null)) as capacity_hours
+        -- `unassigned` has no capacity (NULL), nor has anyone outside their employment (0).
+        exact_sum(if(capacity_hours > 0, hours_worked, null)) as hours_worked,
+        exact_sum(if(capacity_hours > 0, capacity_hours, null)) as capacity_hours
     from people_metrics
     group by all
 ),
@@ -59,7 +89,7 @@ team_values as (
     left join people_totals using (period_start)
 ),
 
-series as (
+values_long as (
     select kpi, scope, period_start, value
     from csm_values
     unpivot include nulls (value for kpi in (columns(* exclude (period_start, scope))))
@@ -67,6 +97,12 @@ series as (
     select kpi, scope, period_start, value
     from team_values
     unpivot include nulls (value for kpi in (columns(* exclude (period_start, scope))))
+),
+
+series as (
+    select values_long.*, bounds.lower_bound, bounds.upper_bound
+    from values_long
+    left join bounds using (kpi)
 ),
 
 charted as (
