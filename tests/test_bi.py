@@ -15,7 +15,7 @@ import lkml
 import pytest
 
 from tests.conftest import ROOT, TinyBuild
-from warehouse.bi_files import JOINS
+from warehouse.bi_files import JOINS, ONE_GRAIN, ONE_PERIOD, semantics
 from warehouse.columns import mart_docs
 from warehouse.publishing import current_version
 
@@ -30,7 +30,9 @@ def built(tiny_built: TinyBuild) -> Path:
 @pytest.fixture(scope="module")
 def bi_files(built: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("bi_files")
-    env = {**os.environ, "WAREHOUSE_PATH": str(built / "warehouse.duckdb")}
+    env = {**os.environ, "WAREHOUSE_PATH": str(built / "warehouse.duckdb"),
+           "CSM_METRICS_POSTGRES_URL": "postgresql://publisher:secret@pg.internal:5432/"
+                                       "csm_metrics?sslmode=verify-full"}
     env.pop("CSM_METRICS_PUBLISHED_PATH", None)
     done = subprocess.run([sys.executable, "-m", "warehouse", "bi-files", "--out", str(out),
                            "--pg-host", "db.example.internal", "--pg-port", "6543",
@@ -65,8 +67,53 @@ def test_lookml_names_every_column_with_its_description(built: Path, bi_files: P
                                          *view.get("dimension_groups", [])]}
         assert set(fields) - {"row_key"} == set(columns[table])
         assert all(fields[c]["description"] == doc.columns[c] for c in columns[table])
-        sums = {m["name"] for m in view["measures"] if m["type"] == "sum"}
-        assert sums == {f"total_{c}" for c in doc.additive}
+        kinds = semantics(table, set(columns[table]))
+        visible = {m["name"]: m for m in view["measures"] if m.get("hidden") != "yes"}
+        assert set(visible) == {"count", *(f"total_{c}" for c in (*kinds.balances,
+                                                                  *kinds.flows)),
+                                *(f"{r.name}_rollup" for r in kinds.ratios)}
+        if "period_grain" not in columns[table]:
+            assert all(visible[f"total_{c}"]["type"] == "sum" for c in kinds.flows)
+            continue
+        # Every number the table says adds up within a period has a guarded total.
+        assert {c for c in doc.additive} <= {*kinds.balances, *kinds.flows}, table
+        for c in kinds.balances:
+            assert visible[f"total_{c}"]["sql"] == (
+                f"CASE WHEN {ONE_PERIOD} THEN ${{sum_{c}}} END")
+        for c in kinds.flows:
+            assert visible[f"total_{c}"]["sql"] == f"CASE WHEN {ONE_GRAIN} THEN ${{sum_{c}}} END"
+        assert all(m["type"] != "sum" for m in visible.values())
+
+
+def test_the_ratio_roll_ups_exist_where_their_components_do(built: Path, bi_files: Path
+                                                           ) -> None:
+    """NRR, GRR, logo retention, utilization and touch coverage for the CSMs; NRR, GRR and
+    logo retention for the team; NRR and GRR over accounts (by segment, say)."""
+    rollups = {table: {m["name"] for m in view_of(bi_files, table)["measures"]
+                       if m["name"].endswith("_rollup")}
+               for table in ("csm_period_metrics", "team_period_metrics",
+                             "account_period_metrics")}
+    assert rollups == {
+        "csm_period_metrics": {"nrr_rollup", "grr_rollup", "logo_retention_rollup",
+                               "utilization_rollup", "touch_coverage_rollup"},
+        "team_period_metrics": {"nrr_rollup", "grr_rollup", "logo_retention_rollup"},
+        "account_period_metrics": {"nrr_rollup", "grr_rollup"}}
+
+
+def test_every_period_explore_always_filters_the_grain(built: Path, bi_files: Path) -> None:
+    """The tiny build's tables: `period_grain` everywhere it is a column, `period_status`
+    wherever the build has it (every period table, once the periods change lands)."""
+    columns = published_columns(built)
+    model = lkml.load((bi_files / "lookml" / "csm_metrics.model.lkml").read_text())
+    for explore in model["explores"]:
+        table = explore["name"]
+        expected = [{f"{table}.{c}": v} for c, v in (("period_grain", "month"),
+                                                     ("period_status", "complete"))
+                    if c in columns[table]]
+        if "period_grain" in columns[table]:
+            assert explore["always_filter"]["filters__all"] == [expected], table
+        else:
+            assert "always_filter" not in explore, table
 
 
 def test_lookml_is_postgresql_on_the_marts_schema(built: Path, bi_files: Path) -> None:
@@ -145,12 +192,23 @@ def test_tableau_data_sources_name_every_column(built: Path, bi_files: Path) -> 
     for table, doc in mart_docs().items():
         for kind in ("hyper", "postgres", "duckdb"):
             root = tds(bi_files, kind, table)
-            fields = {c.get("name"): c for c in root.findall("column")}
+            fields = {c.get("name"): c for c in root.findall("column")
+                      if c.find("calculation") is None}
             assert set(fields) == {f"[{c}]" for c in columns[table]}
             assert all(fields[f"[{c}]"].find("desc/formatted-text/run").text == doc.columns[c]
                        for c in columns[table])
             measures = {n for n, c in fields.items() if c.get("role") == "measure"}
-            assert measures == {f"[{c}]" for c in doc.additive}
+            kinds = semantics(table, set(columns[table]))
+            assert measures == {f"[{c}]" for c in kinds.flows}  # a balance is no plain sum
+            calculated = {c.get("name") for c in root.findall("column")
+                          if c.find("calculation") is not None}
+            assert calculated == {*(f"[total_{c}]" for c in kinds.balances),
+                                  *(f"[{r.name}_rollup]" for r in kinds.ratios)}
+            filters = {f.get("column"): f.find("groupfilter").get("member")
+                       for f in root.findall("filter")}
+            assert filters == {f"[{c}]": f'"{v}"' for c, v in (("period_grain", "month"),
+                                                                ("period_status", "complete"))
+                               if c in columns[table]}
             relation = root.find("connection/relation")
             assert relation.get("table") == f"[marts].[{table}]"
             records = root.findall("connection/metadata-records/metadata-record")
@@ -164,8 +222,12 @@ def test_tableau_connections_point_at_the_extract_postgres_and_duckdb(
         hyper = tds(bi_files, "hyper", table).find(
             "connection/named-connections/named-connection/connection")
         assert hyper.get("class") == "hyper" and hyper.get("schema") == "marts"
-        assert hyper.get("dbname") == str(published / "csm_metrics.hyper")
-        assert Path(hyper.get("dbname")).resolve().suffix == ".hyper"
+        # Relative to the .tds: the same files copied elsewhere together still connect.
+        folder = bi_files / "tableau" / "hyper"
+        assert not Path(hyper.get("dbname")).is_absolute()
+        assert (folder / hyper.get("dbname")).resolve() == \
+            (published / "csm_metrics.hyper").resolve()
+        assert (folder / hyper.get("dbname")).resolve().suffix == ".hyper"
 
         postgres = tds(bi_files, "postgres", table).find(
             "connection/named-connections/named-connection/connection")
@@ -175,16 +237,35 @@ def test_tableau_connections_point_at_the_extract_postgres_and_duckdb(
             "dbname": "analytics", "username": "tableau_reader", "schema": "marts"}
         text = (bi_files / "tableau" / "postgres" / f"{table}.tds").read_text()
         assert "password" not in postgres.attrib and "password=" not in text.lower()
+        assert postgres.get("sslmode") == "require"  # the URL's verify-full, as Tableau has it
+        assert "secret" not in text and "pg.internal" not in text
 
         duck = tds(bi_files, "duckdb", table).find(
             "connection/named-connections/named-connection/connection")
         assert duck.get("class") == "duckdb_jdbc"
-        assert duck.get("v-connection_string_file") == str(published / "csm_metrics.duckdb")
+        link = duck.get("v-connection_string_file")
+        assert not Path(link).is_absolute()
+        assert (bi_files / "tableau" / "duckdb" / link).resolve() == \
+            (published / "csm_metrics.duckdb").resolve()
+
+
+def test_no_generated_file_names_a_path_of_the_machine_that_wrote_it(
+        built: Path, bi_files: Path, tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Committed or generated, a .tds names no host path: not the temporary folder these files
+    and the warehouse live in, not the project's checkout."""
+    machine = {str(tmp_path_factory.getbasetemp()), str(tmp_path_factory.getbasetemp()
+                                                        .resolve()), str(ROOT), str(built)}
+    files = [*bi_files.rglob("*.tds"), *bi_files.rglob("*.lkml")]
+    assert len(files) == 4 * len(mart_docs()) + 1
+    for path in files:
+        text = path.read_text()
+        assert not [m for m in machine if m in text], path
 
 
 def test_bi_files_default_to_the_local_postgres(built: Path, tmp_path: Path) -> None:
     env = {**os.environ, "WAREHOUSE_PATH": str(built / "warehouse.duckdb")}
     env.pop("CSM_METRICS_PUBLISHED_PATH", None)
+    env.pop("CSM_METRICS_POSTGRES_URL", None)
     done = subprocess.run([sys.executable, "-m", "warehouse", "bi-files", "--out",
                            str(tmp_path)], cwd=ROOT, env=env, capture_output=True, text=True,
                           timeout=120)
@@ -193,3 +274,5 @@ def test_bi_files_default_to_the_local_postgres(built: Path, tmp_path: Path) -> 
         "connection/named-connections/named-connection/connection")
     assert (postgres.get("server"), postgres.get("port"), postgres.get("dbname"),
             postgres.get("username")) == ("127.0.0.1", "5433", "csm_metrics", "bi")
+    # No URL, no TLS requirement: the attribute is left out, never written empty.
+    assert "sslmode" not in postgres.attrib
