@@ -174,9 +174,11 @@ def test_limits_are_clipped_to_what_the_kpi_can_take(conn: duckdb.DuckDBPyConnec
 
 
 def kpi_control_rows(months: int, people: list[tuple], team: list[tuple],
-                     database: str = ":memory:") -> dict[tuple, dict]:
+                     database: str = ":memory:", status: dict[int, str] | None = None
+                     ) -> dict[tuple, dict]:
     """marts.kpi_control built by its own SQL over hand-made month rows of the two marts it
-    reads (in `database`), keyed by (kpi, scope, month number from 1)."""
+    reads (in `database`), keyed by (kpi, scope, month number from 1); every month complete
+    unless `status` says otherwise."""
     conn = duckdb.connect(database)
     for path in macro_paths():
         conn.execute(path.read_text())
@@ -195,6 +197,11 @@ def kpi_control_rows(months: int, people: list[tuple], team: list[tuple],
                  "nps double, grr double)")
     conn.executemany("insert into marts.team_period_metrics values ('month', ?, ?, ?, ?, ?)",
                      [(MONTHS[m - 1], *values) for m, *values in team])
+    conn.execute("alter table marts.team_period_metrics add column period_status varchar "
+                 "default 'complete'")
+    for m, kind in (status or {}).items():
+        conn.execute("update marts.team_period_metrics set period_status = $s "
+                     "where period_start = $m", {"s": kind, "m": MONTHS[m - 1]})
     run(conn, "create table marts.kpi_control as "
               f"{(ROOT / 'marts' / 'kpi_control.sql').read_text()}")
     cursor = conn.execute("select * from marts.kpi_control")
@@ -224,6 +231,19 @@ def test_kpi_control_team_utilization_counts_people_with_capacity_only() -> None
     assert charted[("hours_per_account", "team", 1)]["value"] == pytest.approx(130 / 10)
     assert charted[("utilization", "b", 1)]["value"] is None
     assert charted[("utilization", "a", 1)]["value"] == pytest.approx(100 / 160)
+
+
+def test_only_complete_months_are_charted_or_in_a_baseline() -> None:
+    # Eight steady months at 100/160, then an open ninth measured to its fifth day (10/160):
+    # it must neither be charted nor fire a signal; a partial month neither.
+    people = [(m, "a", 100.0, 90.0, 160.0) for m in range(1, 9)] + [(9, "a", 10.0, 9.0, 160.0)]
+    team = [(m, 10, 1.0, None, None) for m in range(1, 10)]
+    charted = kpi_control_rows(9, people, team, status={9: "open"})
+    assert not [key for key in charted if key[2] == 9]
+    assert all(row["beyond_limits"] is False for key, row in charted.items()
+               if key[0] == "utilization" and row["unpl"] is not None)
+    charted = kpi_control_rows(9, people, team, status={1: "partial", 9: "open"})
+    assert not [key for key in charted if key[2] in (1, 9)]
 
 
 def test_kpi_control_clips_each_kpi_and_a_month_without_value_signals_nothing() -> None:

@@ -9,13 +9,16 @@
 -- account (every CSM's hours on accounts over the customers) and utilization (the hours worked
 -- of the people with capacity in the month over their capacity: hours tracked outside a
 -- person's employment add nothing). A KPI column a mart does not have yet has no series.
--- Limits are clipped to what each KPI can take (`bounds`).
+-- Limits are clipped to what each KPI can take (`bounds`). Complete months only: an open month
+-- (measured to date) or a partial one would move the baselines and fire signals on half a
+-- month (docs/metrics.md, Periods).
 -- Every month's limits depend on the months before it, so the table is recomputed whole from
 -- every month the marts hold, after this build's months are written.
 -- replaces: table (the whole table, in the build's transaction)
 with team_metrics as (
     select * from marts.team_period_metrics
     where period_grain = 'month'
+      and period_status = 'complete'
 ),
 
 -- The months charted are the team's: every series, the people's too, reads only these.
