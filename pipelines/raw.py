@@ -121,7 +121,7 @@ def _raw_asset(stream: Stream, monthly: PartitionsDefinition) -> AssetsDefinitio
             if stats.repaired:
                 context.log.warning(f"{stream.table}: {stats.repaired} records had a lone "
                                     "UTF-16 surrogate (a character cut in half), replaced by "
-                                    "U+FFFD")
+                                    "U+FFFD, or a NUL character, removed")
             if stats.limit_reached:
                 context.log.warning(stats.limit_reached)
 

@@ -209,9 +209,19 @@ HubSpotStream = Annotated[Literal["companies", "deals", "calls", "meetings", "em
 SourcingRule = Annotated[Literal["source_field", "creator_is_owner"], Kind("rule")]
 DriverInput = Annotated[Literal[DRIVER_INPUTS], Kind("driver input")]
 DriverInputs = Annotated[tuple[DriverInput, ...], BeforeValidator(_as_tuple)]
+# Upper bounds: every number is finite (no inf or nan, `_Model.model_config`) and bounded, so
+# nothing the SQL computes from it overflows a date, an interval or a decimal(18, 2) later,
+# failing a build without naming the setting.
+MAX_AMOUNT = 1e15  # an ARR threshold: below decimal(18, 2)'s 1e16
+MAX_COST = 1e9  # a person's annual cost: a team's costs sum within decimal(18, 2)
+MAX_RATE = 1e9  # units of the reporting currency per unit of another
+MAX_DAYS = 36_500  # a window of days: a century
+MAX_MONTHS = 1_200  # a term in months: a century
+MAX_CUSTOMERS = 10_000_000
 Share = Annotated[float, Field(gt=0, le=1)]
-Amount = Annotated[float, Field(ge=0)]
-Rate = Annotated[float, Field(gt=0)]
+Amount = Annotated[float, Field(ge=0, le=MAX_AMOUNT)]
+Cost = Annotated[float, Field(ge=0, le=MAX_COST)]
+Rate = Annotated[float, Field(gt=0, le=MAX_RATE)]
 Fte = Annotated[float, Field(ge=0, le=1.5)]
 Words = Annotated[tuple[Word, ...], BeforeValidator(_as_tuple)]
 Emails = Annotated[tuple[Email, ...], BeforeValidator(_as_tuple)]
@@ -249,7 +259,8 @@ def _refuse(expected: str, at: tuple[str | int, ...] = ()) -> PydanticCustomErro
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid", strict=True, validate_default=True)
+    model_config = ConfigDict(frozen=True, extra="forbid", strict=True, validate_default=True,
+                              allow_inf_nan=False)
     # The key whose value names an entry of a list in errors ("the entry for ...").
     entry_label: ClassVar[str | None] = None
     # What one of these is called in errors and docs/configuration.md.
@@ -272,8 +283,8 @@ class Person(_Model):
         (), table=["alias", "email"], expected="a list of e-mail addresses",
         description="other e-mails of the same person: each on one entry only, and nobody's "
                     "roster `email`")
-    annual_cost: Amount | None = _setting(
-        None, sql=True, expected="a non-negative number",
+    annual_cost: Cost | None = _setting(
+        None, sql=True, expected=f"a number from 0 to {MAX_COST:,.0f}",
         description="fully-loaded annual cost; `default_annual_cost` when unset")
     fte: Fte | None = _setting(
         None, sql=True, expected="a number from 0 to 1.5",
@@ -336,7 +347,8 @@ class Settings(_Model):
         description="the currency of every amount")
     currency_rates: dict[Currency, Rate] = _setting(
         factory=dict, table=["currency", "rate"],
-        expected="a table of three-letter currency codes to positive rates",
+        expected=f"a table of three-letter currency codes to positive rates up to "
+                 f"{MAX_RATE:,.0f}",
         description="units of the reporting currency per unit of another, e.g. `EUR = 1.08`; "
                     "a deal in a currency with no rate is quarantined (HubSpot "
                     "`deal_currency_code`; Salesforce's `CurrencyIsoCode` exists only in "
@@ -355,7 +367,8 @@ class Settings(_Model):
         1, ge=1, le=12, sql=True, expected="a month number from 1 to 12",
         description="the month fiscal years, and so quarters, start in")
     default_term_months: int = _setting(
-        12, gt=0, sql=True, expected="a positive whole number of months",
+        12, gt=0, le=MAX_MONTHS, sql=True,
+        expected=f"a positive whole number of months up to {MAX_MONTHS:,}",
         description="a won deal's term when it carries none")
     salesforce_owner_field: FieldName = _setting(
         "OwnerId", sql=True, expected="a field's API name (letters, digits, underscores)",
@@ -389,13 +402,13 @@ class Settings(_Model):
         factory=dict, expected="a table of streams (companies, deals) to lists of field names",
         description="more properties to pull, per stream (`companies`, `deals`)")
     default_annual_cost: float = _setting(
-        100_000.0, ge=0, sql=True, expected="a non-negative number",
+        100_000.0, ge=0, le=MAX_COST, sql=True, expected=f"a number from 0 to {MAX_COST:,.0f}",
         description="a person's annual fully-loaded cost when the roster gives none")
     default_fte: float = _setting(
         1.0, ge=0, le=1.5, sql=True, expected="a number from 0 to 1.5",
         description="a person's FTE when the roster gives none")
     working_hours_per_weekday: float = _setting(
-        8.0, ge=0, sql=True, expected="a non-negative number",
+        8.0, ge=0, le=24, sql=True, expected="a number of hours from 0 to 24",
         description="capacity per weekday at FTE 1")
     roster: People = _setting(
         (), table=True, expected="a list of [[roster]] tables",
@@ -403,16 +416,16 @@ class Settings(_Model):
                     "below; everyone on it is a CSM, even before owning an account")
     arr_band: Band = _setting(
         (1_000_000.0, 2_000_000.0), sql=["arr_band_low", "arr_band_high"],
-        expected="a pair [low, high] with 0 <= low <= high",
+        expected=f"a pair [low, high] with 0 <= low <= high <= {MAX_AMOUNT:,.0f}",
         description="`[low, high]` benchmark band of ARR managed for `arr_band`")
     accounts_band: Band = _setting(
         (10.0, 15.0), sql=["accounts_band_low", "accounts_band_high"],
-        expected="a pair [low, high] with 0 <= low <= high",
+        expected=f"a pair [low, high] with 0 <= low <= high <= {MAX_AMOUNT:,.0f}",
         description="`[low, high]` benchmark band of accounts managed for `accounts_band`")
     segments: dict[str, Amount] = _setting(
         factory=lambda: {"enterprise": 100_000.0, "mid_market": 25_000.0, "smb": 0.0},
         min_length=1, table=["segment", "lower_bound"],
-        expected="a table of segment names to ARR lower bounds",
+        expected=f"a table of segment names to ARR lower bounds from 0 to {MAX_AMOUNT:,.0f}",
         description="account segments to their ARR lower bound")
     leave_projects: Words = _setting(
         ("leave", "pto", "vacation", "holiday", "time off"), sql=True,
@@ -498,11 +511,13 @@ class Settings(_Model):
         expected="a field's API name (letters, digits, underscores)",
         description="the deal property holding a lost deal's reason")
     loss_reason_window_days: int = _setting(
-        120, ge=0, sql=True, expected="a non-negative whole number of days",
+        120, ge=0, le=MAX_DAYS, sql=True,
+        expected=f"a whole number of days from 0 to {MAX_DAYS:,}",
         description="a churn or contraction takes the reason of the account's latest lost deal "
                     "closed this many days before the period start, or in the period")
     onboarding_window_days: int = _setting(
-        90, gt=0, sql=True, expected="a positive whole number of days",
+        90, gt=0, le=MAX_DAYS, sql=True,
+        expected=f"a positive whole number of days up to {MAX_DAYS:,}",
         description="onboarding hours are an account's `onboarding` hours this many days from "
                     "its first revenue")
     salesforce_value_milestone_field: FieldName | None = _setting(
@@ -516,9 +531,10 @@ class Settings(_Model):
     target_account_share: Share = _setting(
         0.6, sql=True, expected="a number above 0 and at most 1",
         description="the share of a CSM's working hours meant for accounts, for `fte_needed`")
-    planned_book: dict[Name, Annotated[int, Field(ge=0)]] = _setting(
+    planned_book: dict[Name, Annotated[int, Field(ge=0, le=MAX_CUSTOMERS)]] = _setting(
         factory=dict, table=["segment", "customers"],
-        expected="a table of segment names to non-negative whole numbers of customers",
+        expected=f"a table of segment names to whole numbers of customers from 0 to "
+                 f"{MAX_CUSTOMERS:,}",
         description="a planned book, customers per segment, for `fte_needed_planned`; empty: "
                     "no plan")
     control_baseline_months: int = _setting(

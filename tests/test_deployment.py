@@ -136,6 +136,34 @@ def test_a_wrong_deployment_variable_stops_the_code_location_naming_it(
         build_definitions()
 
 
+def test_every_numeric_variable_refuses_infinite_nan_and_huge_values(
+        monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
+    """`CSM_METRICS_HTTP_TIMEOUT=1e300` passed `> 0` and overflowed deep in a run: every
+    number the deployment declares is finite and bounded, refused naming its variable."""
+    from pipelines.deployment import Deployment
+
+    numeric = [info.json_schema_extra["env"] for info in Deployment.model_fields.values()
+               if info.annotation in (int, float)]
+    assert {"CSM_METRICS_HTTP_TIMEOUT", "CLOCKIFY_PAGE_SIZE",
+            "CSM_METRICS_POSTGRES_SWAP_WAIT"} <= set(numeric)
+    monkeypatch.setenv("WAREHOUSE_PATH", str(tmp_path / "warehouse.duckdb"))
+    accepted = []
+    for name in numeric:
+        for value in ("inf", "-inf", "nan", "1e300", str(2**62)):
+            monkeypatch.setenv(name, value)
+            try:
+                Deployment.from_env()
+            except DeploymentError as error:
+                assert name in str(error), (name, value, str(error))
+            else:
+                accepted.append((name, value))
+        monkeypatch.delenv(name)
+    assert not accepted
+    monkeypatch.setenv("CSM_METRICS_HTTP_TIMEOUT", "1e300")
+    with pytest.raises(DeploymentError, match="CSM_METRICS_HTTP_TIMEOUT"):
+        build_definitions()
+
+
 def test_the_deployment_reaches_the_resources(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
     env = {"WAREHOUSE_PATH": str(tmp_path / "w.duckdb"), "CSM_METRICS_WAREHOUSE_LOCK_WAIT": "7",
            "CSM_METRICS_DUCKDB_MEMORY_LIMIT": "1GB", "CLOCKIFY_PAGE_SIZE": "250",

@@ -92,3 +92,40 @@ def test_the_published_check_counts_the_extract_rows(
         extract_path(folder / "published" / "csm_metrics.duckdb")))
     assert {t: evaluation.metadata[f"extract_rows_{t}"].value for t in mart_docs()} == extracted
     assert extracted["csm_period_metrics"] > 0
+
+
+READER = """
+import sys
+from tableauhyperapi import Connection, CreateMode, HyperProcess, Telemetry
+with HyperProcess(Telemetry.DO_NOT_SEND_USAGE_DATA_TO_TABLEAU,
+                  parameters={"log_dir": sys.argv[2]}) as process, \\
+        Connection(process.endpoint, sys.argv[1], CreateMode.NONE) as hyper:
+    hyper.execute_scalar_query('select count(*) from "marts"."csm_period_metrics"')
+    print("open", flush=True)
+    sys.stdin.readline()
+"""
+
+
+def test_the_extract_is_counted_while_a_tableau_reader_has_it_open(
+        built: tuple[Path, DagsterInstance], tmp_path: Path) -> None:
+    """A Tableau reader holding the published `.hyper` open (another Hyper process) must not
+    make `published_matches_working` raise: the check counts a copy of the immutable version."""
+    import shutil
+    import subprocess
+    import sys
+
+    folder, _ = built
+    extract = tmp_path / "versions" / "csm_metrics-1.hyper"
+    extract.parent.mkdir()
+    shutil.copy(current_version(extract_path(folder / "published" / "csm_metrics.duckdb")),
+                extract)
+    expected = extract_rows(extract)
+    (tmp_path / "logs").mkdir()
+    reader = subprocess.Popen([sys.executable, "-c", READER, str(extract), str(tmp_path / "logs")],
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert reader.stdout is not None and reader.stdout.readline().strip() == "open"
+        assert extract_rows(extract) == expected
+    finally:
+        reader.communicate("\n", timeout=60)
+    assert reader.returncode == 0

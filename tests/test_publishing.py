@@ -4,6 +4,7 @@ never see half a run (warehouse/publishing.py, docs/bi.md)."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import time
@@ -15,9 +16,10 @@ from dagster import AssetKey, DagsterInstance
 
 from sandbox.company import vendor_id
 from sandbox.servers import Sandbox
-from tests.conftest import ROOT, run_pipeline, tiny_fakes
+from tests.conftest import ROOT, TinyBuild, run_pipeline, tiny_fakes
 from tests.published_reader import TABLES, fingerprint
 from warehouse.columns import mart_docs
+from warehouse.publishing import VERSIONS as VERSIONS_DIR
 from warehouse.publishing import current_version, extract_path, publish
 
 FIRST, LAST = "2025-01-01", "2025-03-01"
@@ -118,3 +120,42 @@ def test_every_published_column_carries_its_description(fakes: Sandbox, tmp_path
         assert set(tables) == set(docs)
         assert all(tables[t] == docs[t].description for t in docs)
         assert columns and all(comment == docs[t].columns[c] for t, c, comment in columns)
+
+
+def test_a_foreign_file_beside_the_link_is_never_overwritten_nor_another_deployments_pruned(
+        tiny_built: TinyBuild, tmp_path: Path) -> None:
+    """A shared folder: a user's own `bi.hyper` and `report.html` beside the link stop the
+    publish, named, with nothing written; another deployment's `bi-eu-*` versions (whose names
+    start with this one's stem) are never pruned."""
+    import shutil
+
+    from warehouse.publishing import ForeignFile
+
+    warehouse = tmp_path / "warehouse.duckdb"
+    shutil.copyfile(tiny_built.folder / "warehouse.duckdb", warehouse)
+    shared = tmp_path / "shared"
+    link = shared / "bi.duckdb"
+    (shared / VERSIONS_DIR).mkdir(parents=True)
+    theirs = [shared / VERSIONS_DIR / f"bi-eu-2025010{n}T000000000000Z-eu{n}.duckdb"
+              for n in range(1, 5)]
+    for n, path in enumerate(theirs):
+        path.write_bytes(b"another deployment's marts")
+        path.with_suffix(".hyper").write_bytes(b"another deployment's extract")
+        (path.parent / f"bi-eu-2025020{n}T000000000000Z-eu{n}.duckdb.building").write_bytes(b"x")
+    foreign = shared / "bi.hyper"
+    foreign.write_bytes(b"a user's own extract")
+    with duckdb.connect(str(warehouse)) as conn:
+        with pytest.raises(ForeignFile, match=str(foreign)):
+            publish(conn, link, "run-one")
+        assert foreign.read_bytes() == b"a user's own extract" and not os.path.lexists(link)
+        foreign.unlink()
+        versions = [publish(conn, link, f"run-{n}", keep=1) for n in range(3)]
+    assert current_version(link) == versions[-1].version
+    others = sorted(p.name for p in (shared / VERSIONS_DIR).iterdir() if p.name.startswith("bi-eu"))
+    assert len(others) == 12  # four versions, four extracts, four in-flight builds: all theirs
+    # A regular file where the link goes is refused the same way.
+    other = shared / "other.duckdb"
+    other.write_bytes(b"a user's own database")
+    with duckdb.connect(str(warehouse)) as conn, pytest.raises(ForeignFile, match=str(other)):
+        publish(conn, other, "run-x")
+    assert other.read_bytes() == b"a user's own database"

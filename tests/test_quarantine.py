@@ -31,7 +31,13 @@ def odd_company() -> Company:
     company.deals = [dataclasses.replace(d, close_date=None) if d.key == "d3" else d
                      for d in company.deals]
     company.deals += IMPOSSIBLE_AMOUNTS
+    # A NUL in a name from each CRM: PostgreSQL's text cannot hold it.
+    company.accounts = [dataclasses.replace(a, name=NUL_NAMES[a.key]) if a.key in NUL_NAMES
+                        else a for a in company.accounts]
     return company
+
+
+NUL_NAMES = {"a4": "Umbrella\x00 Corp", "a7": "Way\x00ne"}
 
 
 # Amounts no won deal can be booked with (docs/metrics.md, ARR): a refund typed as a negative deal,
@@ -44,6 +50,8 @@ IMPOSSIBLE_AMOUNTS = [
     Deal("d8-month", "a7", "Wayne one month", Decimal("9000000000000000"), date(2025, 1, 20),
          term_months=1),
     Deal("d8-free", "a6", "Stark pilot", Decimal("0"), date(2025, 1, 20)),
+    # Fits decimal(18, 2) alone, but not summed with the rest of the book: above the per-deal cap.
+    Deal("d8-sum", "a1", "Acme typo", Decimal("9999999999990000"), date(2025, 1, 20)),
 ]
 
 
@@ -92,6 +100,7 @@ def test_every_broken_record_is_kept_aside_with_its_reason(warehouse: Path) -> N
         "term is not a whole number of months", "no readable start", "no primary key (id)",
         "zero or negative length", "longer than 24 hours", "negative amount",
         "amount beyond decimal(18, 2)", "annual value beyond decimal(18, 2)",
+        "annual value beyond 1e12, the per-deal cap",
         "NPS score outside 0-10"}  # the tiny company's NPS of 11
 
 
@@ -101,9 +110,11 @@ def test_impossible_amounts_are_quarantined_not_booked(warehouse: Path) -> None:
     reasons = {r["record_id"]: r["reason"] for r in rows}
     hubspot = read_rows(warehouse, """
         select deal_id from staging.stg_hubspot__deals where deal_name = 'Umbrella extra zeros'""")
-    assert {sf(key): reasons.get(sf(key)) for key in ("d8-refund", "d8-huge-sf", "d8-month")} == {
+    keys = ("d8-refund", "d8-huge-sf", "d8-month", "d8-sum")
+    assert {sf(key): reasons.get(sf(key)) for key in keys} == {
         sf("d8-refund"): "negative amount", sf("d8-huge-sf"): "amount beyond decimal(18, 2)",
-        sf("d8-month"): "annual value beyond decimal(18, 2)"}
+        sf("d8-month"): "annual value beyond decimal(18, 2)",
+        sf("d8-sum"): "annual value beyond 1e12, the per-deal cap"}
     assert reasons.get(hubspot[0]["deal_id"]) == "amount beyond decimal(18, 2)"
     booked = read_rows(warehouse, """
         select deal_id, annual_value from intermediate.int_revenue__schedules
@@ -141,3 +152,56 @@ def test_quotes_sql_and_emoji_reach_the_marts_intact(warehouse: Path) -> None:
         where table_name in ('account_period_metrics', 'quarantine', '_state')""")
     assert {t["name"] for t in tables} >= {
         "marts.account_period_metrics", "raw.quarantine", "raw._state", "marts.quarantine"}
+
+
+def test_a_nul_in_a_crm_name_reaches_the_marts_without_it(warehouse: Path) -> None:
+    """The fakes send `"\\u0000"` inside an account name of each CRM; the names land without
+    it, so no mart text holds a character PostgreSQL refuses."""
+    names = read_rows(warehouse, """
+        select distinct account_id, account_name from marts.account_period_metrics
+        where account_id in ($sf, $hs)""", {"sf": "sf:" + vendor_id("sf_account", "a7"),
+                                              "hs": "hs:" + vendor_id("hs_company", "a4")})
+    assert sorted(r["account_name"] for r in names) == ["Umbrella Corp", "Wayne"]
+    leftover = read_rows(warehouse, """
+        select count(*) as n from raw.salesforce__accounts, raw.hubspot__companies
+        where contains(raw.salesforce__accounts._record::varchar, chr(0))
+           or contains(raw.hubspot__companies._record::varchar, chr(0))""")
+    assert leftover == [{"n": 0}]
+
+
+def test_the_accepted_deals_always_sum_within_decimal_18_2(tmp_path: Path) -> None:
+    """10,001 deals just under the per-deal cap would sum past decimal(18, 2): the largest is
+    quarantined, naming why, and every accepted deal's annual value sums within it."""
+    import duckdb
+
+    from connectors.clockify import STREAMS as CLOCKIFY
+    from connectors.hubspot import STREAMS as HUBSPOT
+    from connectors.salesforce import STREAMS as SALESFORCE
+    from connectors.toggl import STREAMS as TOGGL
+    from pipelines.settings import Settings
+    from warehouse.schema import prepare
+
+    streams = [*SALESFORCE.values(), *HUBSPOT.values(), *TOGGL.values(), *CLOCKIFY.values()]
+    with duckdb.connect(str(tmp_path / "w.duckdb")) as conn:
+        prepare(conn, streams, Settings().for_warehouse(), Settings().tables())
+        opportunities = "staging.stg_salesforce__opportunities"
+        conn.execute(f"create table hand as select * from {opportunities} where false")
+        conn.execute("""
+            insert into hand by name
+            select 'sf:' || lpad(i::varchar, 6, '0') as deal_id, 'salesforce' as source,
+                   'sf:001' as account_id, 'big' as deal_name,
+                   999999999999.00::decimal(18, 2) as amount, '999999999999' as amount_raw,
+                   date '2025-01-20' as close_date, true as is_won, false as is_deleted
+            from range(10001) t(i)""")
+        conn.execute(f"drop table {opportunities}")
+        conn.execute(f"create view {opportunities} as select * from hand")
+        rejected = conn.execute("""
+            select deal_id, reject_reason from intermediate.int_revenue__won_deals
+            where reject_reason is not null""").fetchall()
+        assert rejected == [("sf:010000",
+                             "annual value would take the summed ARR beyond decimal(18, 2)")]
+        total = conn.execute("select sum(annual_value) from intermediate.int_revenue__schedules"
+                             ).fetchone()
+        assert total == (Decimal("999999999999.00") * 10000,)
+        assert conn.execute("select cast(sum(annual_value) as decimal(18, 2)) "
+                            "from intermediate.int_revenue__schedules").fetchone() == total

@@ -57,7 +57,7 @@ def test_a_file_is_read_and_validated(tmp_path: Path, monkeypatch: pytest.Monkey
      r"'roster\[0\]\.start_date' must be a TOML date"),
     ({"roster": "ana@x.com"}, r"'roster' must be a list of \[\[roster\]\] tables"),
     ({"roster": [1]}, r"'roster\[0\]' must be a \[\[roster\]\] table, got 1"),
-    ({"default_annual_cost": "100000"}, "'default_annual_cost' must be a non-negative number"),
+    ({"default_annual_cost": "100000"}, "'default_annual_cost' must be a number from 0 to"),
 ])
 def test_a_wrong_key_or_value_names_it(raw: dict, message: str) -> None:
     with pytest.raises(SettingsError, match=message):
@@ -201,10 +201,11 @@ def test_an_unknown_key_is_refused_naming_its_path() -> None:
      r"to 12, got 13"),
     ({"fiscal_year_start_month": 0}, r"'fiscal_year_start_month' must be a month number"),
     ({"default_fte": -0.1}, r"'default_fte' must be a number from 0 to 1.5, got -0.1"),
-    ({"working_hours_per_weekday": -1}, r"'working_hours_per_weekday' must be a non-negative"),
+    ({"working_hours_per_weekday": -1}, r"'working_hours_per_weekday' must be a number of hours "
+     r"from 0 to 24"),
     ({"accounts_band": [-1, 5]}, r"'accounts_band' must be a pair"),
     ({"roster": [{"email": "a@x.com"}, {"email": "b@x.com", "annual_cost": -5}]},
-     r"'roster\[1\]\.annual_cost' must be a non-negative number.*got -5.*b@x\.com"),
+     r"'roster\[1\]\.annual_cost' must be a number from 0 to 1,000,000,000.*got -5.*b@x\.com"),
     ({"roster": [{"email": "a@x.com", "end_date": date(2025, 1, 1),
                   "start_date": date(2025, 2, 1)}]},
      r"'roster\[0\]\.end_date' must be a date on or after the start_date"),
@@ -309,3 +310,64 @@ def test_defaults_pass_the_same_validation_as_the_file() -> None:
                               "hubspot_touch_call_statuses": ["COMPLETED"]})
     assert Settings() == written
     assert Settings().hubspot_touch_call_statuses == ("completed",)
+
+
+HOSTILE_NUMBERS = [float("inf"), float("-inf"), float("nan"), 2**62, 1e300]
+
+
+def _numeric_places(annotation: object) -> list[object] | None:
+    """How to put a number where `annotation` takes one: a function of the number giving the
+    setting's raw value, or None when it takes no number."""
+    from types import NoneType, UnionType
+    from typing import Annotated, Union, get_args, get_origin
+
+    while True:
+        if get_origin(annotation) is Annotated:
+            annotation = get_args(annotation)[0]
+        elif get_origin(annotation) in (Union, UnionType):
+            annotation = next(a for a in get_args(annotation) if a is not NoneType)
+        else:
+            break
+    if annotation in (int, float):
+        return [lambda n: n]
+    origin, args = get_origin(annotation), get_args(annotation)
+    if origin is dict and _numeric_places(args[1]):
+        return [lambda n: {"EUR": n}]
+    if origin is tuple and len(args) == 2 and args[1] is not Ellipsis \
+            and _numeric_places(args[0]):
+        return [lambda n: [0.0, n]]
+    return None
+
+
+def _hostile_settings() -> list[tuple[str, dict]]:
+    from pipelines.settings import Person
+
+    cases = []
+    for number in HOSTILE_NUMBERS:
+        for name, info in Settings.model_fields.items():
+            for place in _numeric_places(info.annotation) or []:
+                cases.append((name, {name: place(number)}))
+        for name, info in Person.model_fields.items():
+            for place in _numeric_places(info.annotation) or []:
+                cases.append((f"roster[0].{name}",
+                              {"roster": [{"email": "a@x.com", name: place(number)}]}))
+    return cases
+
+
+def test_every_numeric_setting_refuses_infinite_nan_and_huge_values() -> None:
+    """Each number the model declares is finite and bounded, so an infinite cost or a 2^62-day
+    window is refused when the file is read, naming the setting, not later in SQL."""
+    cases = _hostile_settings()
+    names = {name for name, _ in cases}
+    # The sweep reaches every kind of numeric setting: scalars, tables, pairs, roster keys.
+    assert {"default_annual_cost", "onboarding_window_days", "currency_rates", "arr_band",
+            "planned_book", "roster[0].annual_cost", "roster[0].fte"} <= names
+    accepted = []
+    for name, raw in cases:
+        try:
+            parse_settings(raw, source="settings.toml")
+        except SettingsError as error:
+            assert f"setting '{name}'" in str(error), (name, str(error))
+        else:
+            accepted.append((name, raw))
+    assert not accepted

@@ -157,6 +157,21 @@ def test_a_lone_surrogate_is_replaced_and_the_record_kept(
     assert rows(conn, "raw.test__things") == [("1", "Kickoff \ufffd"), ("2", "fine 🚀")]
 
 
+def test_a_nul_character_is_removed_and_the_record_kept(
+        conn: duckdb.DuckDBPyConnection) -> None:
+    # PostgreSQL's text cannot hold U+0000: one in any CRM string would stop every publish.
+    stats = land(conn, FULL, [[{"id": 1, "name": "Acme\u0000 Corp"},
+                               {"id": 2, "name": "fine", "odd\u0000key": "x"},
+                               {"id": 3, "name": "a backslash: \\u0000"}]], "run-1")
+    assert (stats.rows_written, stats.repaired) == (3, 2)
+    assert rows(conn, "raw.test__things") == [
+        ("1", "Acme Corp"), ("2", "fine"), ("3", "a backslash: \\u0000")]
+    assert conn.execute("select count(*) from raw.test__things "
+                        "where contains(_record::varchar, chr(0))").fetchone() == (0,)
+    assert conn.execute("select _record->>'oddkey' from raw.test__things where _pk = '2'"
+                        ).fetchone() == ("x",)
+
+
 def test_a_full_pull_that_would_delete_most_of_the_table_stops(
         conn: duckdb.DuckDBPyConnection) -> None:
     land(conn, FULL, pages(20), "full")

@@ -16,6 +16,7 @@ so both hold the same rows, and swaps it in the same way.
 from __future__ import annotations
 
 import re
+import shutil
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -107,9 +108,16 @@ def write_extract(source: duckdb.DuckDBPyConnection, target: Path, staging: Path
 
 
 def extract_rows(path: Path, log_dir: Path | None = None) -> dict[str, int]:
-    """Each marts table's row count in the extract at `path`, read with the Hyper API."""
-    with hyper_process(log_dir) as process, \
-            Connection(process.endpoint, path, CreateMode.NONE) as hyper:
-        return {table: hyper.execute_scalar_query(
-                    f"select count(*) from {TableName(SCHEMA, table)}")
-                for table in mart_docs()}
+    """Each marts table's row count in the extract at `path`, read with the Hyper API.
+
+    Hyper locks a database file for the process that opens it, so a Tableau reader holding the
+    published extract open would make opening it here fail: a copy is counted instead (a
+    version is never written again once published, so the copy is the same file)."""
+    with tempfile.TemporaryDirectory(prefix="hyper-count-") as scratch:
+        copy = Path(scratch) / path.name
+        shutil.copyfile(path, copy)
+        with hyper_process(log_dir) as process, \
+                Connection(process.endpoint, copy, CreateMode.NONE) as hyper:
+            return {table: hyper.execute_scalar_query(
+                        f"select count(*) from {TableName(SCHEMA, table)}")
+                    for table in mart_docs()}

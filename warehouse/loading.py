@@ -26,6 +26,8 @@ What the landing refuses, rather than write a wrong table without a word:
   `MASS_DELETE_MIN_ROWS` rows are exempt: there a few deletions are a large share by nature.
 A string with a lone UTF-16 surrogate (an emoji cut in half by a client, sent as `"\\ud83d"`)
 is not UTF-8: the surrogate is replaced by U+FFFD and the record kept (counted in `repaired`).
+A NUL character (U+0000, sent as `"\\u0000"`) is removed the same way, keys too, and counted
+in `repaired`: PostgreSQL's text cannot hold it, so one NUL would stop every publish there.
 """
 
 from __future__ import annotations
@@ -68,7 +70,7 @@ class LandingStats:
     records: int = 0
     rows_written: int = 0
     quarantined: int = 0
-    repaired: int = 0  # records whose lone surrogates were replaced by U+FFFD
+    repaired: int = 0  # records whose lone surrogates became U+FFFD, or whose NULs were removed
     deleted: int = 0  # rows removed by a full pull, or marked deleted by a window re-pull
     cursor: str | None = None
     limit_reached: str | None = None  # the quota error that cut an incremental pull short
@@ -411,15 +413,22 @@ class _Buffer:
         try:
             text = _dumps(page)
         except orjson.JSONEncodeError:  # a lone surrogate somewhere in the page
-            repaired = [_without_lone_surrogates(record) for record in page]
-            self.repaired += sum(new != old for new, old in zip(repaired, page, strict=True))
-            text = _dumps(repaired)
+            text = self._repaired(page)
+        else:
+            if _NUL in text:  # a NUL somewhere (or the text `\u0000`: then nothing changes)
+                text = self._repaired(page)
         self.pages.append(text)
         self.numbers.append(self.page_number)
         self.page_number += 1
         self.rows += len(page)
         if self.rows >= self.ROWS:
             self.flush()
+
+    def _repaired(self, page: Page) -> str:
+        """The page as JSON with its records' strings made text every warehouse can hold."""
+        repaired = [_repaired(record) for record in page]
+        self.repaired += sum(new != old for new, old in zip(repaired, page, strict=True))
+        return _dumps(repaired)
 
     def flush(self) -> None:
         if not self.pages:
@@ -448,15 +457,20 @@ def _dumps(value: Any) -> str:
     return orjson.dumps(value, default=str, option=orjson.OPT_NON_STR_KEYS).decode()
 
 
-def _without_lone_surrogates(value: Any) -> Any:
-    """The value with every lone UTF-16 surrogate in its strings (keys too) as U+FFFD."""
+# How orjson writes U+0000 in a string.
+_NUL = "\\u0000"
+
+
+def _repaired(value: Any) -> Any:
+    """The value with every lone UTF-16 surrogate in its strings (keys too) as U+FFFD, and every
+    NUL removed."""
     if isinstance(value, str):
-        return value.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+        return (value.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+                .replace("\x00", ""))
     if isinstance(value, dict):
-        return {_without_lone_surrogates(k): _without_lone_surrogates(v)
-                for k, v in value.items()}
+        return {_repaired(k): _repaired(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return [_without_lone_surrogates(v) for v in value]
+        return [_repaired(v) for v in value]
     return value
 
 

@@ -15,12 +15,20 @@ A publish that fails (a full disk, say) leaves nothing behind: every file it was
 in `.building` and is removed before the error goes up, the error raised is the one that
 stopped it, and leftovers of a publish that was killed outright are removed when the next one
 starts. The links still point at the last good version.
+
+A folder may be shared (with another deployment, or with files of the user's): a publish never
+replaces, prunes or cleans up a file it did not write. What it wrote is named
+`versions/<stem>-<stamp>-<run>.<suffix>` (the stamp's exact digits included), and its links
+point at such a file; a `<name>.hyper` or `<name>.duckdb` beside the link that is anything else
+stops the publish before it writes, naming the file (`ForeignFile`), and another deployment's
+`<stem>-eu-...` versions are not this one's to prune.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import re
 import shutil
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -35,6 +43,11 @@ from warehouse.sql import literal, run, transaction
 VERSIONS = "versions"
 BUILDING = ".building"
 EXTRACT_SUFFIX = ".hyper"
+STAMP_FORMAT = "%Y%m%dT%H%M%S%fZ"
+
+
+class ForeignFile(FileExistsError):
+    """A file this deployment did not write is where a publish would write; nothing was."""
 
 
 @dataclass(frozen=True)
@@ -59,9 +72,10 @@ def publish(conn: duckdb.DuckDBPyConnection, path: Path, run_id: str, keep: int 
     if extract and extract_path(path) == path:
         raise ValueError(f"the published path {path} must not end in {EXTRACT_SUFFIX}")
     versions = path.parent / VERSIONS
+    refuse_foreign([path, *([extract_path(path)] if extract else [])])
     versions.mkdir(parents=True, exist_ok=True)
     remove_leftovers(path)
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
+    stamp = datetime.now(UTC).strftime(STAMP_FORMAT)
     prefix = f"{path.stem}-{stamp}-{run_id[:8]}"
     version = versions / f"{prefix}.duckdb"
     hyper = versions / f"{prefix}{EXTRACT_SUFFIX}"
@@ -104,10 +118,39 @@ def current_version(path: Path) -> Path:
     return path.resolve()
 
 
+def _ours(path: Path, suffix: str) -> re.Pattern[str]:
+    """The names of the version files publishing to `path` writes, for one suffix."""
+    return re.compile(rf"{re.escape(path.stem)}-\d{{8}}T\d{{12}}Z-[^/]{{0,8}}{re.escape(suffix)}")
+
+
+def _written_here(link: Path) -> bool:
+    """Whether `link` is a link a publish to it made: one into its `versions/` folder, at a
+    file named as this deployment names its versions."""
+    if not link.is_symlink():
+        return False
+    target = Path(os.readlink(link))
+    if target.is_absolute() or target.parent != Path(VERSIONS):
+        return False
+    return bool(_ours(link, link.suffix).fullmatch(target.name))
+
+
+def refuse_foreign(links: list[Path]) -> None:
+    """Stop before writing when a file this deployment did not write holds a link's place."""
+    for link in links:
+        if os.path.lexists(link) and not _written_here(link):
+            raise ForeignFile(
+                f"{link} exists and was not written by this deployment's publishing (it is not "
+                f"a link into {link.parent / VERSIONS}): nothing was published. Move it away, "
+                "or set CSM_METRICS_PUBLISHED_PATH to a folder of its own.")
+
+
 def remove_leftovers(path: Path) -> int:
     """Remove what a killed publish left: `.building` files (and DuckDB's `.wal` of one) and
-    staged links. Only one publish runs at a time (it holds the warehouse's write lock)."""
-    leftovers = [*(path.parent / VERSIONS).glob(f"*{BUILDING}*"),
+    staged links, this deployment's only. Only one publish runs at a time (it holds the
+    warehouse's write lock)."""
+    building = re.compile(rf"{re.escape(path.stem)}-\d{{8}}T\d{{12}}Z-.*{re.escape(BUILDING)}.*")
+    leftovers = [*(p for p in (path.parent / VERSIONS).glob(f"{path.stem}-*{BUILDING}*")
+                   if building.fullmatch(p.name)),
                  *path.parent.glob(f".{path.name}.*.link"),
                  *path.parent.glob(f".{extract_path(path).name}.*.link")]
     _remove(leftovers)
@@ -183,9 +226,12 @@ def _points_at(link: Path, final: Path) -> bool:
 
 
 def _prune(versions: Path, path: Path, suffix: str, keep: int) -> int:
+    """Remove this deployment's versions beyond `keep`, never a file it did not write (another
+    deployment's `<stem>-eu-...` in a shared folder)."""
     current = path.resolve()
-    done = sorted((v for v in versions.glob(f"{path.stem}-*{suffix}") if v != current),
-                  reverse=True)
+    ours = _ours(path, suffix)
+    done = sorted((v for v in versions.glob(f"{path.stem}-*{suffix}")
+                   if v != current and ours.fullmatch(v.name)), reverse=True)
     stale = done[max(keep - 1, 0):]
     _remove(stale)
     return len(stale)

@@ -6,6 +6,10 @@
 -- or annual value beyond decimal(18, 2) (the marts' money type), no close date, a term that is not
 -- a positive whole number, or a currency with no rate make a deal a quarantined record, never a
 -- silent zero or a failed cast. A zero amount is an amount: booked, adding no ARR.
+-- The marts sum annual values (ARR, bookings) into decimal(18, 2) too, so what is accepted must
+-- sum within it: an annual value of 1e12 or more (the per-deal cap, far beyond any real deal) is
+-- quarantined, and should more than 10,000 deals near the cap still sum to 1e16, the largest are
+-- quarantined until the rest fit. Every ARR sum is over some accepted deals, so each then fits.
 with settings as (
     select * from staging.settings
 ),
@@ -52,7 +56,7 @@ priced as (
     left join rates on rates.currency = won.currency
 ),
 
-final as (
+judged as (
     select
         * exclude (reporting_currency),
         case
@@ -72,8 +76,35 @@ final as (
                     || reporting_currency
             -- int_revenue__schedules casts annual_value to decimal(18, 2): refuse what cannot fit.
             when abs(amount * rate * 12 / term) >= 1e16 then 'annual value beyond decimal(18, 2)'
+            when abs(amount * rate * 12 / term) >= 1e12
+                then 'annual value beyond 1e12, the per-deal cap'
         end as reject_reason
     from priced
+),
+
+-- Accepted deals from the smallest annual value up, with the running total of their values
+-- (decimal(38, 2): exact, and wide enough for any number of capped deals).
+running as (
+    select
+        deal_id,
+        sum(cast(round(amount * rate * 12 / term, 2) as decimal(38, 2))) over (
+            order by amount * rate * 12 / term, deal_id
+            rows between unbounded preceding and current row
+        ) as running_arr
+    from judged
+    where reject_reason is null
+),
+
+final as (
+    select
+        judged.* exclude (reject_reason),
+        case
+            when running.running_arr >= 1e16
+                then 'annual value would take the summed ARR beyond decimal(18, 2)'
+            else judged.reject_reason
+        end as reject_reason
+    from judged
+    left join running on running.deal_id = judged.deal_id
 )
 
 select * from final
