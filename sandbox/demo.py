@@ -1,12 +1,14 @@
 """The one-command demo: start the fake APIs, backfill 24 months through Dagster, print tables.
 
-The runs go through the real `dagster asset materialize` command with a kept `DAGSTER_HOME`, so
-`make ui` shows their history afterwards. Nothing here needs an account anywhere.
+The runs are the named jobs `pull_sources` and `monthly_metrics`, launched through the real `dg
+launch` command with a kept `DAGSTER_HOME`, so `make ui` shows their history afterwards. Nothing
+here needs an account anywhere.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import time
@@ -44,20 +46,47 @@ def demo_env(sandbox: Sandbox) -> dict[str, str]:
             "DAGSTER_HOME": str(DAGSTER_HOME), "CSM_METRICS_SETTINGS": str(SETTINGS)}
 
 
-def materialize(env: dict[str, str], select: str, partition_range: str | None = None) -> None:
-    command = [sys.executable, "-m", "dagster", "asset", "materialize",
-               "-m", "pipelines.definitions", "--select", select]
+# A line of Dagster's event log: `... - <job> - <run id> - <pid> - [<step> - ]<EVENT> - <message>`.
+_EVENT = re.compile(r" - (?P<job>\w+) - (?P<run>[0-9a-f-]{36}) - \d+ - (?:(?P<step>[\w.-]+) - )?"
+                    r"(?P<event>RUN_START|RUN_SUCCESS|RUN_FAILURE|STEP_SUCCESS|STEP_FAILURE)"
+                    r"(?: - Finished execution of step \"[^\"]+\" in (?P<took>\S+)\.)?")
+
+
+def run_job(env: dict[str, str], job: str, partition_range: str | None = None) -> None:
+    """One run of a named job through the `dg launch` command, printing its id and each step as
+    it finishes (Dagster's own log goes to data/demo/<job>.log); a failed run stops the demo
+    with the end of that log."""
+    command = [sys.executable, "-m", "dagster_dg_cli.cli", "launch", "--job", job,
+               "-m", "pipelines.definitions"]
     if partition_range:
         command += ["--partition-range", partition_range]
-    print(f"\n$ dagster asset materialize -m pipelines.definitions --select '{select}'"
+    print(f"\n$ dg launch --job {job}"
           + (f" --partition-range {partition_range}" if partition_range else ""), flush=True)
-    started = time.monotonic()
-    result = subprocess.run(command, env=env, cwd=PROJECT_ROOT, capture_output=True, text=True)
-    if result.returncode != 0:
-        sys.stderr.write(result.stdout[-4000:] + result.stderr[-8000:])
-        raise SystemExit(f"the Dagster run failed (exit {result.returncode}); see above")
-    steps = result.stderr.count("STEP_SUCCESS")
-    print(f"  ok: {steps} steps succeeded in {time.monotonic() - started:.1f}s", flush=True)
+    log = WAREHOUSE.parent / f"{job}.log"
+    started, steps = time.monotonic(), 0
+    with log.open("w") as kept, subprocess.Popen(
+            command, env=env, cwd=PROJECT_ROOT, stdout=kept, stderr=subprocess.PIPE,
+            text=True) as process:
+        assert process.stderr is not None
+        for line in process.stderr:
+            kept.write(line)
+            found = _EVENT.search(line)
+            if not found:
+                continue
+            event = found["event"]
+            if event == "RUN_START":
+                print(f"  run {found['run']} of {found['job']} started", flush=True)
+            elif event == "STEP_SUCCESS":
+                steps += 1
+                took = f" ({found['took']})" if found["took"] else ""
+                print(f"  {steps:>3}. {found['step']}{took}", flush=True)
+            elif event == "STEP_FAILURE":
+                print(f"  FAILED: {found['step']}", flush=True)
+    if process.returncode != 0:
+        sys.stderr.write(log.read_text()[-8000:])
+        raise SystemExit(f"the Dagster run of {job} failed (exit {process.returncode}); its "
+                         f"log: {log}")
+    print(f"  ok: {job}, {steps} steps in {time.monotonic() - started:.1f}s", flush=True)
 
 
 def demo() -> int:
@@ -68,9 +97,8 @@ def demo() -> int:
         env = demo_env(sandbox)
         print(f"  {len(company.people) - 1} CSMs, {len(company.accounts)} accounts, "
               f"{len(company.deals)} deals, {len(company.entries)} time entries")
-        materialize(env, "tag:partitioning=none")
-        materialize(env, "tag:partitioning=monthly or tag:layer=bi",
-                    f"{FIRST_MONTH.isoformat()}...{LAST_MONTH.isoformat()}")
+        run_job(env, "pull_sources")
+        run_job(env, "monthly_metrics", f"{FIRST_MONTH.isoformat()}...{LAST_MONTH.isoformat()}")
         requests = {s.name: s.request_count for s in sandbox.servers}
     print(f"  HTTP requests served: {requests}")
     with duckdb.connect(str(WAREHOUSE), read_only=True) as conn:
