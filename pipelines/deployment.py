@@ -121,8 +121,9 @@ class Deployment(BaseModel):
         "(docs/bi.md)", expected="a role name", min_length=1)
     postgres_swap_wait: float = _variable(
         60.0, "CSM_METRICS_POSTGRES_SWAP_WAIT",
-        "seconds the swap into `marts` waits for readers' open transactions before failing, "
-        "the old version still served", expected="a number of seconds from 0 to 86400", ge=0,
+        "seconds any wait of the PostgreSQL publish may last before it fails naming what it "
+        "waited on (connecting, a lock, readers' open transactions at the swap), the old "
+        "version still served", expected="a number of seconds from 0 to 86400", ge=0,
         le=MAX_WAIT)
 
     # The declared references (`REFERENCES`) that are set: the resources get `EnvVar`s for them.

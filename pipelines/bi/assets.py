@@ -92,12 +92,11 @@ def postgres_marts(context: AssetExecutionContext, warehouse: WarehouseResource,
     if not postgres.enabled or postgres.url is None:
         context.log.info("publishing to PostgreSQL is off (CSM_METRICS_POSTGRES_URL is not set)")
         return MaterializeResult(metadata={"published": False})
-    try:
-        with warehouse.get_connection() as conn:
-            result = publish_marts(conn, postgres.url, context.run_id, bi_role=postgres.bi_role,
-                                   bi_password=postgres.bi_password,
-                                   swap_wait_seconds=postgres.swap_wait_seconds,
-                                   log=context.log.info)
+    try:  # the warehouse is read, then closed before PostgreSQL is contacted
+        result = publish_marts(warehouse.get_connection, postgres.url, context.run_id,
+                               bi_role=postgres.bi_role, bi_password=postgres.bi_password,
+                               swap_wait_seconds=postgres.swap_wait_seconds,
+                               log=context.log.info, warn=context.log.warning)
     except PostgresPublishError as error:
         raise Failure(description=str(error)) from None
     total = sum(result.rows.values())

@@ -3,7 +3,9 @@
 The publisher creates the role when it is missing (with LOGIN when it is given a password, as a
 group role for analysts' own logins otherwise) and checks it on every publish: a BI role that can
 write, create, or reach the server's files would turn a dashboard login into a way into the
-database server, so the publish refuses, naming the role and the privilege. The role's password
+database server, so the publish refuses, naming the role and the privilege. A role the BI role
+is a member of, through any chain and INHERIT or not, counts as the BI role itself: the login
+can SET ROLE to it. The role's password
 reaches the server only as a SCRAM verifier computed here by libpq, so the plain password is in
 no statement the server could log.
 """
@@ -79,8 +81,9 @@ def check_bi_role(conn: psycopg.Connection, role: str, building: str = "marts") 
     if held:
         raise RoleError(
             f"the BI role {role} must only read the marts, but it has: {', '.join(held)}. "
-            "Nothing was published. Revoke these (docs/bi.md lists the grants a BI role needs) "
-            "or name another role in CSM_METRICS_POSTGRES_BI_ROLE.")
+            "Nothing was published. Revoke these (a membership: REVOKE <role> FROM "
+            f"{role}; docs/bi.md lists the grants a BI role needs) or name another role in "
+            "CSM_METRICS_POSTGRES_BI_ROLE.")
 
 
 def _create_scratch(conn: psycopg.Connection, role: str) -> None:
