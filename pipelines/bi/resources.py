@@ -40,7 +40,8 @@ class PostgresResource(ConfigurableResource):
         description="The BI role's password, used only when the publisher creates the role.")
     swap_wait_seconds: float = Field(
         default=60.0, ge=0,
-        description="How long the swap waits for readers' open transactions before failing.")
+        description="How long any wait of the PostgreSQL publish may last (connecting, a lock, "
+                    "readers' open transactions at the swap) before it fails.")
 
     @property
     def enabled(self) -> bool:
