@@ -232,7 +232,7 @@ def ui() -> int:
         env = demo_env(sandbox)
         print(f"Dagster UI on {WAREHOUSE} (DAGSTER_HOME={DAGSTER_HOME}); Ctrl-C to stop.")
         try:
-            return subprocess.call([sys.executable, "-m", "dagster", "dev", "-w",
+            return subprocess.call([sys.executable, "-m", "dagster_dg_cli.cli", "dev", "-w",
                                     "workspace.yaml", "-h", "127.0.0.1", "-p",
                                     os.environ.get("DAGSTER_PORT", "3000")],
                                    env=env, cwd=PROJECT_ROOT)
