@@ -40,6 +40,7 @@ from pipelines.crm.resources import HubSpotResource, SalesforceResource
 from pipelines.deployment import Deployment, DeploymentError
 from pipelines.metrics.assets import month_marts_asset
 from pipelines.metrics.checks import CHECKS
+from pipelines.metrics.models import model_specs
 from pipelines.partitions import monthly_partitions
 from pipelines.raw import raw_stream_assets, raw_stream_checks
 from pipelines.report.assets import REPORT, report
@@ -47,6 +48,7 @@ from pipelines.resources import SettingsResource, WarehouseResource
 from pipelines.schedules import refresh_schedules
 from pipelines.time_tracking import assets as time_tracking
 from pipelines.time_tracking.resources import ClockifyResource, TogglResource
+from transforms.graph import model_graph
 
 
 def executor(deployment: Deployment) -> ExecutorDefinition:
@@ -129,7 +131,9 @@ def build_definitions(deployment: Deployment | None = None) -> Definitions:
                     "marts, and the published copy. What the schedules run.")
     freshness = FRESHNESS_CHECKS
     return Definitions(
-        assets=[*raw_stream_assets(streams, monthly), month_marts_asset(streams, monthly),
+        assets=[*raw_stream_assets(streams, monthly),
+                *model_specs(model_graph(), streams),  # views: lineage, no step
+                month_marts_asset(streams, monthly),
                 published_marts, postgres_marts, report],
         asset_checks=[*raw_stream_checks(streams), *CHECKS, published_matches_working,
                       *freshness],

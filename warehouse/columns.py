@@ -60,7 +60,13 @@ def comment_marts(conn: duckdb.DuckDBPyConnection, database: str | None = None) 
     COMMENT ON takes no bound parameters; the text comes from columns.toml, quoted as a literal.
     """
     prefix = f'"{database}".' if database else ""
+    present = {row[0] for row in conn.execute(
+        "select table_name from duckdb_tables() where schema_name = 'marts' "
+        "and database_name = coalesce($database, current_database())",
+        {"database": database}).fetchall()}
     for table, doc in mart_docs().items():
+        if table not in present:  # not built yet (a mart selected alone on a new warehouse)
+            continue
         target = f"{prefix}marts.{table}"
         conn.execute(f"comment on table {target} is {literal(doc.description)}")
         for column, _, text in described_columns(conn, table, database):

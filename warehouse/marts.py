@@ -15,6 +15,7 @@ themselves run without it, so the quarantine still sees every rejected entry.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -40,10 +41,11 @@ class MartSchemaError(RuntimeError):
 
 def build_month_marts(
     conn: duckdb.DuckDBPyConnection, range_start: date, range_end: date, run_id: str,
-    as_of: datetime | None = None,
+    as_of: datetime | None = None, only: Collection[str] | None = None,
 ) -> dict[str, int]:
     """Rebuild the periods that the months [range_start, range_end) touch, measured to `as_of`
-    (default: now); returns the rows written per table.
+    (default: now); returns the rows written per table. `only`: the marts to write (every
+    working table is built; the marts not named are read as the warehouse holds them).
 
     The range is first widened back to the months whose onboarding windows were still open
     when [range_start, ...) began (`reopened_months`), so an onboarding entry landed later
@@ -65,9 +67,10 @@ def build_month_marts(
                     set_entry_window(conn)
             clear_entry_window(conn)  # the quarantine mart reads every rejected entry
             for model in graph.layer("marts"):
-                written[model.name] = _build_mart(conn, model, params)
-            # fitted on the marts just built
-            written["retention_drivers"] = write_retention_drivers(conn, run_id, as_of)
+                if only is None or model.name in only:
+                    written[model.name] = _build_mart(conn, model, params)
+            if only is None or "retention_drivers" in only:  # fitted on the marts just built
+                written["retention_drivers"] = write_retention_drivers(conn, run_id, as_of)
             comment_marts(conn)
     finally:
         clear_entry_window(conn)  # also after a rollback, which a session variable outlives

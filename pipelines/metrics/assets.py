@@ -1,10 +1,11 @@
 """The marts: one multi-asset, because every table comes from the same snapshots and they are
-replaced together in one transaction. Partitioned by month; a run also rebuilds the quarters and
-years its months touch.
+replaced together in one transaction. Partitioned by month; a run also rebuilds the quarters,
+years and trailing twelve months its months touch.
 
-The staging and intermediate models are specs of the same multi-asset: the step creates them
-before it builds the marts, so every run materializes them, and the asset graph shows raw ->
-staging -> intermediate -> marts as the SQL reads it (pipelines/metrics/models.py)."""
+Each mart can be selected alone (`--select marts/kpi_control`): the step then builds the working
+tables and only the selected marts, in the model graph's order, reading every other mart as the
+warehouse holds it (docs/architecture.md, Dagster, says which marts read which). The staging and
+intermediate models are specs of their own, not of this step (pipelines/metrics/models.py)."""
 
 
 from collections.abc import Iterator
@@ -26,7 +27,7 @@ from dagster_duckdb import DuckDBResource
 from duckdb import DuckDBPyConnection
 
 from connectors.streams import Stream
-from pipelines.metrics.models import MODEL_LAYERS, mart_deps, model_key, model_specs
+from pipelines.metrics.models import mart_deps, model_key
 from pipelines.partitions import month_range
 from pipelines.resources import WAREHOUSE_POOL, SettingsResource
 from transforms.graph import model_graph, references
@@ -63,10 +64,8 @@ def column_schema(columns: list[tuple[str, str, str]]) -> TableSchema:
 def month_marts_asset(streams: list[Stream], monthly: PartitionsDefinition) -> AssetsDefinition:
     docs = mart_docs()
     graph = model_graph()
-    models = model_specs(graph, streams)
     reads = mart_deps(graph, streams)
     specs = [
-        *models,
         *(AssetSpec(key, group_name="metrics", kinds={"duckdb"},
                     description=docs[key.path[-1]].description,
                     deps=drivers_deps() if key == RETENTION_DRIVERS else reads[key],
@@ -76,19 +75,21 @@ def month_marts_asset(streams: list[Stream], monthly: PartitionsDefinition) -> A
           for key in MART_KEYS),
     ]
 
-    @multi_asset(specs=specs, partitions_def=monthly, can_subset=False, pool=WAREHOUSE_POOL,
+    @multi_asset(specs=specs, partitions_def=monthly, can_subset=True, pool=WAREHOUSE_POOL,
                  backfill_policy=BackfillPolicy.single_run(), name="month_marts")
     def month_marts(context: AssetExecutionContext, warehouse: DuckDBResource,
                     settings: SettingsResource) -> Iterator[MaterializeResult]:
         settings = settings.get()  # parsed once per run (pipelines/resources.py)
         start, end = month_range(context.partition_time_window)
+        selected = [key for key in MART_KEYS if key in context.selected_asset_keys]
         with warehouse.get_connection() as conn:
             prepare(conn, streams, settings.for_warehouse(), settings.tables())
             as_of = run_as_of(context, settings.as_of)
-            written = build_month_marts(conn, start, end, context.run_id, as_of)
+            written = build_month_marts(conn, start, end, context.run_id, as_of,
+                                        only={key.path[-1] for key in selected})
             schemas = {key: column_schema(described_columns(conn, key.path[-1]))
-                        for key in MART_KEYS}
-            model_columns = _model_columns(conn)
+                       for key in selected}
+            totals = {key: _row_count(conn, key) for key in selected}
             outside = outside_population(conn)  # among the entries the build read
             unusable = dict(conn.execute(
                 "select reason, count(distinct activity_id) from "
@@ -100,12 +101,10 @@ def month_marts_asset(streams: list[Stream], monthly: PartitionsDefinition) -> A
         if unusable:
             context.log.warning(f"{sum(unusable.values())} CRM activities count nowhere (no "
                                 f"instant, account or CSM): {unusable}")
-        for spec in models:  # created by `prepare`, before the marts
-            yield MaterializeResult(asset_key=spec.key, metadata={
-                "dagster/column_schema": column_schema(model_columns.get(spec.key, []))})
-        for key in MART_KEYS:
+        for key in selected:
             metadata = {"rows_written": written[key.path[-1]], "first_month": start.isoformat(),
                         "end_month_exclusive": end.isoformat(),
+                        "dagster/row_count": totals[key],
                         "dagster/column_schema": schemas[key]}
             if key == CSM_PERIOD_METRICS:
                 metadata |= {"tracker_users_outside_population": len(outside),
@@ -127,15 +126,6 @@ def run_as_of(context: AssetExecutionContext, fixed: datetime | None) -> datetim
     return datetime.fromtimestamp(started, UTC) if started else datetime.now(UTC)
 
 
-def _model_columns(conn: DuckDBPyConnection) -> dict[AssetKey, list[tuple[str, str, str]]]:
-    """Each staging and intermediate model's columns and types, view or table alike: read from
-    the catalog, so nothing is scanned."""
-    rows = conn.execute(
-        "select schema_name, table_name, column_name, data_type from duckdb_columns() "
-        "where database_name = current_database() and schema_name in $layers "
-        "order by schema_name, table_name, column_index",
-        {"layers": list(MODEL_LAYERS)}).fetchall()
-    columns: dict[AssetKey, list[tuple[str, str, str]]] = {}
-    for schema, table, column, data_type in rows:
-        columns.setdefault(AssetKey([schema, table]), []).append((column, data_type, ""))
-    return columns
+def _row_count(conn: DuckDBPyConnection, key: AssetKey) -> int:
+    row = conn.execute(f"select count(*) from {'.'.join(key.path)}").fetchone()
+    return int(row[0]) if row else 0

@@ -9,8 +9,11 @@ write them (`raw.quarantine`: every stream; `raw.ownership_snapshots`: the strea
 `snapshots_ownership`); the settings tables (`staging.settings`, ...) are written by the marts
 step itself, so they are no asset (docs/architecture.md, Dagster).
 
-Whether a model is a view or a table is the warehouse's business (warehouse/schema.py); the asset
-is the model, created again by every marts run.
+The staging and intermediate models are views (or typed tables the loader refreshes as records
+land), which no run materializes: they are specs of their own, unpartitioned and not executable,
+so the graph shows them and their lineage, and no run writes an event for them. Each mart depends
+on the models it reads and, directly, on the raw assets below them, so a run that lands time
+entries and builds the marts runs them in that order (docs/architecture.md, Dagster).
 """
 
 from __future__ import annotations
@@ -69,27 +72,45 @@ def model_deps(graph: ModelGraph, streams: list[Stream]) -> dict[str, list[Asset
 
 
 def model_specs(graph: ModelGraph, streams: list[Stream]) -> list[AssetSpec]:
-    """One spec per staging and intermediate model, for the marts multi-asset (which creates
-    them at the start of every run, so every run materializes them)."""
+    """One spec per staging and intermediate model: what it reads, no partitions, no step."""
     deps = model_deps(graph, streams)
     return [
         AssetSpec(model_key(model), group_name=model.layer, kinds={"duckdb"},
                   description=header(model), deps=deps[model.relation],
-                  # Partitioned with the marts step they belong to, so the monthly selections
-                  # (`tag:partitioning=monthly`) take the whole step.
-                  tags={"layer": model.layer, "partitioning": "monthly"},
+                  tags={"layer": model.layer},
                   metadata={"table": model.relation, "file": model.file})
         for layer in MODEL_LAYERS for model in graph.layer(layer)
     ]
 
 
 def mart_deps(graph: ModelGraph, streams: list[Stream]) -> dict[AssetKey, list[AssetKey]]:
-    """Each mart's key -> the models (and marts) its SQL reads, through its working models."""
+    """Each mart's key -> the models (and marts) its SQL reads, through its working models, and
+    the raw assets below them (so a run orders the marts after the landing it includes)."""
     deps = model_deps(graph, streams)
     marts = graph.layer("marts")
     if not marts:
         raise ModelGraphError("transforms/marts/: no mart models")
-    return {model_key(model): deps[model.relation] for model in marts}
+    raw = _raw_below(graph, streams, deps)
+    return {model_key(model): _unique([*deps[model.relation], *raw[model.relation]])
+            for model in marts}
+
+
+def _raw_below(graph: ModelGraph, streams: list[Stream],
+               deps: dict[str, list[AssetKey]]) -> dict[str, list[AssetKey]]:
+    """Each model's relation -> every raw asset it reads, directly or through other models."""
+    raw_keys = {raw_key(stream) for stream in streams}
+    by_key = {model_key(model): model.relation for model in graph.models
+              if model.layer != "working"}
+    below: dict[str, list[AssetKey]] = {}
+    for model in graph.models:  # in dependency order
+        found: list[AssetKey] = []
+        for key in deps[model.relation]:
+            if key in raw_keys:
+                found.append(key)
+            elif key in by_key:
+                found.extend(below[by_key[key]])
+        below[model.relation] = _unique(found)
+    return below
 
 
 def _unique(keys: Iterable[AssetKey]) -> list[AssetKey]:
