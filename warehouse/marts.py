@@ -23,6 +23,7 @@ import duckdb
 from transforms.graph import Model, ModelGraph, model_graph
 from warehouse.columns import comment_marts
 from warehouse.drivers import write_retention_drivers
+from warehouse.outlook import build_outlook
 from warehouse.sql import run, transaction
 
 # Tables keyed by period, and tables replaced whole, in the order they are built.
@@ -67,7 +68,10 @@ def build_month_marts(
             for model in graph.layer("marts"):
                 written[model.name] = _build_mart(conn, model, params)
             # fitted on the marts just built
-            written["retention_drivers"] = write_retention_drivers(conn, run_id, as_of)
+            fitted = write_retention_drivers(conn, run_id, as_of)
+            written["retention_drivers"] = len(fitted.drivers)
+            # the outlook at as_of: renewals, churn risk from the same fit, per CSM
+            written |= build_outlook(conn, fitted, run_id, as_of)
             comment_marts(conn)
     finally:
         clear_entry_window(conn)  # also after a rollback, which a session variable outlives
