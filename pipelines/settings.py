@@ -547,6 +547,12 @@ class Settings(_Model):
         DRIVER_INPUTS, min_length=1, sql=True,
         expected=f"a list of inputs from {', '.join(DRIVER_INPUTS)}",
         description="the inputs of the retention-drivers regression")
+    # Looking ahead (docs/metrics.md, "Looking ahead").
+    risk_high_ratio: float = _setting(
+        2.0, gt=1, le=100, sql=True, expected="a number above 1 and at most 100",
+        description="an account's churn risk is `high` when its churn probability is at least "
+                    "this many times the retention-driver fit's churn rate (`low` at most half "
+                    "of it)")
     daily_refresh_cron: Cron = _setting(
         "0 3 * * *", expected="a cron expression such as '0 3 * * *'",
         description="when the `daily_refresh` schedule runs the open month, in the reporting "

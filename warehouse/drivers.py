@@ -18,6 +18,8 @@ of the fit, which is the limit of the full fit, and the notes say so. What canno
 estimated (too few churned or retained units, a constant or collinear input, a separation
 the fit cannot survive) gives NULL estimates with a `note`, never a failed run.
 The table is replaced whole, in the build's transaction; the same units give the same rows.
+The same fit predicts (`RiskModel`): warehouse/outlook.py applies it to the current book's
+inputs at `as_of` (docs/metrics.md, "Looking ahead"). Only complete quarters are units.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from __future__ import annotations
 import math
 import warnings
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import date, datetime
 
 import duckdb
@@ -75,13 +77,68 @@ class Driver:
     note: str | None = None
 
 
+@dataclass(frozen=True)
+class RiskModel:
+    """What the fit needs to predict (docs/metrics.md, "Looking ahead"): the intercept, each
+    design column's coefficient (an input's standardized value, or its missing-value
+    indicator), the means and standard deviations the inputs were standardized with, the
+    fitted units' churn rate, and the inputs whose missing values took their units out of the
+    fit (an account missing one of them has no prediction)."""
+
+    intercept: float
+    terms: tuple[tuple[str, bool, float], ...]  # (input, is its missing indicator, coefficient)
+    means: dict[str, float]
+    sds: dict[str, float]
+    churn_rate: float
+    left_out: dict[str, str] = field(default_factory=dict)
+
+    def predict(self, frame: pd.DataFrame) -> tuple[np.ndarray, list[str | None]]:
+        """The churn probability of each row (NaN where there is none) and a note per row: a
+        value missing enters at the input's mean with its indicator, as in the fit."""
+        logit = np.full(len(frame), self.intercept)
+        excluded = np.zeros(len(frame), dtype=bool)
+        notes: list[str | None] = [None] * len(frame)
+        for name, indicator, coefficient in self.terms:
+            values = (frame[name].astype(float).to_numpy() if name in frame.columns
+                      else np.full(len(frame), np.nan))
+            missing = np.isnan(values)
+            if indicator:
+                logit += coefficient * missing
+            else:
+                logit += coefficient * np.where(missing, 0.0,
+                                                (values - self.means[name]) / self.sds[name])
+        for name, why in self.left_out.items():
+            values = (frame[name].astype(float).to_numpy() if name in frame.columns
+                      else np.full(len(frame), np.nan))
+            for i in np.flatnonzero(np.isnan(values)):
+                if not excluded[i]:
+                    notes[i] = (f"no {name}: the fit's units without it were left out ({why}), "
+                                "so the model says nothing of it")
+            excluded |= np.isnan(values)
+        return np.where(excluded, np.nan, 1.0 / (1.0 + np.exp(-logit))), notes
+
+
+@dataclass(frozen=True)
+class RetentionFit:
+    """The drivers' rows and the model they came from (None, with `reason`, when none)."""
+
+    drivers: list[Driver]
+    model: RiskModel | None
+    reason: str | None = None
+    written: bool = False  # whether marts.retention_drivers was replaced with them
+
+
 def write_retention_drivers(conn: duckdb.DuckDBPyConnection, run_id: str,
-                            as_of: datetime) -> int:
+                            as_of: datetime, write: bool = True) -> RetentionFit:
     """Assemble the units, fit, and replace marts.retention_drivers in the caller's
-    transaction; returns the rows written."""
+    transaction (unless `write` is false: the fit only, for the outlook); returns the rows
+    written and the fitted model, which predicts churn risk."""
     inputs = conn.execute("select retention_driver_inputs from staging.settings").fetchone()
     units = conn.execute(units_sql()).df()
-    drivers = fit_drivers(units, list(inputs[0]) if inputs else [])
+    fitted = fit_retention(units, list(inputs[0]) if inputs else [])
+    if not write:
+        return replace(fitted, written=True)
+    drivers = fitted.drivers
     frame = pd.DataFrame([asdict(d) for d in drivers], columns=list(COLUMNS))
     conn.register("retention_driver_rows", frame)
     try:
@@ -93,7 +150,7 @@ def write_retention_drivers(conn: duckdb.DuckDBPyConnection, run_id: str,
             {"run_id": run_id, "as_of": as_of})
     finally:
         conn.unregister("retention_driver_rows")
-    return len(drivers)
+    return fitted
 
 
 def units_sql() -> str:
@@ -113,6 +170,11 @@ def fit_drivers(units: pd.DataFrame, inputs: Sequence[str]) -> list[Driver]:
     """One row per input: the multivariable fit's estimates and the input's quartile churn
     rates. `units` has `quarter_start`, `account_id`, `churned` and a column per input (an
     input without a column is reported as not available)."""
+    return fit_retention(units, inputs).drivers
+
+
+def fit_retention(units: pd.DataFrame, inputs: Sequence[str]) -> RetentionFit:
+    """The drivers' rows (`fit_drivers`) and the model that gave them, to predict with."""
     units = units.sort_values(["quarter_start", "account_id"], kind="stable",
                               ignore_index=True)
     churned = units["churned"].astype(float).to_numpy()
@@ -144,7 +206,9 @@ def fit_drivers(units: pd.DataFrame, inputs: Sequence[str]) -> list[Driver]:
         elif row.note is None:
             row = Driver(**{**asdict(row), "note": fit.skipped.get(name, fit.reason)})
         drivers.append(row)
-    return drivers
+    if fit.model is None:
+        return RetentionFit(drivers, None, fit.reason or "the model could not be fitted")
+    return RetentionFit(drivers, fit.model)
 
 
 def _too_few(events: int, retained: int) -> str:
@@ -188,6 +252,7 @@ class _Fit:
     kept: int = 0
     left_out: dict[str, str] = field(default_factory=dict)
     left_out_why: list[str] = field(default_factory=list)
+    model: RiskModel | None = None
 
 
 def _fit(units: pd.DataFrame, inputs: list[str], churned: np.ndarray) -> _Fit:
@@ -207,11 +272,14 @@ def _fit(units: pd.DataFrame, inputs: list[str], churned: np.ndarray) -> _Fit:
     fit = _Fit(kept=len(units))
     z: dict[str, np.ndarray] = {}
     missing: dict[str, np.ndarray] = {}
+    means: dict[str, float] = {}
+    sds: dict[str, float] = {}
     for name in inputs:
         values = units[name].astype(float).to_numpy()
         missing[name] = np.isnan(values)
         present = values[~missing[name]]
-        z[name] = np.where(missing[name], 0.0, (values - present.mean()) / present.std(ddof=1))
+        means[name], sds[name] = float(present.mean()), float(present.std(ddof=1))
+        z[name] = np.where(missing[name], 0.0, (values - means[name]) / sds[name])
     keep = np.ones(len(units), dtype=bool)
     active = list(inputs)
     changed = True
@@ -249,10 +317,12 @@ def _fit(units: pd.DataFrame, inputs: list[str], churned: np.ndarray) -> _Fit:
         return fit
     design = [np.ones(fit.kept)]
     columns: list[str] = []
+    terms: list[tuple[str, bool]] = []  # the design's columns after the intercept
     for name in active:
         if _adds_rank(design, z[name][keep]):
             design.append(z[name][keep])
             columns.append(name)
+            terms.append((name, False))
         else:
             fit.skipped[name] = ("collinear with the other inputs or their missing-value "
                                  "indicators: no estimate of its own")
@@ -260,6 +330,7 @@ def _fit(units: pd.DataFrame, inputs: list[str], churned: np.ndarray) -> _Fit:
         indicator = missing[name][keep].astype(float)
         if _adds_rank(design, indicator):
             design.append(indicator)
+            terms.append((name, True))
     if not columns:
         fit.reason = "no input with varying values to fit"
         return fit
@@ -285,6 +356,14 @@ def _fit(units: pd.DataFrame, inputs: list[str], churned: np.ndarray) -> _Fit:
             fit.estimates = {name: (float(result.params[i]), float(errors[i]),
                                     float(result.pvalues[i]))
                              for i, name in enumerate(columns, start=1)}
+            fit.model = RiskModel(
+                intercept=float(result.params[0]),
+                terms=tuple((name, indicator, float(result.params[i]))
+                            for i, (name, indicator) in enumerate(terms, start=1)),
+                means={name: means[name] for name in columns},
+                sds={name: sds[name] for name in columns},
+                churn_rate=float(y.mean()),
+                left_out=dict(fit.left_out))
             return fit
         kind = ""
     fit.reason = (f"the fit did not converge{kind}: inputs may separate churn or be "

@@ -24,6 +24,8 @@ import duckdb
 from transforms.graph import Model, ModelGraph, model_graph
 from warehouse.columns import comment_marts
 from warehouse.drivers import write_retention_drivers
+from warehouse.outlook import MARTS as OUTLOOK_MARTS
+from warehouse.outlook import build_outlook
 from warehouse.sql import run, transaction
 
 # Tables keyed by period, and tables replaced whole, in the order they are built.
@@ -69,8 +71,15 @@ def build_month_marts(
             for model in graph.layer("marts"):
                 if only is None or model.name in only:
                     written[model.name] = _build_mart(conn, model, params)
-            if only is None or "retention_drivers" in only:  # fitted on the marts just built
-                written["retention_drivers"] = write_retention_drivers(conn, run_id, as_of)
+            if only is None or not {"retention_drivers", *OUTLOOK_MARTS}.isdisjoint(only):
+                # fitted on the marts just built; the outlook at as_of (renewals, churn risk
+                # from the same fit, per CSM) is written whole whenever one of it is selected
+                fitted = write_retention_drivers(
+                    conn, run_id, as_of, write=only is None or "retention_drivers" in only)
+                if fitted.written:
+                    written["retention_drivers"] = len(fitted.drivers)
+                if only is None or not set(OUTLOOK_MARTS).isdisjoint(only):
+                    written |= build_outlook(conn, fitted, run_id, as_of)
             comment_marts(conn)
     finally:
         clear_entry_window(conn)  # also after a rollback, which a session variable outlives

@@ -34,6 +34,7 @@ from transforms.graph import model_graph, references
 from warehouse.columns import described_columns, mart_docs
 from warehouse.drivers import units_sql
 from warehouse.marts import build_month_marts, outside_population
+from warehouse.outlook import MARTS as OUTLOOK_MARTS
 from warehouse.schema import prepare
 
 CSM_PERIOD_METRICS = AssetKey(["marts", "csm_period_metrics"])
@@ -43,10 +44,15 @@ CSM_ACTIVITY_HOURS = AssetKey(["marts", "csm_activity_hours"])
 QUARANTINE = AssetKey(["marts", "quarantine"])
 
 RETENTION_DRIVERS = AssetKey(["marts", "retention_drivers"])
+# The outlook at as_of (warehouse/outlook.py), built after the drivers from the same fit.
+OUTLOOK_KEYS = [AssetKey(["marts", name]) for name in OUTLOOK_MARTS]
+ACCOUNT_RISK, RENEWALS, CSM_OUTLOOK = OUTLOOK_KEYS
 
 # Every table the step writes, in build order: the SQL marts (the files of transforms/marts/,
-# transforms/graph.py), then the retention drivers fitted on them (warehouse/drivers.py).
-MART_KEYS = [*(model_key(model) for model in model_graph().layer("marts")), RETENTION_DRIVERS]
+# transforms/graph.py), then the retention drivers fitted on them (warehouse/drivers.py), then
+# the outlook (transforms/outlook/).
+MART_KEYS = [*(model_key(model) for model in model_graph().layer("marts")), RETENTION_DRIVERS,
+             *OUTLOOK_KEYS]
 
 
 def drivers_deps() -> list[AssetKey]:
@@ -68,7 +74,8 @@ def month_marts_asset(streams: list[Stream], monthly: PartitionsDefinition) -> A
     specs = [
         *(AssetSpec(key, group_name="metrics", kinds={"duckdb"},
                     description=docs[key.path[-1]].description,
-                    deps=drivers_deps() if key == RETENTION_DRIVERS else reads[key],
+                    deps=drivers_deps() if key in (RETENTION_DRIVERS, *OUTLOOK_KEYS)
+                    else reads[key],
                     tags={"layer": "marts", "partitioning": "monthly"},
                     # Each build records the column schema, with types and descriptions.
                     metadata={"table": ".".join(key.path)})

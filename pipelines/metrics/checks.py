@@ -20,8 +20,11 @@ from dagster_duckdb import DuckDBResource
 
 from pipelines.metrics.assets import (
     ACCOUNT_PERIOD_METRICS,
+    ACCOUNT_RISK,
     CSM_ACTIVITY_HOURS,
+    CSM_OUTLOOK,
     CSM_PERIOD_METRICS,
+    RENEWALS,
     TEAM_PERIOD_METRICS,
 )
 from pipelines.resources import WAREHOUSE_POOL
@@ -288,3 +291,78 @@ CHECKS += [keys_unique(CAPACITY_PLAN, (*PERIOD, "segment")),
            keys_unique(KPI_CONTROL, ("kpi", "scope", "period_start")),
            kpi_control_limits_ordered, kpi_control_signals_only_with_limits,
            capacity_fte_is_the_rosters]
+
+
+# Looking ahead (docs/metrics.md, "Looking ahead"): renewals, churn risk and each CSM's outlook.
+OUTLOOK_SUMS = ("accounts_managed", "arr_managed", "arr_renewing_90d", "arr_renewing_180d",
+                "accounts_renewing_90d", "high_risk_accounts", "high_risk_arr",
+                "renewing_90d_untouched_30d")
+
+
+@asset_check(asset=CSM_OUTLOOK, blocking=True, pool=WAREHOUSE_POOL,
+             description="The outlook's `team` row is the sum of its people's rows, "
+                         "`unassigned` included, and its share of high-risk accounts touched "
+                         "is the people's touched high-risk accounts over theirs.")
+def csm_outlook_team_is_the_sum(context: AssetCheckExecutionContext,
+                                warehouse: DuckDBResource) -> AssetCheckResult:
+    differences = " or ".join(f"t.{c} is distinct from coalesce(p.{c}, 0)" for c in OUTLOOK_SUMS)
+    return _result(context, _failures(warehouse, f"""
+        with p as (
+            select {', '.join(f'sum({c}) as {c}' for c in OUTLOOK_SUMS)},
+                   sum(high_risk_touched_30d * high_risk_accounts) as touched
+            from marts.csm_outlook where csm_id <> 'team'
+        ),
+        t as (
+            select * from marts.csm_outlook where csm_id = 'team'
+        )
+        -- no team row at all is a failure too
+        select 'team' from p left join t on true
+        where t.csm_id is null or {differences}
+           or abs(coalesce(t.high_risk_touched_30d, -1)
+                  - coalesce(p.touched / nullif(p.high_risk_accounts, 0), -1)) > 1e-9"""))
+
+
+@asset_check(asset=CSM_OUTLOOK, additional_deps=[RENEWALS], blocking=True,
+             pool=WAREHOUSE_POOL,
+             description="The renewals within 90 days (marts.renewals) add up to each "
+                         "outlook row's arr_renewing_90d and accounts_renewing_90d, per person "
+                         "and for the team.")
+def renewals_sum_to_outlook(context: AssetCheckExecutionContext,
+                            warehouse: DuckDBResource) -> AssetCheckResult:
+    return _result(context, _failures(warehouse, """
+        with soon as (
+            select * from marts.renewals where days_to_renewal <= 90
+        ),
+        by_owner as (
+            select csm_id, sum(arr_lapsing) as arr, count(distinct account_id) as accounts
+            from soon group by all
+            union all
+            select 'team', sum(arr_lapsing), count(distinct account_id) from soon
+        )
+        select outlook.csm_id, outlook.arr_renewing_90d, by_owner.arr
+        from marts.csm_outlook as outlook
+        full join by_owner using (csm_id)
+        where coalesce(outlook.arr_renewing_90d, -1) <> coalesce(by_owner.arr, 0)
+           or coalesce(outlook.accounts_renewing_90d, -1) <> coalesce(by_owner.accounts, 0)"""))
+
+
+@asset_check(asset=ACCOUNT_RISK, additional_deps=[RENEWALS], blocking=True,
+             pool=WAREHOUSE_POOL,
+             description="Churn probabilities are in [0, 1], in marts.account_risk and "
+                         "marts.renewals alike, and the risk band is `unknown` exactly where "
+                         "there is none.")
+def churn_probabilities_in_range(context: AssetCheckExecutionContext,
+                                 warehouse: DuckDBResource) -> AssetCheckResult:
+    return _result(context, _failures(warehouse, """
+        select 'account_risk', account_id from marts.account_risk
+        where not coalesce(churn_probability between 0 and 1, true)
+           or (churn_probability is null) <> (risk_band = 'unknown')
+        union all
+        select 'renewals', account_id from marts.renewals
+        where not coalesce(churn_probability between 0 and 1, true)
+           or (churn_probability is null) <> (risk_band = 'unknown')"""))
+
+
+CHECKS += [keys_unique(RENEWALS, ("account_id", "renewal_date")),
+           keys_unique(ACCOUNT_RISK, ("account_id",)), keys_unique(CSM_OUTLOOK, ("csm_id",)),
+           csm_outlook_team_is_the_sum, renewals_sum_to_outlook, churn_probabilities_in_range]

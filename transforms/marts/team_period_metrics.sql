@@ -155,6 +155,10 @@ final as (
         hours_unattributed,
         fully_loaded_cost,
         cast(fully_loaded_cost as double) / nullif(customer_count, 0) as cost_per_customer,
+        -- the cost annualised for the period over the ARR (docs/metrics.md, "Looking ahead")
+        cast(fully_loaded_cost as double) * case period_grain
+            when 'month' then 12 when 'quarter' then 4 else 1 end
+            / nullif(cast(total_arr as double), 0) as cost_to_serve_ratio,
         touchpoints,
         cast(customers_touched as double) / nullif(customer_count, 0) as touch_coverage,
         median_response_hours,

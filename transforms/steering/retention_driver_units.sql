@@ -1,5 +1,5 @@
--- grain: one row per (quarter, account) in the quarter's starting book, for every quarter
--- whose three months and the three before are all built.
+-- grain: one row per (quarter, account) in the quarter's starting book, for every complete
+-- quarter (ended by as_of) whose three months and the three before are all built.
 -- rule: the units of the retention-drivers regression (docs/metrics.md,
 -- `marts.retention_drivers`): the outcome is churn by the quarter's end; every input is known
 -- at the quarter's start, measured over the quarter before: the account's hours per month and
@@ -62,7 +62,7 @@ quarters as (
         on built_months.period_start >= previous.period_start
         and built_months.period_start < quarter.period_end
     cross join settings
-    where quarter.period_grain = 'quarter'
+    where quarter.period_grain = 'quarter' and quarter.period_status = 'complete'
     group by all
     having count(*) = 6
 ),
