@@ -306,6 +306,9 @@ def tiny_settings(company: Company, timezone: str = "UTC") -> str:
     umbrella = next(a.account_id for a in company.accounts if a.key == "a4")
     return f"""
 reporting_timezone = "{timezone}"
+# A fixed day (docs/metrics.md, Periods): the outlook and every open period read the same
+# whenever the tests run.
+as_of = 2026-12-01T00:00:00Z
 default_annual_cost = 120000
 salesforce_term_field = "Term_Months__c"
 salesforce_start_field = "Service_Start__c"
