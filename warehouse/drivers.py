@@ -29,17 +29,13 @@ import warnings
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field, replace
 from datetime import date, datetime
+from typing import TYPE_CHECKING
 
 import duckdb
 import numpy as np
-import pandas as pd
-import statsmodels.api as sm
-from statsmodels.tools.sm_exceptions import (
-    ConvergenceWarning,
-    HessianInversionWarning,
-    PerfectSeparationError,
-    PerfectSeparationWarning,
-)
+
+if TYPE_CHECKING:  # pandas is imported where frames are made, not at load
+    import pandas as pd
 
 from transforms import ROOT
 from transforms.graph import model_graph, references
@@ -137,7 +133,9 @@ def write_retention_drivers(conn: duckdb.DuckDBPyConnection, run_id: str,
     units = conn.execute(units_sql()).df()
     fitted = fit_retention(units, list(inputs[0]) if inputs else [])
     if not write:
-        return replace(fitted, written=True)
+        return fitted
+    import pandas as pd
+
     drivers = fitted.drivers
     frame = pd.DataFrame([asdict(d) for d in drivers], columns=list(COLUMNS))
     conn.register("retention_driver_rows", frame)
@@ -150,7 +148,7 @@ def write_retention_drivers(conn: duckdb.DuckDBPyConnection, run_id: str,
             {"run_id": run_id, "as_of": as_of})
     finally:
         conn.unregister("retention_driver_rows")
-    return fitted
+    return replace(fitted, written=True)
 
 
 def units_sql() -> str:
@@ -334,6 +332,16 @@ def _fit(units: pd.DataFrame, inputs: list[str], churned: np.ndarray) -> _Fit:
     if not columns:
         fit.reason = "no input with varying values to fit"
         return fit
+    # Imported here, not when the code location loads: statsmodels takes a second to import and
+    # only this fit uses it (docs/performance.md, Fixed costs).
+    import statsmodels.api as sm
+    from statsmodels.tools.sm_exceptions import (
+        ConvergenceWarning,
+        HessianInversionWarning,
+        PerfectSeparationError,
+        PerfectSeparationWarning,
+    )
+
     kind = ""
     for method, maxiter in (("newton", 100), ("bfgs", 1000)):
         try:
@@ -380,4 +388,6 @@ def _adds_rank(design: list[np.ndarray], column: np.ndarray) -> bool:
 
 
 def _as_date(value: object) -> date:
+    import pandas as pd
+
     return pd.Timestamp(value).date()

@@ -14,7 +14,6 @@ from __future__ import annotations
 from datetime import datetime
 
 import duckdb
-import pandas as pd
 
 from transforms import ROOT
 from transforms.graph import model_graph, references
@@ -69,6 +68,8 @@ def write_scores(conn: duckdb.DuckDBPyConnection, fitted: RetentionFit) -> None:
     """`outlook_scores`: each current customer's churn probability, the fit's churn rate the
     bands are drawn from, and why there is no probability where there is none."""
     accounts = conn.execute("select * from outlook_accounts order by account_id").df()
+    import pandas as pd
+
     scores = pd.DataFrame({"account_id": accounts["account_id"].astype(str)})
     if fitted.model is None:
         scores["churn_probability"] = None
