@@ -50,6 +50,16 @@ def _chart(frame: pd.DataFrame) -> alt.Chart:
     return alt.Chart(_plain(frame))
 
 
+NAME_LIMIT = 40  # characters of a CRM name shown; the page's tables carry the whole in a title
+
+
+def short(text: object, limit: int = NAME_LIMIT) -> str:
+    """A CRM name cut to `limit` characters (an ellipsis marks the cut): one unbroken
+    3,000-character name must not widen a chart or the page."""
+    text = "" if text is None else str(text)
+    return text if len(text) <= limit else text[:limit - 1] + "\u2026"
+
+
 def money(value: float) -> str:
     """1,234,567 -> 1.23M; 12,345 -> 12.3k: short enough to label a bar."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
@@ -113,7 +123,7 @@ def book_chart(books: pd.DataFrame, arr_band: tuple[float, float],
     frame["in_bands"] = frame.apply(
         lambda r: "within both bands" if r["arr_band"] == r["accounts_band"] == "within"
         else "outside a band", axis=1)
-    frame["label"] = frame["csm_name"] + " (" + frame["arr_managed"].map(money) + ")"
+    frame["label"] = frame["csm_name"].map(short) + " (" + frame["arr_managed"].map(money) + ")"
     x_max = max(float(frame["accounts_managed"].max()), accounts_band[1]) * 1.15
     y_max = max(float(frame["arr_managed"].max()), arr_band[1]) * 1.15
     bands = pd.DataFrame([
@@ -229,6 +239,7 @@ def hours_chart(hours: pd.DataFrame) -> alt.TopLevelMixin:
     """Each person's hours by activity: stacked bars, each segment labelled with its hours
     and the activity's initials, so the legend's colours are not needed to read it."""
     frame = hours.copy()
+    frame["csm_name"] = frame["csm_name"].map(short)
     known = [a for a in ACTIVITY_ORDER if a in set(frame["activity"])]
     domain = known + sorted(set(frame["activity"]) - set(known))
     frame["order"] = frame["activity"].map({a: i for i, a in enumerate(domain)})
@@ -315,6 +326,7 @@ def capacity_chart(frame: pd.DataFrame) -> alt.TopLevelMixin:
 def pareto_chart(reasons: pd.DataFrame) -> alt.TopLevelMixin:
     """Churn and contraction ARR by reason, largest first, with the cumulative share."""
     frame = reasons.copy()
+    frame["reason"] = frame["reason"].map(short)
     frame["arr_label"] = frame["arr"].map(money)
     order = list(frame["reason"])
     x = alt.X("reason:N", sort=order, title=None, axis=alt.Axis(labelAngle=-30))

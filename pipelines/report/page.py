@@ -16,6 +16,8 @@ import pandas as pd
 from pipelines.report import charts
 from pipelines.report.data import KPI_LABELS, SIGNALS, ReportData
 
+# Marks a page this deployment's report wrote: `write_report` replaces no report.html without it.
+GENERATOR = '<meta name="generator" content="csm-metrics report">'
 PERCENT_KPIS = {"nrr", "grr", "logo_retention", "utilization", "touch_coverage"}
 MONEY_KPIS = {"revenue_efficiency", "arr_managed"}
 SECTIONS = [
@@ -30,7 +32,7 @@ SECTIONS = [
 CSS = """
 body { font-family: 'DejaVu Sans', Helvetica, Arial, sans-serif; color: #1d232b; margin: 0;
        background: #fff; }
-main { max-width: 1120px; margin: 0 auto; padding: 24px 32px; }
+main { max-width: 1120px; margin: 0 auto; padding: 24px 32px; overflow-wrap: anywhere; }
 h1 { font-size: 26px; margin: 0 0 4px; } h2 { font-size: 19px; margin: 34px 0 8px;
      border-bottom: 2px solid #d8dde3; padding-bottom: 4px; }
 .sub { color: #566; margin: 0 0 18px; }
@@ -71,6 +73,16 @@ def _exact(value: Any) -> str:
 
 def _number(value: Any) -> str:
     return "-" if value is None or pd.isna(value) else f"{float(value):,.2f}"
+
+
+def _name(text: object) -> str:
+    """A CRM name for a table cell: cut to `charts.NAME_LIMIT` characters, the whole name in
+    the title (shown on hover), so one unbroken long name cannot widen the page."""
+    full = "" if text is None else str(text)
+    cut = charts.short(full)
+    if cut == full:
+        return escape(full)
+    return f'<span title="{escape(full)}">{escape(cut)}</span>'
 
 
 def _empty(text: str) -> str:
@@ -141,7 +153,7 @@ def books_section(data: ReportData) -> str:
     a_low, a_high = data.accounts_band
     rows = "".join(
         f'<tr data-csm="{escape(r["csm_id"])}" data-arr="{_exact(r["arr_managed"])}" '
-        f'data-accounts="{int(r["accounts_managed"])}"><td>{escape(r["csm_name"])}</td>'
+        f'data-accounts="{int(r["accounts_managed"])}"><td>{_name(r["csm_name"])}</td>'
         f'<td>{int(r["accounts_managed"])}</td><td>{r["arr_managed"]:,.0f}</td>'
         f'<td>{escape(r["accounts_band"])}</td><td>{escape(r["arr_band"])}</td></tr>'
         for _, r in books.iterrows())
@@ -285,6 +297,7 @@ def render_page(data: ReportData) -> str:
                  f"{escape(_stamp(lineage.published_at))}" if lineage.published_at else "")
               + ". Built by csm-metrics from marts.* (docs/report.md).</footer>")
     return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+            f"{GENERATOR}"
             f"<title>Customer Success report, {data.month:%B %Y}</title>"
             f"<style>{CSS}</style></head><body><main>"
             f"<h1>Customer Success report: {data.month:%B %Y}</h1>"
@@ -296,5 +309,6 @@ def render_page(data: ReportData) -> str:
 def empty_page(reason: str) -> str:
     """The page when the marts hold no complete month yet."""
     return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+            f"{GENERATOR}"
             f"<title>Customer Success report</title><style>{CSS}</style></head><body><main>"
             f"<h1>Customer Success report</h1>{_empty(reason)}</main></body></html>\n")

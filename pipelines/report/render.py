@@ -7,6 +7,7 @@ library, so a blank or failed render is caught without an imaging package.
 
 from __future__ import annotations
 
+import re
 import shutil
 import struct
 import subprocess
@@ -24,19 +25,52 @@ def chromium() -> str | None:
     return shutil.which("chromium") or shutil.which("chromium-browser")
 
 
-def screenshot(page: Path, png: Path, width: int = 1280, height: int = 4000,
-               timeout: float = 120.0) -> Path:
-    """Screenshot `page` into `png` with headless chromium; raises when it cannot."""
+# Added to a copy of the page only (the page itself has no script): once laid out, the page's
+# full size is written into the DOM, which `--dump-dom` prints.
+_MEASURE = ("<script>document.body.setAttribute('data-page-size', "
+            "document.documentElement.scrollWidth + 'x' + document.documentElement.scrollHeight)"
+            "</script>")
+_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+          "--disable-component-update", "--disable-sync", "--no-first-run", "--hide-scrollbars"]
+
+
+def _binary() -> str:
     binary = chromium()
     if binary is None:
         raise FileNotFoundError("chromium is not installed (Debian: apt-get install chromium)")
+    return binary
+
+
+def page_size(page: Path, width: int = 1280, timeout: float = 120.0) -> tuple[int, int]:
+    """The laid-out page's full width and height in CSS pixels, in a `width`-wide window: a
+    page wider than its window has something that does not wrap; the height is what a whole
+    screenshot needs."""
+    html = page.read_text(encoding="utf-8")
+    at = html.rfind("</body>")
+    measured = (html[:at] + _MEASURE + html[at:]) if at >= 0 else html + _MEASURE
+    with tempfile.TemporaryDirectory(prefix="report-chromium-") as folder:
+        copy = Path(folder) / "page.html"
+        copy.write_text(measured, encoding="utf-8")
+        result = subprocess.run(
+            [_binary(), *_FLAGS, f"--user-data-dir={folder}/profile",
+             f"--window-size={width},800", "--dump-dom", copy.as_uri()],
+            capture_output=True, text=True, timeout=timeout, check=False)
+    found = re.search(r'data-page-size="(\d+)x(\d+)"', result.stdout)
+    if found is None:
+        raise RuntimeError(f"chromium did not measure {page} (exit {result.returncode}): "
+                           f"{result.stderr[-2000:]}")
+    return int(found.group(1)), int(found.group(2))
+
+
+def screenshot(page: Path, png: Path, width: int = 1280, height: int = 4000,
+               timeout: float = 120.0) -> Path:
+    """Screenshot `page` into `png` with headless chromium; raises when it cannot."""
+    binary = _binary()
     png.parent.mkdir(parents=True, exist_ok=True)
     png.unlink(missing_ok=True)
     with tempfile.TemporaryDirectory(prefix="report-chromium-") as profile:
         result = subprocess.run(
-            [binary, "--headless", "--no-sandbox", "--disable-gpu",
-             "--disable-background-networking", "--disable-component-update", "--disable-sync",
-             "--no-first-run", "--hide-scrollbars", f"--user-data-dir={profile}",
+            [binary, *_FLAGS, f"--user-data-dir={profile}",
              f"--screenshot={png}", f"--window-size={width},{height}",
              page.resolve().as_uri()],
             capture_output=True, text=True, timeout=timeout, check=False)
