@@ -330,7 +330,7 @@ def test_the_page_renders_in_headless_chromium(built: tuple[Path, Path, Settings
     png = screenshot(built[1], tmp_path / "report.png")
     seconds = time.monotonic() - started
     width, height, values = pixel_values(png)
-    assert (width, height) == (1280, 4000)
+    assert width == 1280 and height > 4000  # the whole page, measured first
     # A blank or failed page is one or two colours; text, charts and shading are hundreds.
     assert len(values) > 200, len(values)
     print(f"chromium render: {seconds:.1f}s")

@@ -31,13 +31,24 @@ def report_path(published: Path) -> Path:
     return published.parent / REPORT_NAME
 
 
+TARGETS = ("nrr", "grr", "arr_per_csm", "customers_per_csm", "cost_to_serve")
+
+
+def targets(settings: Settings) -> dict[str, float | None]:
+    """The report's optional targets (settings `target_*`), None where unset."""
+    return {name: getattr(settings, f"target_{name}") for name in TARGETS}
+
+
 def build_report(conn: duckdb.DuckDBPyConnection, settings: Settings,
                  month: date | None = None) -> tuple[str, date | None]:
     """The page for `month` (default: the latest complete month) and the month it shows."""
     data = read_report(conn, timezone=settings.reporting_timezone,
                        arr_band=tuple(settings.arr_band),
                        accounts_band=tuple(settings.accounts_band),
-                       currency=settings.reporting_currency, month=month)
+                       currency=settings.reporting_currency, month=month,
+                       targets=targets(settings),
+                       loss_fields={"salesforce": settings.salesforce_loss_reason_field,
+                                    "hubspot": settings.hubspot_loss_reason_property})
     if data is None:
         return empty_page("The marts hold no complete month yet: run the monthly job for a "
                           "month that has ended."), None
