@@ -49,8 +49,9 @@ pg-stop: $(STAMP)  ## stop the local PostgreSQL
 bi-files: $(STAMP)  ## LookML views and Tableau data sources, into bi/
 	$(BIN)/python -m warehouse bi-files --out bi
 
-# The demo's report rendered by headless chromium; fails on a blank page (docs/report.md).
-report-check: $(STAMP)  ## screenshot data/demo/report.html to data/demo/report.png
+# The whole of the demo's report rendered by headless chromium; fails on a blank or cut page
+# (docs/report.md).
+report-check: $(STAMP)  ## screenshot the whole of data/demo/report.html to data/demo/report.png
 	$(BIN)/python -m pipelines.report render data/demo/report.html data/demo/report.png
 
 test: $(DIST_STAMP)

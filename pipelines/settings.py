@@ -553,6 +553,25 @@ class Settings(_Model):
         description="an account's churn risk is `high` when its churn probability is at least "
                     "this many times the retention-driver fit's churn rate (`low` at most half "
                     "of it)")
+    # Targets the report compares with (docs/report.md, "The CFO page"); unset: no target line,
+    # and the books are compared with `arr_band` and `accounts_band` instead.
+    target_nrr: float | None = _setting(
+        None, ge=0, le=10, expected="a ratio from 0 to 10 (1.05 is 105%)",
+        description="the report's target for trailing-twelve-month NRR (1.05 is 105%); unset: "
+                    "no target")
+    target_grr: float | None = _setting(
+        None, ge=0, le=1, expected="a ratio from 0 to 1 (0.9 is 90%)",
+        description="the report's target for trailing-twelve-month GRR; unset: no target")
+    target_arr_per_csm: float | None = _setting(
+        None, ge=0, le=MAX_AMOUNT, expected=f"a number from 0 to {MAX_AMOUNT:,.0f}",
+        description="the report's target ARR per CSM; unset: the `arr_band`")
+    target_customers_per_csm: float | None = _setting(
+        None, ge=0, le=MAX_CUSTOMERS, expected=f"a number from 0 to {MAX_CUSTOMERS:,}",
+        description="the report's target customers per CSM; unset: the `accounts_band`")
+    target_cost_to_serve: float | None = _setting(
+        None, ge=0, le=10, expected="a ratio from 0 to 10 (0.08 is 8% of ARR)",
+        description="the report's ceiling for the cost of CS as a share of ARR "
+                    "(`cost_to_serve_ratio`; 0.08 is 8%); unset: no target")
     daily_refresh_cron: Cron = _setting(
         "0 3 * * *", expected="a cron expression such as '0 3 * * *'",
         description="when the `daily_refresh` schedule runs the open month, in the reporting "

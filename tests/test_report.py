@@ -8,6 +8,7 @@ renders the page to a PNG that must not be blank.
 
 from __future__ import annotations
 
+import re
 import time
 from dataclasses import dataclass
 from datetime import date
@@ -22,9 +23,10 @@ import pytest
 from pipelines.report import build_report, charts, write_report
 from pipelines.report.data import TEAM_COLUMN
 from pipelines.report.page import SECTIONS, kpi_format
-from pipelines.report.render import pixel_values, screenshot
+from pipelines.report.render import page_size, pixel_values, screenshot
 from pipelines.settings import Settings, load_settings
 from tests.conftest import TinyBuild, read_rows
+from warehouse.publishing import ForeignFile
 
 MAR = date(2025, 3, 1)
 
@@ -207,6 +209,7 @@ def test_an_open_month_is_not_the_latest_complete_month(built: tuple[Path, Path,
         conn.execute("""
             insert into marts.team_period_metrics by name
             select * replace (date '2025-04-01' as period_start, date '2025-05-01' as period_end,
+                              'open' as period_status,
                               timestamptz '2025-04-20 00:00:00+00' as loaded_at)
             from marts.team_period_metrics
             where period_grain = 'month' and period_start = date '2025-03-01'""")
@@ -327,7 +330,7 @@ def test_the_page_renders_in_headless_chromium(built: tuple[Path, Path, Settings
     png = screenshot(built[1], tmp_path / "report.png")
     seconds = time.monotonic() - started
     width, height, values = pixel_values(png)
-    assert (width, height) == (1280, 4000)
+    assert width == 1280 and height > 4000  # the whole page, measured first
     # A blank or failed page is one or two colours; text, charts and shading are hundreds.
     assert len(values) > 200, len(values)
     print(f"chromium render: {seconds:.1f}s")
@@ -336,7 +339,43 @@ def test_the_page_renders_in_headless_chromium(built: tuple[Path, Path, Settings
 def test_the_page_is_replaced_whole(built: tuple[Path, Path, Settings], tmp_path: Path) -> None:
     """Written aside and renamed over the old page: no half page, no staging file left."""
     out = tmp_path / "report.html"
-    out.write_text("an old page")
     assert write_report(published(built), built[2], out) == MAR
+    first = out.stat().st_ino
+    assert write_report(published(built), built[2], out) == MAR
+    assert out.stat().st_ino != first  # a new file renamed over the old one
     assert out.read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["report.html"]
+
+
+def test_a_foreign_report_html_is_never_overwritten(built: tuple[Path, Path, Settings],
+                                                     tmp_path: Path) -> None:
+    """A report.html this deployment did not write (no generator mark) stops the write, named."""
+    out = tmp_path / "report.html"
+    out.write_text("<html>someone else's page</html>")
+    with pytest.raises(ForeignFile, match=re.escape(str(out))):
+        write_report(published(built), built[2], out)
+    assert out.read_text() == "<html>someone else's page</html>"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["report.html"]
+    # A page of a version before the mark (its footer's words) is this deployment's own.
+    out.write_text("<!DOCTYPE html>\n<html><body><footer>Period: March 2025. Built by csm-metrics"
+                   " from marts.* (docs/report.md).</footer></body></html>\n")
+    assert write_report(published(built), built[2], out) == MAR
+    assert 'content="csm-metrics report"' in out.read_text(encoding="utf-8")
+
+
+def test_a_long_unbroken_csm_name_keeps_the_page_width(built: tuple[Path, Path, Settings],
+                                                       tmp_path: Path) -> None:
+    """A 3,000-character name is cut on the page, whole in a title; chromium lays the page out
+    no wider than its window."""
+    long_name = "W" * 3000
+    with HandMade(built) as conn:
+        conn.execute("update marts.csm_period_metrics set csm_name = $n "
+                     "where csm_id = 'alice@example.com'", {"n": long_name})
+        html, _ = build_report(conn, built[2], MAR)
+    page = parse(html)
+    assert [e for e in page.elements if e.attrs.get("title") == long_name]
+    assert long_name not in "".join(page.text.values())
+    out = tmp_path / "report.html"
+    out.write_text(html, encoding="utf-8")
+    width, _height = page_size(out, width=1280)
+    assert width <= 1280, width

@@ -1,7 +1,8 @@
 """`python -m pipelines.report build|render`: the report by hand, and its render check.
 
     build  [--database PUBLISHED] [--out HTML] [--month YYYY-MM-DD]   (defaults: the demo's)
-    render [HTML] [PNG]   screenshot in headless chromium; fails on a blank page
+    render [HTML] [PNG]   the whole page screenshotted in headless chromium; fails on a blank
+                          or cut page (docs/report.md, The render check)
 """
 
 from __future__ import annotations
@@ -13,11 +14,10 @@ from datetime import date
 from pathlib import Path
 
 from pipelines.report import write_report
-from pipelines.report.render import pixel_values, screenshot
+from pipelines.report.render import check_render
 from pipelines.resources import SettingsResource
 
 DEMO = Path(__file__).resolve().parents[2] / "data" / "demo"
-MIN_DISTINCT_PIXELS = 50
 
 
 def main(argv: list[str]) -> int:
@@ -42,14 +42,12 @@ def main(argv: list[str]) -> int:
         print(f"{args.page} does not exist: run make demo first", file=sys.stderr)
         return 1
     started = time.monotonic()
-    screenshot(args.page, args.png)
-    width, height, values = pixel_values(args.png)
+    problem, summary = check_render(args.page, args.png)
     seconds = time.monotonic() - started
-    if len(values) < MIN_DISTINCT_PIXELS:
-        print(f"{args.png}: looks blank ({len(values)} distinct pixel values)", file=sys.stderr)
+    if problem:
+        print(f"{args.png}: {problem}", file=sys.stderr)
         return 1
-    print(f"rendered {args.page} -> {args.png} ({width}x{height}, {len(values)} distinct "
-          f"pixel values sampled, {seconds:.1f}s)")
+    print(f"rendered {args.page} -> {args.png} ({summary}, {seconds:.1f}s)")
     return 0
 
 

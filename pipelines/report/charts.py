@@ -50,6 +50,16 @@ def _chart(frame: pd.DataFrame) -> alt.Chart:
     return alt.Chart(_plain(frame))
 
 
+NAME_LIMIT = 40  # characters of a CRM name shown; the page's tables carry the whole in a title
+
+
+def short(text: object, limit: int = NAME_LIMIT) -> str:
+    """A CRM name cut to `limit` characters (an ellipsis marks the cut): one unbroken
+    3,000-character name must not widen a chart or the page."""
+    text = "" if text is None else str(text)
+    return text if len(text) <= limit else text[:limit - 1] + "\u2026"
+
+
 def money(value: float) -> str:
     """1,234,567 -> 1.23M; 12,345 -> 12.3k: short enough to label a bar."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
@@ -80,12 +90,11 @@ def control_chart(series: pd.DataFrame, label: str, kind: str) -> alt.TopLevelMi
     points = base.mark_point(filled=True, size=70, opacity=1).encode(
         y="value:Q",
         shape=alt.Shape("signal:N", scale=alt.Scale(
-            domain=["no signal", "beyond limits", "run rule"],
-            range=["circle", "triangle-up", "square"]), legend=alt.Legend(title=None,
-                                                                          orient="top")),
+            domain=SIGNAL_WORDS, range=["circle", "triangle-up", "square"]),
+            legend=alt.Legend(title=None, orient="top")),
         color=alt.Color("signal:N", scale=alt.Scale(
-            domain=["no signal", "beyond limits", "run rule"],
-            range=["#444", DOWN, "#0072B2"]), legend=alt.Legend(title=None, orient="top")))
+            domain=SIGNAL_WORDS, range=["#444", DOWN, "#0072B2"]),
+            legend=alt.Legend(title=None, orient="top")))
     centre = base.mark_line(color="#0072B2", strokeWidth=1).encode(y="centre:Q")
     upper = base.mark_line(color="#888", strokeDash=[5, 3]).encode(y="unpl:Q")
     lower = base.mark_line(color="#888", strokeDash=[5, 3]).encode(y="lnpl:Q")
@@ -97,25 +106,90 @@ def control_chart(series: pd.DataFrame, label: str, kind: str) -> alt.TopLevelMi
         width=330, height=120, title=alt.Title(label, fontSize=12, anchor="start"))
 
 
+SIGNAL_WORDS = ["usual variation", "outside its usual range", "trending"]
+
+
 def _signal(row: pd.Series) -> str:
     if row.get("beyond_limits") is True:
-        return "beyond limits"
+        return SIGNAL_WORDS[1]
     if any(row.get(s) is True for s in ("run_of_8", "two_of_three_beyond_2sigma",
                                         "four_of_five_beyond_1sigma")):
-        return "run rule"
-    return "no signal"
+        return SIGNAL_WORDS[2]
+    return SIGNAL_WORDS[0]
+
+
+BOOK_HEIGHT = 420
+LABEL_SIZE = 10  # px: the book chart's label font size
+LABEL_CHAR = 6.2  # px per character at LABEL_SIZE in DejaVu Sans (a wide estimate)
+
+
+def place_labels(frame: pd.DataFrame, x: str, y: str, x_max: float, y_max: float,
+                 width: float = WIDTH, height: float = BOOK_HEIGHT) -> pd.DataFrame:
+    """Each point's label placed where it overlaps no other label and no point: right of the
+    point, else left, else moved up or down in steps of a line. Adds the label's anchor in
+    data units (`label_x`, `label_y`), its side (`side`: left/right) and whether it moved."""
+    boxes: list[tuple[float, float, float, float]] = []
+    points = [(float(r[x]) / x_max * width, (1 - float(r[y]) / y_max) * height)
+              for _, r in frame.iterrows()]
+    line = LABEL_SIZE + 3
+    out = []
+    order = sorted(range(len(frame)), key=lambda i: (points[i][1], points[i][0]))
+    placed: dict[int, tuple[float, float, str, bool]] = {}
+    for i in order:
+        px, py = points[i]
+        w = len(str(frame.iloc[i]["label"])) * LABEL_CHAR
+        choice = None
+        for step in range(0, 40):
+            for dy in ([0] if step == 0 else [-step * line, step * line]):
+                for side in ("right", "left"):
+                    left = px + 8 if side == "right" else px - 8 - w
+                    top = py + dy - line / 2
+                    box = (left, top, left + w, top + line)
+                    # Inside the plot (clear of the axes' labels), or past its right edge.
+                    if left < 0 or box[1] < 0 or box[3] > height or box[2] > width + 160:
+                        continue
+                    clash = any(not (box[2] <= b[0] or box[0] >= b[2] or box[3] <= b[1]
+                                     or box[1] >= b[3]) for b in boxes)
+                    hits_point = any(box[0] - 4 <= qx <= box[2] + 4 and box[1] - 4 <= qy <=
+                                     box[3] + 4 for qx, qy in points)
+                    if not clash and not hits_point:
+                        choice = (box, dy, side)
+                        break
+                if choice:
+                    break
+            if choice:
+                break
+        if choice is None:  # nowhere free within 40 lines: below everything else
+            low = max((b[3] for b in boxes), default=py)
+            choice = ((px + 8, low, px + 8 + w, low + line), low + line / 2 - py, "right")
+        box, dy, side = choice
+        boxes.append(box)
+        anchor_x = box[0] if side == "right" else box[2]
+        placed[i] = (anchor_x / width * x_max, (1 - (py + dy) / height) * y_max, side, dy != 0)
+    for i in range(len(frame)):
+        out.append(placed[i])
+    result = frame.copy()
+    result["label_x"] = [p[0] for p in out]
+    result["label_y"] = [p[1] for p in out]
+    result["side"] = [p[2] for p in out]
+    result["moved"] = [p[3] for p in out]
+    return result
 
 
 def book_chart(books: pd.DataFrame, arr_band: tuple[float, float],
-               accounts_band: tuple[float, float]) -> alt.TopLevelMixin:
-    """ARR managed against accounts managed per CSM, the benchmark bands shaded, points named."""
+               accounts_band: tuple[float, float], arr_target: float | None = None,
+               accounts_target: float | None = None) -> alt.TopLevelMixin:
+    """ARR managed against accounts managed per CSM, the benchmark bands shaded, the targets
+    (when set) as dashed lines, every point named by a label that overlaps no other."""
     frame = books.copy()
     frame["in_bands"] = frame.apply(
         lambda r: "within both bands" if r["arr_band"] == r["accounts_band"] == "within"
         else "outside a band", axis=1)
-    frame["label"] = frame["csm_name"] + " (" + frame["arr_managed"].map(money) + ")"
-    x_max = max(float(frame["accounts_managed"].max()), accounts_band[1]) * 1.15
-    y_max = max(float(frame["arr_managed"].max()), arr_band[1]) * 1.15
+    frame["label"] = frame["csm_name"].map(short) + " (" + frame["arr_managed"].map(money) + ")"
+    x_max = max(float(frame["accounts_managed"].max()), accounts_band[1],
+                accounts_target or 0) * 1.15
+    y_max = max(float(frame["arr_managed"].max()), arr_band[1], arr_target or 0) * 1.15
+    frame = place_labels(frame, "accounts_managed", "arr_managed", x_max, y_max)
     bands = pd.DataFrame([
         {"x": accounts_band[0], "x2": accounts_band[1], "y": 0.0, "y2": y_max,
          "band": f"accounts band {accounts_band[0]:g}-{accounts_band[1]:g}"},
@@ -129,20 +203,44 @@ def book_chart(books: pd.DataFrame, arr_band: tuple[float, float],
         y=alt.Y("y:Q", scale=y_scale, title="ARR managed", axis=alt.Axis(format="~s")), y2="y2",
         color=alt.Color("band:N", scale=alt.Scale(range=["#56B4E9", "#E69F00"]),
                         legend=alt.Legend(title="benchmark bands", orient="top")))
-    band_text = _chart(bands).mark_text(align="left", dx=4, dy=10, fontSize=10,
-                                           color="#333").encode(
-        x=alt.X("x:Q", scale=x_scale), y=alt.Y("y2:Q", scale=y_scale), text="band:N")
     points = _chart(frame).mark_point(filled=True, size=90, color="#222").encode(
         x=alt.X("accounts_managed:Q", scale=x_scale),
         y=alt.Y("arr_managed:Q", scale=y_scale),
         shape=alt.Shape("in_bands:N", scale=alt.Scale(
             domain=["within both bands", "outside a band"], range=["circle", "diamond"]),
             legend=alt.Legend(title=None, orient="top")))
-    labels = _chart(frame).mark_text(align="left", dx=7, dy=-6, fontSize=10).encode(
-        x=alt.X("accounts_managed:Q", scale=x_scale), y=alt.Y("arr_managed:Q", scale=y_scale),
-        text="label:N")
-    return alt.layer(shade, band_text, points, labels).resolve_scale(
-        color="independent", shape="independent").properties(width=WIDTH, height=420)
+    layers: list[alt.TopLevelMixin] = [shade, points]
+    moved = frame[frame["moved"]]
+    if not moved.empty:  # a leader line from each point whose label had to move
+        layers.append(_chart(moved).mark_rule(color="#888", strokeWidth=0.7).encode(
+            x=alt.X("accounts_managed:Q", scale=x_scale), y=alt.Y("arr_managed:Q",
+                                                                  scale=y_scale),
+            x2="label_x:Q", y2="label_y:Q"))
+    for side in ("right", "left"):
+        part = frame[frame["side"] == side]
+        if not part.empty:
+            layers.append(_chart(part).mark_text(
+                align="left" if side == "right" else "right", baseline="middle",
+                fontSize=LABEL_SIZE).encode(
+                x=alt.X("label_x:Q", scale=x_scale), y=alt.Y("label_y:Q", scale=y_scale),
+                text="label:N"))
+    targets = []
+    if arr_target is not None:
+        targets.append({"x": 0.0, "x2": x_max, "y": arr_target, "y2": arr_target,
+                        "text": f"target ARR per CSM {money(arr_target)}"})
+    if accounts_target is not None:
+        targets.append({"x": accounts_target, "x2": accounts_target, "y": 0.0, "y2": y_max,
+                        "text": f"target customers per CSM {accounts_target:g}"})
+    if targets:
+        lines = pd.DataFrame(targets)
+        layers.append(_chart(lines).mark_rule(color="#CC79A7", strokeWidth=2,
+                                              strokeDash=[8, 4]).encode(
+            x=alt.X("x:Q", scale=x_scale), x2="x2:Q", y=alt.Y("y:Q", scale=y_scale), y2="y2:Q"))
+        layers.append(_chart(lines).mark_text(align="right", baseline="bottom", dx=-4, dy=-3,
+                                              fontSize=10, color="#8a2f6b").encode(
+            x=alt.X("x2:Q", scale=x_scale), y=alt.Y("y2:Q", scale=y_scale), text="text:N"))
+    return alt.layer(*layers).resolve_scale(color="independent", shape="independent"
+                                            ).properties(width=WIDTH, height=BOOK_HEIGHT)
 
 
 def retention_chart(retention: pd.DataFrame) -> alt.TopLevelMixin:
@@ -229,6 +327,7 @@ def hours_chart(hours: pd.DataFrame) -> alt.TopLevelMixin:
     """Each person's hours by activity: stacked bars, each segment labelled with its hours
     and the activity's initials, so the legend's colours are not needed to read it."""
     frame = hours.copy()
+    frame["csm_name"] = frame["csm_name"].map(short)
     known = [a for a in ACTIVITY_ORDER if a in set(frame["activity"])]
     domain = known + sorted(set(frame["activity"]) - set(known))
     frame["order"] = frame["activity"].map({a: i for i, a in enumerate(domain)})
@@ -315,6 +414,7 @@ def capacity_chart(frame: pd.DataFrame) -> alt.TopLevelMixin:
 def pareto_chart(reasons: pd.DataFrame) -> alt.TopLevelMixin:
     """Churn and contraction ARR by reason, largest first, with the cumulative share."""
     frame = reasons.copy()
+    frame["reason"] = frame["reason"].map(short)
     frame["arr_label"] = frame["arr"].map(money)
     order = list(frame["reason"])
     x = alt.X("reason:N", sort=order, title=None, axis=alt.Axis(labelAngle=-30))
@@ -377,3 +477,112 @@ def drivers_chart(frame: pd.DataFrame) -> alt.TopLevelMixin:
         y=y, x=alt.X("high:Q", scale=scale), text="label:N")
     return alt.layer(one, bars, points, labels).properties(
         width=WIDTH - 200, height=max(100, 34 * len(frame)))
+
+
+BRIDGE_STEPS = [("start", "ARR at start"), ("new_arr", "new"), ("reactivation_arr",
+                "reactivation"), ("expansion_arr", "expansion"), ("contraction_arr",
+                "contraction"), ("churned_arr", "churn"), ("end", "ARR at end")]
+
+
+def bridge_frame(row: dict) -> pd.DataFrame:
+    """The twelve months' ARR bridge in seven bars: the starting ARR, the year's new,
+    reactivation and expansion (up), contraction and churn (down), the ending ARR."""
+    level = float(row["starting_arr"])
+    rows = [{"step": "ARR at start", "start": 0.0, "end": level, "kind": "ARR",
+             "amount": level, "text": money(level)}]
+    for column, name in BRIDGE_STEPS[1:-1]:
+        amount = float(row[column] or 0.0)
+        sign = -1 if column in ("contraction_arr", "churned_arr") else 1
+        rows.append({"step": name, "start": level, "end": level + sign * amount,
+                     "kind": "gained" if sign > 0 else "lost", "amount": sign * amount,
+                     "text": ("+" if sign > 0 else "-") + money(amount)})
+        level += sign * amount
+    total = float(row["total_arr"])
+    rows.append({"step": "ARR at end", "start": 0.0, "end": total, "kind": "ARR",
+                 "amount": total, "text": money(total)})
+    return pd.DataFrame(rows)
+
+
+def bridge_chart(frame: pd.DataFrame) -> alt.TopLevelMixin:
+    order = list(frame["step"])
+    frame = frame.assign(top=frame[["start", "end"]].max(axis=1))
+    top = float(frame["top"].max())
+    scale = alt.Scale(domain=[0, top * 1.12], nice=False)
+    x = alt.X("step:N", sort=order, title=None, axis=alt.Axis(labelAngle=0, labelFontSize=11))
+    bars = _chart(frame).mark_bar(stroke="#222", strokeWidth=0.5).encode(
+        x=x, y=alt.Y("start:Q", scale=scale, title="ARR", axis=alt.Axis(format="~s")),
+        y2="end:Q",
+        color=alt.Color("kind:N", scale=alt.Scale(domain=["ARR", "gained", "lost"],
+                                                  range=[TOTAL, UP, DOWN]),
+                        legend=alt.Legend(title=None, orient="top")))
+    text = _chart(frame).mark_text(dy=-7, fontSize=11, fontWeight="bold").encode(
+        x=x, y=alt.Y("top:Q", scale=scale), text="text:N")
+    return alt.layer(bars, text).properties(width=WIDTH - 160, height=260)
+
+
+def ttm_chart(series: pd.DataFrame, nrr_target: float | None,
+              grr_target: float | None) -> alt.TopLevelMixin:
+    """Trailing-twelve-month NRR and GRR at each month's end, the targets as dashed lines."""
+    frame = series.melt(id_vars=["month"], value_vars=["nrr", "grr"], var_name="measure",
+                        value_name="rate").dropna(subset=["rate"])
+    frame["measure"] = frame["measure"].str.upper()
+    domain = ["NRR", "GRR"]
+    base = _chart(frame).encode(
+        x=alt.X("month:O", title="twelve months ending with", axis=alt.Axis(labelAngle=0)),
+        y=alt.Y("rate:Q", title="retention, trailing 12 months", scale=alt.Scale(zero=False),
+                axis=alt.Axis(format="%")))
+    lines = base.mark_line(strokeWidth=2).encode(
+        color=alt.Color("measure:N", scale=alt.Scale(domain=domain, range=PALETTE[:2]),
+                        legend=alt.Legend(title=None, orient="top")),
+        strokeDash=alt.StrokeDash("measure:N", scale=alt.Scale(domain=domain,
+                                                               range=[[1, 0], [6, 3]]),
+                                  legend=None))
+    points = base.mark_point(filled=True, size=60).encode(
+        color=alt.Color("measure:N", scale=alt.Scale(domain=domain, range=PALETTE[:2]),
+                        legend=None),
+        shape=alt.Shape("measure:N", scale=alt.Scale(domain=domain, range=["circle", "square"]),
+                        legend=alt.Legend(title=None, orient="top")))
+    labels = [base.transform_filter(alt.datum.measure == name).mark_text(
+        fontSize=9, dy=dy).encode(text=alt.Text("rate:Q", format=".1%"))
+        for name, dy in zip(domain, (-11, 13), strict=True)]
+    layers = [lines, points, *labels]
+    targets = pd.DataFrame([{"rate": t, "text": f"{name} target {t:.0%}"}
+                            for name, t in (("NRR", nrr_target), ("GRR", grr_target))
+                            if t is not None])
+    if not targets.empty:
+        layers.append(_chart(targets).mark_rule(color="#CC79A7", strokeWidth=2,
+                                                strokeDash=[8, 4]).encode(y="rate:Q"))
+        layers.append(_chart(targets).mark_text(align="left", dx=4, dy=-6, fontSize=10,
+                                                color="#8a2f6b").encode(
+            y="rate:Q", x=alt.value(0), text="text:N"))
+    return alt.layer(*layers).properties(width=WIDTH - 160, height=220)
+
+
+def renewals_chart(renewals: pd.DataFrame) -> alt.TopLevelMixin:
+    """ARR up for renewal in the next 90 and 180 days, stacked by risk band, each part named."""
+    frame = renewals[renewals["arr_lapsing"] > 0].copy()
+    frame["window"] = "next " + frame["days"].astype(int).astype(str) + " days"
+    frame["order"] = frame["risk_band"].map({b: i for i, b in enumerate(
+        ["high", "medium", "low", "unknown"])})
+    widest = float(frame.groupby("window")["arr_lapsing"].sum().max() or 0.0)
+    frame["label"] = frame.apply(
+        lambda r: f"{r['risk_band']} {money(r['arr_lapsing'])}"
+        if r["arr_lapsing"] >= widest * 0.12 else "", axis=1)
+    y = alt.Y("window:N", title=None, sort=["next 90 days", "next 180 days"])
+    bars = _chart(frame).mark_bar(stroke="white", strokeWidth=1).encode(
+        y=y, x=alt.X("sum(arr_lapsing):Q", title="ARR up for renewal", stack="zero",
+                     axis=alt.Axis(format="~s")),
+        color=alt.Color("risk_band:N", scale=alt.Scale(
+            domain=["high", "medium", "low", "unknown"],
+            range=[DOWN, PALETTE[1], UP, "#BBBBBB"]),
+            legend=alt.Legend(title="churn risk", orient="top")),
+        order=alt.Order("order:Q"))
+    labels = _chart(frame).mark_text(fontSize=10, color="black").encode(
+        y=y, x=alt.X("sum(arr_lapsing):Q", stack="zero", bandPosition=0.5),
+        detail="risk_band:N", order=alt.Order("order:Q"), text="label:N")
+    totals = frame.groupby("window", as_index=False)["arr_lapsing"].sum()
+    totals["label"] = totals["arr_lapsing"].map(money)
+    total = _chart(totals).mark_text(align="left", dx=4, fontSize=11, fontWeight="bold").encode(
+        y=alt.Y("window:N", sort=["next 90 days", "next 180 days"]), x="arr_lapsing:Q",
+        text="label:N")
+    return alt.layer(bars, labels, total).properties(width=WIDTH - 200, height=90)

@@ -15,6 +15,7 @@ from typing import Any
 
 import duckdb
 import pandas as pd
+from dateutil.relativedelta import relativedelta
 
 from warehouse.sql import run
 
@@ -50,6 +51,21 @@ SIGNALS = ["beyond_limits", "run_of_8", "two_of_three_beyond_2sigma",
            "four_of_five_beyond_1sigma"]
 MOVEMENTS = ["new_arr", "reactivation_arr", "expansion_arr", "contraction_arr", "churned_arr"]
 HISTORY_MONTHS = 12  # retention, waterfall and churn reasons look back this far
+# Books grow by design: a run signal on these says "trending", not "something changed".
+GROWING_KPIS = {"revenue_efficiency", "arr_managed", "csm_ratio", "accounts_managed"}
+RISK_BANDS = ["high", "medium", "low", "unknown"]
+RENEWAL_WINDOWS = (90, 180)
+TTM_COLUMNS = ["period_start", "period_end", "period_status", "months_with_hours", "nrr", "grr",
+               "starting_arr", "total_arr", *MOVEMENTS, "fully_loaded_cost"]
+OUTLOOK_COLUMNS = ["csm_id", "accounts_managed", "arr_managed", "arr_renewing_90d",
+                   "arr_renewing_180d", "accounts_renewing_90d", "high_risk_accounts",
+                   "high_risk_arr", "high_risk_touched_30d", "renewing_90d_untouched_30d",
+                   "as_of"]
+RISK_COLUMNS = ["account_id", "account_name", "csm_id", "segment", "arr_now",
+                "churn_probability", "risk_band", "last_touch_at", "next_renewal_date"]
+RENEWAL_COLUMNS = ["account_id", "renewal_date", "days_to_renewal", "arr_lapsing", "arr_now",
+                   "churn_probability", "risk_band", "csm_id"]
+AT_RISK_ROWS = 25  # the at-risk list shows this many accounts, most ARR at risk first
 CONTROL_MONTHS = 24  # the control charts show this many months
 
 
@@ -80,6 +96,15 @@ class ReportData:
     capacity: pd.DataFrame | None = None
     churn_reasons: pd.DataFrame | None = None
     drivers: pd.DataFrame | None = None
+    # The CFO page and the pages after it (docs/report.md).
+    ttm: dict[str, dict[str, Any] | None] = field(default_factory=dict)  # now, month, year
+    ttm_series: pd.DataFrame | None = None  # ttm NRR and GRR for the 12 months to the month
+    renewals: pd.DataFrame | None = None  # per window and risk band: accounts, ARR lapsing
+    outlook: pd.DataFrame | None = None
+    at_risk: pd.DataFrame | None = None
+    unknown_reasons: dict[str, float] | None = None  # accounts and ARR with reason `unknown`
+    targets: dict[str, float | None] = field(default_factory=dict)
+    loss_fields: dict[str, str | None] = field(default_factory=dict)
     missing: dict[str, str] = field(default_factory=dict)
 
 
@@ -260,15 +285,123 @@ def drivers(conn: duckdb.DuckDBPyConnection, data: ReportData) -> None:
         select {", ".join(needed + extra)} from marts.retention_drivers order by input""", {})
 
 
+def ttm(conn: duckdb.DuckDBPyConnection, data: ReportData) -> None:
+    """The trailing twelve months ending with the report month, the month before's and the
+    same month a year before's (docs/metrics.md, Periods): the figures a CFO quotes."""
+    why = _lacks(conn, "team_period_metrics", ["period_status", "months_with_hours"])
+    if why is None and not conn.execute(
+            "select count(*) from marts.team_period_metrics where period_grain = 'ttm'"
+            ).fetchone()[0]:
+        why = "marts.team_period_metrics has no trailing-twelve-month (ttm) rows yet"
+    if why:
+        data.missing["ttm"] = why
+        return
+    have = table_columns(conn, "team_period_metrics")
+    ratio = ("cost_to_serve_ratio" if "cost_to_serve_ratio" in have else
+             "fully_loaded_cost / nullif(total_arr, 0)")
+    rows = _frame(conn, f"""
+        select {", ".join(TTM_COLUMNS)}, {ratio} as cost_to_serve_ratio
+        from marts.team_period_metrics
+        where period_grain = 'ttm'
+          and period_end between $m - interval 11 month and $m + interval 1 month
+        order by period_end""", {"m": data.month})
+    ends = {"now": data.month + relativedelta(months=1), "month": data.month,
+            "year": data.month - relativedelta(months=11)}
+    for key, end in ends.items():
+        match = rows[pd.to_datetime(rows["period_end"]).dt.date == end]
+        data.ttm[key] = match.iloc[0].to_dict() if len(match) else None
+    series = rows[pd.to_datetime(rows["period_end"]).dt.date > ends["year"]].copy()
+    series["month"] = (pd.to_datetime(series["period_end"]) - pd.DateOffset(months=1)
+                       ).dt.strftime("%Y-%m")
+    data.ttm_series = series[["month", "nrr", "grr"]].reset_index(drop=True)
+
+
+def renewals(conn: duckdb.DuckDBPyConnection, data: ReportData) -> None:
+    """ARR lapsing in the next 90 and 180 days (cumulative windows) by risk band."""
+    why = _lacks(conn, "renewals", RENEWAL_COLUMNS)
+    if why:
+        data.missing["renewals"] = why
+        return
+    windows = ", ".join(f"({w})" for w in RENEWAL_WINDOWS)
+    bands = ", ".join(f"('{b}', {i})" for i, b in enumerate(RISK_BANDS))
+    data.renewals = _frame(conn, f"""
+        with windows as (select * from (values {windows}) t(days)),
+        bands as (select * from (values {bands}) t(risk_band, band_order))
+        select w.days, b.risk_band,
+               count(distinct r.account_id) as accounts,
+               coalesce(sum(r.arr_lapsing), 0) as arr_lapsing
+        from windows as w
+        cross join bands as b
+        left join marts.renewals as r
+            on r.days_to_renewal between 0 and w.days
+            and coalesce(r.risk_band, 'unknown') = b.risk_band
+        group by w.days, b.risk_band, b.band_order
+        order by w.days, b.band_order""", {})
+
+
+def outlook(conn: duckdb.DuckDBPyConnection, data: ReportData) -> None:
+    """Each CSM's outlook (and the team row), most high-risk ARR first."""
+    why = _lacks(conn, "csm_outlook", OUTLOOK_COLUMNS)
+    if why:
+        data.missing["outlook"] = why
+        return
+    data.outlook = _frame(conn, f"""
+        select {", ".join("o." + c for c in OUTLOOK_COLUMNS)},
+               coalesce(n.csm_name, o.csm_id) as csm_name
+        from marts.csm_outlook as o
+        left join (select csm_id, any_value(csm_name) as csm_name
+                   from marts.csm_period_metrics group by csm_id) as n
+            on n.csm_id = o.csm_id
+        order by o.csm_id = 'team', o.high_risk_arr desc nulls last,
+                 o.arr_renewing_90d desc nulls last, o.csm_id""", {})
+
+
+def at_risk(conn: duckdb.DuckDBPyConnection, data: ReportData) -> None:
+    """The accounts most at risk: high, then medium risk, most ARR at risk first."""
+    why = _lacks(conn, "account_risk", RISK_COLUMNS)
+    if why:
+        data.missing["at_risk"] = why
+        return
+    data.at_risk = _frame(conn, f"""
+        select {", ".join(RISK_COLUMNS)}, arr_now * churn_probability as arr_at_risk
+        from marts.account_risk
+        where risk_band in ('high', 'medium')
+        order by risk_band = 'medium', arr_now * churn_probability desc nulls last, account_id
+        limit {AT_RISK_ROWS}""", {})
+
+
+def unknown_reasons(conn: duckdb.DuckDBPyConnection, data: ReportData) -> None:
+    """How many churned or contracted accounts in the 12 months have no loss reason."""
+    if _lacks(conn, "churn_reasons", ["period_grain", "period_start", "reason", "accounts",
+                                      "arr"]):
+        return
+    row = conn.execute(f"""
+        select coalesce(sum(accounts), 0), coalesce(sum(arr), 0)
+        from marts.churn_reasons
+        where period_grain = 'month' and period_start <= $m
+          and period_start > $m - to_months({HISTORY_MONTHS}) and reason = 'unknown'""",
+                       {"m": data.month}).fetchone()
+    total = conn.execute(f"""
+        select coalesce(sum(arr), 0) from marts.churn_reasons
+        where period_grain = 'month' and period_start <= $m
+          and period_start > $m - to_months({HISTORY_MONTHS})""", {"m": data.month}).fetchone()
+    data.unknown_reasons = {"accounts": int(row[0]), "arr": float(row[1]),
+                            "lost_arr": float(total[0])}
+
+
 def read_report(conn: duckdb.DuckDBPyConnection, *, timezone: str,
                 arr_band: tuple[float, float], accounts_band: tuple[float, float],
-                currency: str = "USD", month: date | None = None) -> ReportData | None:
+                currency: str = "USD", month: date | None = None,
+                targets: dict[str, float | None] | None = None,
+                loss_fields: dict[str, str | None] | None = None) -> ReportData | None:
     """Every section's rows for `month` (default: the latest complete month); None when the
     marts hold no complete month."""
     month = month or report_month(conn, timezone)
     if month is None:
         return None
-    data = ReportData(month, lineage(conn, month), arr_band, accounts_band, currency)
-    for read in (scorecard, books, retention, hours, capacity, churn_reasons, drivers):
+    data = ReportData(month, lineage(conn, month), arr_band, accounts_band, currency,
+                      targets=dict(targets or {}), loss_fields=dict(loss_fields or {}))
+    for read in (scorecard, books, retention, hours, capacity, churn_reasons, drivers, ttm,
+                 renewals, outlook, at_risk, unknown_reasons):
         read(conn, data)
     return data
