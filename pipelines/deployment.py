@@ -174,6 +174,14 @@ class Deployment(BaseModel):
         """The published copy's path; empty when publishing is off."""
         return published_path(self.warehouse_path, self.published_path)
 
+    def postgres_sslmode(self) -> str | None:
+        """The sslmode `CSM_METRICS_POSTGRES_URL` asks for, for the generated Tableau data
+        sources (docs/bi.md); None when it is unset or says none. The URL itself stays here."""
+        from warehouse.bi_files import url_sslmode
+
+        url = self.env_var("CSM_METRICS_POSTGRES_URL")
+        return url_sslmode(url.get_value() or "") if url else None
+
     def env_var(self, name: str) -> EnvVar | None:
         """A declared reference as an `EnvVar` when it is set (else the source is unconfigured)."""
         if not any(name in reference.names for reference in REFERENCES):

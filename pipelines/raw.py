@@ -145,10 +145,10 @@ def time_entry_windows(window: TimeWindow, max_months: int | None,
                        settings: Settings) -> list[Window]:
     """The partition window's months, then the months after it that the onboarding windows of
     its accounts reach, up to `as_of` (docs/backfilling.md, Onboarding after a range)."""
-    windows = read_windows(window, max_months)
     until = settings.as_of or datetime.now(UTC)
     tail = onboarding_tail(window, settings.onboarding_window_days, until)
-    return windows + (read_windows(tail, max_months) if tail else [])
+    # One read for both where the API allows it: no request more than the months need.
+    return read_windows(TimeWindow(window.start, tail.end) if tail else window, max_months)
 
 
 def _keys_unique_check(stream: Stream) -> Any:

@@ -62,12 +62,17 @@ def test_the_readme_backfill_command_works(tmp_path: Path) -> None:
         assert months.returncode == 0, months.stderr[-3000:]
     # The same run published the marts for BI.
     with duckdb.connect(str(tmp_path / "published" / "csm_metrics.duckdb"), read_only=True) as bi:
-        assert bi.execute("select count(*) from marts.team_period_metrics").fetchone() == (5,)
-    team = read_rows(warehouse, "select period_grain, period_start from marts.team_period_metrics "
-                     "order by period_grain, period_start")
-    assert [(r["period_grain"], str(r["period_start"])) for r in team] == [
+        # 5 months, quarters and years, and the 14 trailing twelve months that hold a month of
+        # the range (those ending January 2025 to February 2026).
+        assert bi.execute("select count(*) from marts.team_period_metrics").fetchone() == (19,)
+    team = read_rows(warehouse, "select period_grain, period_start, period_end "
+                     "from marts.team_period_metrics order by period_grain, period_start")
+    assert [(r["period_grain"], str(r["period_start"])) for r in team
+            if r["period_grain"] != "ttm"] == [
         ("month", "2025-01-01"), ("month", "2025-02-01"), ("month", "2025-03-01"),
         ("quarter", "2025-01-01"), ("year", "2025-01-01")]
+    ttm_ends = [str(r["period_end"]) for r in team if r["period_grain"] == "ttm"]
+    assert (len(ttm_ends), ttm_ends[0], ttm_ends[-1]) == (14, "2025-02-01", "2026-03-01")
     # Both runs are kept in DAGSTER_HOME's run storage, which `make ui` shows.
     with sqlite3.connect(home / "history" / "runs.db") as runs:
         assert runs.execute("select count(*) from runs where status = 'SUCCESS'").fetchone() == (2,)

@@ -395,7 +395,8 @@ def test_hubspot_deals_second_run_reads_only_changes_with_their_companies(
 
 def test_a_later_run_pulls_only_its_own_months_time_entries(tmp_path) -> None:
     """Trackers have no modified-since filter: a scheduled run re-pulls its month (the trailing
-    window), never the history."""
+    window) and the months after it that its onboarding windows reach (docs/backfilling.md), in
+    the same requests, never the history."""
     from dagster import DagsterInstance
 
     from pipelines.definitions import build_definitions
@@ -411,8 +412,9 @@ def test_a_later_run_pulls_only_its_own_months_time_entries(tmp_path) -> None:
         result = build_definitions().resolve_job_def("monthly_metrics").execute_in_process(
             instance=instance, partition_key="2025-03-01")
         assert result.success
-        assert fakes.toggl.request_count - toggl == 1  # March's one report page
-        assert fakes.clockify.request_count - clockify == 2  # the users page, bob's March page
+        # March to June (the onboarding months after it) in one report page
+        assert fakes.toggl.request_count - toggl == 1
+        assert fakes.clockify.request_count - clockify == 2  # the users page, bob's one page
 
 
 def test_full_refresh_run_config_pulls_a_merge_stream_whole(tmp_path) -> None:

@@ -49,7 +49,8 @@ def main(argv: list[str] | None = None) -> int:
 
     from pipelines.deployment import Deployment  # the variables, read in one place
 
-    published = Deployment.from_env().published
+    deployment = Deployment.from_env()
+    published = deployment.published
     if not published:
         parser.error("publishing is off (CSM_METRICS_PUBLISHED_PATH is empty, or the warehouse "
                      "is on MotherDuck, which BI tools reach directly)")
@@ -61,7 +62,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "bi-files":
         from warehouse.bi_files import PostgresTarget, write_bi_files
 
-        target = PostgresTarget(args.pg_host, args.pg_port, args.pg_database, args.pg_user)
+        target = PostgresTarget(args.pg_host, args.pg_port, args.pg_database, args.pg_user,
+                                deployment.postgres_sslmode())
         with duckdb.connect(str(version), read_only=True) as conn:
             written = write_bi_files(conn, args.out, Path(published), args.looker_connection,
                                      target)

@@ -35,10 +35,9 @@ from warehouse.bi_measures import (
     GRAIN_DEFAULT,
     SEMANTICS,
     STATUS_DEFAULT,
-    STATUS_DESCRIPTION,
     Semantics,
 )
-from warehouse.columns import mart_docs
+from warehouse.columns import described_columns, mart_docs
 from warehouse.publishing import extract_path
 
 MODEL = "csm_metrics"
@@ -62,7 +61,7 @@ TIMEFRAMES = ["raw", "date", "month", "quarter", "year"]
 @dataclass(frozen=True)
 class PostgresTarget:
     """Where Tableau's live connection finds the PostgreSQL marts (the read-only BI role).
-    `sslmode` is libpq's; None takes the one of `CSM_METRICS_POSTGRES_URL`, if any."""
+    `sslmode` is libpq's (from the deployment's PostgreSQL URL); None writes none."""
 
     host: str = "127.0.0.1"
     port: int = 5433
@@ -71,23 +70,12 @@ class PostgresTarget:
     sslmode: str | None = None
 
 
-# Fallback descriptions for columns the period tables gain before columns.toml describes them.
-PENDING_COLUMNS = {
-    "period_status": STATUS_DESCRIPTION,
-    "months_with_hours": "Months of the period whose hours were pulled.",
-}
-
-
 def write_bi_files(conn: duckdb.DuckDBPyConnection, out: Path, published: Path,
                    connection: str = MODEL, postgres: PostgresTarget | None = None
                    ) -> list[Path]:
     """Write `lookml/*.lkml` and `tableau/{hyper,postgres,duckdb}/*.tds` for every mart table;
     returns the files. `published` is the DuckDB link; the extract's link sits beside it."""
     postgres = postgres or PostgresTarget()
-    if postgres.sslmode is None:
-        postgres = PostgresTarget(postgres.host, postgres.port, postgres.database,
-                                  postgres.user, url_sslmode(os.environ.get(
-                                      "CSM_METRICS_POSTGRES_URL", "")))
     written, types = [], {}
     folder = published.parent.resolve()
     tableau = out.resolve() / "tableau"
@@ -102,7 +90,7 @@ def write_bi_files(conn: duckdb.DuckDBPyConnection, out: Path, published: Path,
     for kind in sources:
         (out / "tableau" / kind).mkdir(parents=True, exist_ok=True)
     for table in mart_docs():
-        columns = table_columns(conn, table)
+        columns = described_columns(conn, table)
         types.update({(table, name): kind for name, kind, _ in columns})
         view = out / "lookml" / f"{table}.view.lkml"
         view.write_text(lookml_view(table, columns))
@@ -114,23 +102,6 @@ def write_bi_files(conn: duckdb.DuckDBPyConnection, out: Path, published: Path,
     model = out / "lookml" / f"{MODEL}.model.lkml"
     model.write_text(lookml_model(connection, types))
     return [*written, model]
-
-
-def table_columns(conn: duckdb.DuckDBPyConnection, table: str) -> list[tuple[str, str, str]]:
-    """(name, DuckDB type, description) of each column of `marts.<table>`, in table order;
-    `PENDING_COLUMNS` describe what columns.toml does not describe yet. Any other column
-    without a description is an error: a new column ships with its meaning."""
-    doc = mart_docs()[table]
-    rows = conn.execute(
-        "select column_name, data_type from duckdb_columns() where schema_name = 'marts' "
-        "and table_name = $table and database_name = current_database() "
-        "order by column_index", {"table": table}).fetchall()
-    described = {**PENDING_COLUMNS, **doc.columns}
-    missing = [name for name, _ in rows if name not in described]
-    if missing:
-        raise KeyError(f"marts.{table}: no description for {missing} in "
-                       "transforms/marts/columns.toml")
-    return [(name, kind, described[name]) for name, kind in rows]
 
 
 def url_sslmode(url: str) -> str | None:

@@ -25,10 +25,6 @@ from dataclasses import dataclass
 
 GRAIN_DEFAULT = "month"
 STATUS_DEFAULT = "complete"
-STATUS_DESCRIPTION = ("Whether the period is over: complete, open (not over at as_of: measured to "
-                      "as_of) or partial (a month of hours never pulled: hours-derived columns "
-                      "null).")
-
 
 @dataclass(frozen=True)
 class Ratio:
