@@ -27,7 +27,7 @@ from duckdb import DuckDBPyConnection
 from connectors.streams import Stream
 from pipelines.metrics.models import MODEL_LAYERS, mart_deps, model_key, model_specs
 from pipelines.partitions import month_range
-from pipelines.resources import WAREHOUSE_POOL, SettingsResource
+from pipelines.resources import WAREHOUSE_POOL, SettingsResource, record_build
 from transforms.graph import model_graph, references
 from warehouse.columns import described_columns, mart_docs
 from warehouse.drivers import units_sql
@@ -82,6 +82,9 @@ def month_marts_asset(streams: list[Stream], monthly: PartitionsDefinition) -> A
         settings = settings.get()  # parsed once per run (pipelines/resources.py)
         start, end = month_range(context.partition_time_window)
         with warehouse.get_connection() as conn:
+            # Before anything is written: from now on the marts are this run's build, and the
+            # checks and publishes of a run it overlaps leave them alone.
+            record_build(conn, context.run_id)
             prepare(conn, streams, settings.for_warehouse(), settings.tables())
             written = build_month_marts(conn, start, end, context.run_id)
             schemas = {key: column_schema(described_columns(conn, key.path[-1]))
