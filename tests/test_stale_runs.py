@@ -34,8 +34,8 @@ def shipped_home(folder: Path) -> Path:
 
 
 def materializer(home: Path) -> Callable[..., subprocess.Popen[bytes]]:
-    """`dagster asset materialize` in its own process group, on `home`, with the environment
-    `tiny_fakes` set."""
+    """`dagster asset materialize` in its own process group, on `home`, with this process's
+    environment (call it inside `tiny_fakes`)."""
     env = {**os.environ, "DAGSTER_HOME": str(home), "CSM_METRICS_HTTP_TIMEOUT": "300"}
 
     def materialize(*args: str) -> subprocess.Popen[bytes]:
@@ -57,9 +57,9 @@ def wait_until(condition: Callable[[], object], seconds: float, what: str) -> ob
 
 def test_a_run_killed_holding_the_pool_slot_frees_it_for_the_run_waiting(tmp_path: Path) -> None:
     home = shipped_home(tmp_path)
-    materialize = materializer(home)
     processes: list[subprocess.Popen[bytes]] = []
     with tiny_fakes(tmp_path) as fakes, DagsterInstance.from_config(str(home)) as instance:
+        materialize = materializer(home)  # with the variables pointing at the fakes
         try:
             assert materialize(*SOURCES).wait(timeout=180) == 0
             # The victim holds the slot while Toggl answers its time-entry search slowly (longer
