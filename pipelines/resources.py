@@ -137,6 +137,13 @@ class Build:
     current: str | None  # the run whose build is in place (None: no build recorded yet)
     ours: bool  # it is this run's, or that of a run this one re-executes
     built_here: bool  # this run (or one it re-executes) started a build in this warehouse
+    failed_check: str | None = None  # a blocking check that failed on the build in place
+
+    @property
+    def publishable(self) -> bool:
+        """This run may publish the build in place: its own; or, for a run that built nothing
+        (a publish on its own), any build no blocking check failed on."""
+        return self.ours or (not self.built_here and self.failed_check is None)
 
     @property
     def superseded(self) -> bool:
@@ -154,11 +161,12 @@ def record_build(conn: duckdb.DuckDBPyConnection, run_id: str) -> None:
     conn.execute("create schema if not exists raw")
     conn.execute(f"""
         create table if not exists {BUILDS_TABLE} (
-            seq bigint not null, run_id varchar not null, started_at timestamptz not null
+            seq bigint not null, run_id varchar not null, started_at timestamptz not null,
+            failed_check varchar
         )""")
     conn.execute(f"""
         insert into {BUILDS_TABLE}
-        select coalesce(max(seq), 0) + 1, $run_id, now() from {BUILDS_TABLE}""",
+        select coalesce(max(seq), 0) + 1, $run_id, now(), null from {BUILDS_TABLE}""",
                  {"run_id": run_id})
     conn.execute(f"delete from {BUILDS_TABLE} where seq <= "
                  f"(select max(seq) from {BUILDS_TABLE}) - {BUILDS_KEPT}")
@@ -183,13 +191,22 @@ def current_build(conn: duckdb.DuckDBPyConnection, lineage: list[str]) -> Build:
         {"name": BUILDS_TABLE.split(".")[1]}).fetchone()
     if not exists or not exists[0]:
         return Build(current=None, ours=False, built_here=False)
-    latest = conn.execute(f"select run_id from {BUILDS_TABLE} order by seq desc limit 1"
-                          ).fetchone()
+    latest = conn.execute(f"select run_id, failed_check from {BUILDS_TABLE} "
+                          "order by seq desc limit 1").fetchone()
     mine = conn.execute(f"select count(*) from {BUILDS_TABLE} where run_id in $lineage",
                         {"lineage": lineage}).fetchone()
-    current = latest[0] if latest else None
+    current, failed = latest if latest else (None, None)
     return Build(current=current, ours=current in lineage,
-                 built_here=bool(mine and mine[0]))
+                 built_here=bool(mine and mine[0]), failed_check=failed)
+
+
+def record_failed_check(conn: duckdb.DuckDBPyConnection, run_id: str, check: str) -> None:
+    """Mark `run_id`'s build, if it is the one in place, as failed by the blocking `check`: a
+    publish on its own then refuses it."""
+    conn.execute(f"""
+        update {BUILDS_TABLE} set failed_check = coalesce(failed_check, $check)
+        where seq = (select max(seq) from {BUILDS_TABLE}) and run_id = $run_id""",
+                 {"check": check, "run_id": run_id})
 
 
 def run_build(conn: duckdb.DuckDBPyConnection, instance: DagsterInstance, run_id: str) -> Build:

@@ -17,8 +17,10 @@ from pathlib import Path
 import duckdb
 from dagster import DagsterInstance
 
+from pipelines.bi.assets import PUBLISHED
+from pipelines.definitions import build_definitions
 from pipelines.resources import WAREHOUSE_POOL
-from tests.conftest import ROOT, run_pipeline, tiny_fakes
+from tests.conftest import RANGE_END, RANGE_START, ROOT, run_pipeline, tiny_fakes
 from tests.test_blocking_checks import DUPLICATE_BOB, published_state
 from tests.test_stale_runs import shipped_home, wait_until
 from tests.tiny_company import tiny_company, tiny_settings
@@ -86,6 +88,11 @@ def test_a_run_built_over_by_a_failing_run_neither_fails_nor_publishes_its_build
         run_a = healthy_out.split()[-1] if healthy_out.split() else ""
         judged = {e.asset_check_key.name: e.metadata.get("judged")
                   for e in _check_evaluations(instance, run_a)}
+        # A publish on its own refuses the build in place: a blocking check failed on it.
+        alone = build_definitions().resolve_job_def("monthly_metrics").execute_in_process(
+            instance=instance, asset_selection=[PUBLISHED],
+            tags={RANGE_START: FIRST, RANGE_END: LAST})
+        assert alone.success and not alone.get_asset_materialization_events()
     # The healthy run does not fail on the other's build...
     assert healthy.returncode == 0, f"the healthy run failed on the other run's build: {judged}"
     assert judged["csm_period_metrics_keys_unique"].value is False

@@ -2,8 +2,9 @@
 
 A run publishes only its own build (pipelines/resources.py, Build): when an overlapping run
 has rebuilt the marts since this run built them, the publishes of this run write nothing and
-say which run did; that run publishes its build once its checks pass. So what BI reads is
-always a build whose own run's checks passed.
+say which run did; that run publishes its build once its checks pass. A publish on its own (a
+run that built nothing) publishes the build in place unless a blocking check failed on it. So
+what BI reads is a build no blocking check failed on, judged by its own run.
 """
 
 
@@ -57,7 +58,7 @@ def published_marts(context: AssetExecutionContext, warehouse: WarehouseResource
         return
     with warehouse.get_connection() as conn:
         build = run_build(conn, context.instance, context.run.run_id)
-        if not build.ours:
+        if not build.publishable:
             context.log.warning(f"nothing published: {not_ours(build)}")
             return
         result = publish(conn, published.link(), context.run_id, published.keep)
@@ -123,7 +124,7 @@ def postgres_marts(context: AssetExecutionContext, warehouse: WarehouseResource,
         with warehouse.get_connection() as conn:
             # In the connection that reads the marts: nothing can rebuild them in between.
             build = run_build(conn, context.instance, context.run.run_id)
-            if not build.ours:
+            if not build.publishable:
                 context.log.warning(f"nothing published to PostgreSQL: {not_ours(build)}")
                 return MaterializeResult(metadata={"published": False,
                                                    "superseded_by_run": build.current or ""})
@@ -147,9 +148,8 @@ def not_ours(build: Build) -> str:
     """Why a run does not publish the build in place."""
     if build.superseded:
         return build.superseded_message()
-    return (f"the marts in place are run {build.current}'s build, not this run's: a run "
-            "publishes only the build its own checks judged; materialize the marts "
-            "(monthly_metrics) to publish")
+    return (f"the marts in place are run {build.current}'s build, on which the blocking check "
+            f"{build.failed_check} failed: materialize the marts (monthly_metrics) to publish")
 
 
 def publication_run(version: Path) -> str | None:

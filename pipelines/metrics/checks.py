@@ -29,7 +29,7 @@ from pipelines.metrics.assets import (
     CSM_PERIOD_METRICS,
     TEAM_PERIOD_METRICS,
 )
-from pipelines.resources import WAREHOUSE_POOL, Build, run_build
+from pipelines.resources import WAREHOUSE_POOL, Build, record_failed_check, run_build
 from warehouse.sql import transaction
 
 MOVEMENTS = ("new_arr", "reactivation_arr", "expansion_arr", "contraction_arr", "churned_arr",
@@ -61,7 +61,11 @@ def _failures(context: AssetCheckExecutionContext, warehouse: DuckDBResource,
     rows = _rows(context, warehouse, sql)
     if isinstance(rows, Build):
         return _not_judged(context, rows)
-    return _result(context, [" ".join(str(v) for v in row) for row in rows])
+    failing = [" ".join(str(v) for v in row) for row in rows]
+    if failing:  # a publish on its own must not publish this build (pipelines/resources.py)
+        with warehouse.get_connection() as conn:
+            record_failed_check(conn, context.run.run_id, context.check_specs[0].name)
+    return _result(context, failing)
 
 
 def _result(context: AssetCheckExecutionContext, failing: list[str]) -> AssetCheckResult:
