@@ -46,6 +46,7 @@ from pipelines.raw import raw_stream_assets, raw_stream_checks
 from pipelines.report.assets import REPORT, report
 from pipelines.resources import SettingsResource, WarehouseResource
 from pipelines.schedules import refresh_schedules
+from pipelines.stale_runs import watched
 from pipelines.time_tracking import assets as time_tracking
 from pipelines.time_tracking.resources import ClockifyResource, TogglResource
 from transforms.graph import model_graph
@@ -148,7 +149,8 @@ def build_definitions(deployment: Deployment | None = None) -> Definitions:
         schedules=refresh_schedules(refresh, monthly, settings),
         sensors=[freshness_sensor(freshness)],
         resources=resources(deployment),
-        executor=executor(deployment),
+        # Runs free the pool slots of killed runs they wait for (pipelines/stale_runs.py).
+        executor=watched(executor(deployment)),
     )
 
 

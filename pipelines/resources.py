@@ -7,10 +7,11 @@ import shutil
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
-from dagster import ConfigurableResource, Failure, InitResourceContext
+from dagster import ConfigurableResource, DagsterInstance, Failure, InitResourceContext
 from dagster_duckdb import DuckDBResource
 from pydantic import Field, PrivateAttr
 
@@ -118,3 +119,96 @@ class SettingsResource(ConfigurableResource):
         if self._settings is None:
             self._settings = load_settings(self.path) if self.path else Settings()
         return self._settings
+
+
+# Whose marts build the warehouse holds (docs/reliability.md, "Overlapping runs"). The pool
+# serializes steps, not runs: another run's marts build can land between this run's build, its
+# checks and its publishes. The build step records its run here before it writes anything
+# (settings tables included); a check judges, and a publish copies, only the build of its own
+# run (or of a run it re-executes). One row per build; the latest is the one in place.
+BUILDS_TABLE = "raw._marts_builds"
+BUILDS_KEPT = 1000
+
+
+@dataclass(frozen=True)
+class Build:
+    """The warehouse's marts build, as one run sees it."""
+
+    current: str | None  # the run whose build is in place (None: no build recorded yet)
+    ours: bool  # it is this run's, or that of a run this one re-executes
+    built_here: bool  # this run (or one it re-executes) started a build in this warehouse
+    failed_check: str | None = None  # a blocking check that failed on the build in place
+
+    @property
+    def publishable(self) -> bool:
+        """This run may publish the build in place: its own; or, for a run that built nothing
+        (a publish on its own), any build no blocking check failed on."""
+        return self.ours or (not self.built_here and self.failed_check is None)
+
+    @property
+    def superseded(self) -> bool:
+        """This run built the marts, and another run's build has replaced them since."""
+        return self.built_here and not self.ours
+
+    def superseded_message(self) -> str:
+        return (f"run {self.current} rebuilt the marts after this run built them: its checks "
+                "judge its build and it publishes it if they pass; this run neither judges "
+                "nor publishes another run's build")
+
+
+def record_build(conn: duckdb.DuckDBPyConnection, run_id: str) -> None:
+    """Mark the marts as `run_id`'s build, before the build writes anything."""
+    conn.execute("create schema if not exists raw")
+    conn.execute(f"""
+        create table if not exists {BUILDS_TABLE} (
+            seq bigint not null, run_id varchar not null, started_at timestamptz not null,
+            failed_check varchar
+        )""")
+    conn.execute(f"""
+        insert into {BUILDS_TABLE}
+        select coalesce(max(seq), 0) + 1, $run_id, now(), null from {BUILDS_TABLE}""",
+                 {"run_id": run_id})
+    conn.execute(f"delete from {BUILDS_TABLE} where seq <= "
+                 f"(select max(seq) from {BUILDS_TABLE}) - {BUILDS_KEPT}")
+
+
+def run_lineage(instance: DagsterInstance, run_id: str) -> list[str]:
+    """`run_id` and the runs it re-executes (a re-execution from failure keeps its parent's
+    build and check results), nearest first."""
+    lineage = [run_id]
+    run = instance.get_run_by_id(run_id)
+    while run is not None and run.parent_run_id and run.parent_run_id not in lineage:
+        lineage.append(run.parent_run_id)
+        run = instance.get_run_by_id(run.parent_run_id)
+    return lineage
+
+
+def current_build(conn: duckdb.DuckDBPyConnection, lineage: list[str]) -> Build:
+    """Whose build `conn` sees, from the runs of `lineage` (run_lineage)."""
+    exists = conn.execute(
+        "select count(*) from duckdb_tables() where database_name = current_database() "
+        "and schema_name = 'raw' and table_name = $name",
+        {"name": BUILDS_TABLE.split(".")[1]}).fetchone()
+    if not exists or not exists[0]:
+        return Build(current=None, ours=False, built_here=False)
+    latest = conn.execute(f"select run_id, failed_check from {BUILDS_TABLE} "
+                          "order by seq desc limit 1").fetchone()
+    mine = conn.execute(f"select count(*) from {BUILDS_TABLE} where run_id in $lineage",
+                        {"lineage": lineage}).fetchone()
+    current, failed = latest if latest else (None, None)
+    return Build(current=current, ours=current in lineage,
+                 built_here=bool(mine and mine[0]), failed_check=failed)
+
+
+def record_failed_check(conn: duckdb.DuckDBPyConnection, run_id: str, check: str) -> None:
+    """Mark `run_id`'s build, if it is the one in place, as failed by the blocking `check`: a
+    publish on its own then refuses it."""
+    conn.execute(f"""
+        update {BUILDS_TABLE} set failed_check = coalesce(failed_check, $check)
+        where seq = (select max(seq) from {BUILDS_TABLE}) and run_id = $run_id""",
+                 {"check": check, "run_id": run_id})
+
+
+def run_build(conn: duckdb.DuckDBPyConnection, instance: DagsterInstance, run_id: str) -> Build:
+    """Whose build `conn` sees, from the run `run_id`."""
+    return current_build(conn, run_lineage(instance, run_id))

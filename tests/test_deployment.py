@@ -27,7 +27,8 @@ def test_definitions_load_with_a_distributed_executor_on_motherduck(
     expected = {"celery": celery_executor, "k8s": k8s_job_executor,
                 "multiprocess": multiprocess_executor}[name]
     for job in ("refresh", "monthly_metrics", "pull_sources"):
-        assert defs.resolve_job_def(job).executor_def is expected
+        # Wrapped so that its runs free a killed run's pool slots (pipelines/stale_runs.py).
+        assert defs.resolve_job_def(job).executor_def.inner is expected
     resources = defs.resolve_job_def("refresh").resource_defs
     assert resources["warehouse"].config_schema.default_value["database"] == "md:csm_metrics"
     # Publishing is off: MotherDuck serves concurrent readers itself.

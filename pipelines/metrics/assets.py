@@ -29,7 +29,7 @@ from duckdb import DuckDBPyConnection
 from connectors.streams import Stream
 from pipelines.metrics.models import mart_deps, model_key
 from pipelines.partitions import month_range
-from pipelines.resources import WAREHOUSE_POOL, SettingsResource
+from pipelines.resources import WAREHOUSE_POOL, SettingsResource, record_build
 from transforms.graph import model_graph, references
 from warehouse.columns import described_columns, mart_docs
 from warehouse.drivers import units_sql
@@ -90,6 +90,9 @@ def month_marts_asset(streams: list[Stream], monthly: PartitionsDefinition) -> A
         start, end = month_range(context.partition_time_window)
         selected = [key for key in MART_KEYS if key in context.selected_asset_keys]
         with warehouse.get_connection() as conn:
+            # Before anything is written: from now on the marts are this run's build, and the
+            # checks and publishes of a run it overlaps leave them alone.
+            record_build(conn, context.run_id)
             prepare(conn, streams, settings.for_warehouse(), settings.tables())
             as_of = run_as_of(context, settings.as_of)
             written = build_month_marts(conn, start, end, context.run_id, as_of,

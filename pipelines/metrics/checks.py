@@ -4,6 +4,11 @@ The key, waterfall and sum checks are blocking: when one fails, the run fails an
 downstream of the marts (the published DuckDB copy, the Hyper extract, PostgreSQL) is
 written, so BI keeps the last good version. The step's failure names the check; its log and
 metadata name the offending keys.
+
+A check judges its own run's build only: when an overlapping run has rebuilt the marts since,
+the check passes without judging ("judged": false, and the run that rebuilt them), since that
+run's checks judge its build and only that run may publish it (pipelines/resources.py, Build).
+A check run on its own (no build in its run) judges whatever build is in place.
 """
 
 
@@ -27,15 +32,43 @@ from pipelines.metrics.assets import (
     RENEWALS,
     TEAM_PERIOD_METRICS,
 )
-from pipelines.resources import WAREHOUSE_POOL
+from pipelines.resources import WAREHOUSE_POOL, Build, record_failed_check, run_build
+from warehouse.sql import transaction
 
 MOVEMENTS = ("new_arr", "reactivation_arr", "expansion_arr", "contraction_arr", "churned_arr",
              "starting_arr")
 
 
-def _failures(warehouse: DuckDBResource, sql: str) -> list[str]:
-    with warehouse.get_connection() as conn:
-        return [" ".join(str(v) for v in row) for row in conn.execute(sql).fetchall()]
+def _rows(context: AssetCheckExecutionContext, warehouse: DuckDBResource,
+          sql: str) -> list[tuple] | Build:
+    """The rows `sql` finds in this run's build; or, when another run's build has replaced it,
+    that build (not judged). One transaction: the build and the rows are one snapshot."""
+    with warehouse.get_connection() as conn, transaction(conn):
+        build = run_build(conn, context.instance, context.run.run_id)
+        if build.superseded:
+            return build
+        return conn.execute(sql).fetchall()
+
+
+def _not_judged(context: AssetCheckExecutionContext, build: Build) -> AssetCheckResult:
+    context.log.warning(f"{context.check_specs[0].name} not judged: "
+                        f"{build.superseded_message()}")
+    return AssetCheckResult(passed=True, severity=AssetCheckSeverity.WARN,
+                            description=f"Not judged: {build.superseded_message()}.",
+                            metadata={"judged": False, "superseded_by_run": build.current or ""})
+
+
+def _failures(context: AssetCheckExecutionContext, warehouse: DuckDBResource,
+              sql: str) -> AssetCheckResult:
+    """A blocking result on the rows `sql` finds (each a failing key)."""
+    rows = _rows(context, warehouse, sql)
+    if isinstance(rows, Build):
+        return _not_judged(context, rows)
+    failing = [" ".join(str(v) for v in row) for row in rows]
+    if failing:  # a publish on its own must not publish this build (pipelines/resources.py)
+        with warehouse.get_connection() as conn:
+            record_failed_check(conn, context.run.run_id, context.check_specs[0].name)
+    return _result(context, failing)
 
 
 def _result(context: AssetCheckExecutionContext, failing: list[str]) -> AssetCheckResult:
@@ -56,8 +89,8 @@ def keys_unique(asset: AssetKey, keys: tuple[str, ...]) -> Any:
                  description=f"One row per ({', '.join(keys)}).")
     def _check(context: AssetCheckExecutionContext,
                warehouse: DuckDBResource) -> AssetCheckResult:
-        return _result(context, _failures(warehouse, f"select {', '.join(keys)} from {table} "
-                                 "group by all having count(*) > 1"))
+        return _failures(context, warehouse, f"select {', '.join(keys)} from {table} "
+                                              "group by all having count(*) > 1")
 
     return _check
 
@@ -76,10 +109,10 @@ KEY_CHECKS = [
                          "movements (docs/metrics.md, ARR movements).")
 def account_waterfall_closes(context: AssetCheckExecutionContext,
                              warehouse: DuckDBResource) -> AssetCheckResult:
-    return _result(context, _failures(warehouse, """
+    return _failures(context, warehouse, """
         select period_grain, period_start, account_id from marts.account_period_metrics
         where ending_arr <> starting_arr + new_arr + reactivation_arr + expansion_arr
-                            - contraction_arr - churned_arr"""))
+                            - contraction_arr - churned_arr""")
 
 
 @asset_check(asset=TEAM_PERIOD_METRICS, blocking=True, pool=WAREHOUSE_POOL,
@@ -87,10 +120,10 @@ def account_waterfall_closes(context: AssetCheckExecutionContext,
                          "+ expansion - contraction - churn (docs/metrics.md, ARR movements).")
 def team_waterfall_closes(context: AssetCheckExecutionContext,
                           warehouse: DuckDBResource) -> AssetCheckResult:
-    return _result(context, _failures(warehouse, """
+    return _failures(context, warehouse, """
         select period_grain, period_start from marts.team_period_metrics
         where total_arr <> starting_arr + new_arr + reactivation_arr + expansion_arr
-                          - contraction_arr - churned_arr"""))
+                          - contraction_arr - churned_arr""")
 
 
 @asset_check(asset=TEAM_PERIOD_METRICS, additional_deps=[CSM_PERIOD_METRICS], blocking=True,
@@ -99,7 +132,7 @@ def team_waterfall_closes(context: AssetCheckExecutionContext,
 def csm_movements_sum_to_team(context: AssetCheckExecutionContext,
                               warehouse: DuckDBResource) -> AssetCheckResult:
     differences = " or ".join(f"coalesce(c.{m}, 0) <> t.{m}" for m in MOVEMENTS)
-    return _result(context, _failures(warehouse, f"""
+    return _failures(context, warehouse, f"""
         with c as (
             select period_grain, period_start,
                    {', '.join(f'sum({m}) as {m}' for m in MOVEMENTS)},
@@ -109,16 +142,16 @@ def csm_movements_sum_to_team(context: AssetCheckExecutionContext,
         select t.period_grain, t.period_start
         from marts.team_period_metrics t
         left join c using (period_grain, period_start)
-        where {differences} or coalesce(c.arr_managed, 0) <> t.total_arr"""))
+        where {differences} or coalesce(c.arr_managed, 0) <> t.total_arr""")
 
 
 @asset_check(asset=CSM_PERIOD_METRICS, additional_deps=[TEAM_PERIOD_METRICS], pool=WAREHOUSE_POOL,
              description="Every month between the first and the last one built has a team row "
                          "and CSM rows; the metadata has the rows per month. A gap is a month "
                          "never backfilled.")
-def months_have_rows(warehouse: DuckDBResource) -> AssetCheckResult:
-    with warehouse.get_connection() as conn:
-        rows = conn.execute("""
+def months_have_rows(context: AssetCheckExecutionContext,
+                     warehouse: DuckDBResource) -> AssetCheckResult:
+    rows = _rows(context, warehouse, """
             with months as (
                 select unnest(generate_series(min(period_start), max(period_start),
                                               interval 1 month))::date as month
@@ -134,7 +167,9 @@ def months_have_rows(warehouse: DuckDBResource) -> AssetCheckResult:
             )
             select strftime(month, '%Y-%m'), coalesce(team_rows, 0), coalesce(csm_rows, 0)
             from months left join csm using (month) left join team using (month)
-            order by month""").fetchall()
+            order by month""")
+    if isinstance(rows, Build):
+        return _not_judged(context, rows)
     gaps = [month for month, team, csm in rows if not team or not csm]
     return AssetCheckResult(
         passed=not gaps, severity=AssetCheckSeverity.WARN,
@@ -147,9 +182,9 @@ def months_have_rows(warehouse: DuckDBResource) -> AssetCheckResult:
                          "accounts_touched <= accounts_managed (docs/metrics.md, Engagement).")
 def accounts_touched_within_book(context: AssetCheckExecutionContext,
                                  warehouse: DuckDBResource) -> AssetCheckResult:
-    return _result(context, _failures(warehouse, """
+    return _failures(context, warehouse, """
         select period_grain, period_start, csm_id from marts.csm_period_metrics
-        where accounts_touched > accounts_managed"""))
+        where accounts_touched > accounts_managed""")
 
 
 @asset_check(asset=TEAM_PERIOD_METRICS, additional_deps=[CSM_PERIOD_METRICS], blocking=True,
@@ -159,7 +194,7 @@ def accounts_touched_within_book(context: AssetCheckExecutionContext,
 def csm_touchpoints_sum_to_team(context: AssetCheckExecutionContext,
                                 warehouse: DuckDBResource) -> AssetCheckResult:
     # Rows written before the engagement columns existed hold NULL: not judged.
-    return _result(context, _failures(warehouse, """
+    return _failures(context, warehouse, """
         with c as (
             select period_grain, period_start, sum(touchpoints) as touchpoints
             from marts.csm_period_metrics group by all
@@ -167,7 +202,7 @@ def csm_touchpoints_sum_to_team(context: AssetCheckExecutionContext,
         select t.period_grain, t.period_start
         from marts.team_period_metrics t
         left join c using (period_grain, period_start)
-        where coalesce(c.touchpoints, 0) <> t.touchpoints"""))
+        where coalesce(c.touchpoints, 0) <> t.touchpoints""")
 
 
 @asset_check(asset=CSM_PERIOD_METRICS, blocking=True, pool=WAREHOUSE_POOL,
@@ -176,11 +211,11 @@ def csm_touchpoints_sum_to_team(context: AssetCheckExecutionContext,
 def touch_ratios_null_without_book(context: AssetCheckExecutionContext,
                                    warehouse: DuckDBResource) -> AssetCheckResult:
     # Rows written before the engagement columns existed (touchpoints NULL) are not judged.
-    return _result(context, _failures(warehouse, """
+    return _failures(context, warehouse, """
         select period_grain, period_start, csm_id from marts.csm_period_metrics
         where touchpoints is not null
           and ((touch_coverage is null) <> (accounts_managed = 0)
-               or (touchpoints_per_account is null) <> (accounts_managed = 0))"""))
+               or (touchpoints_per_account is null) <> (accounts_managed = 0))""")
 
 
 CHECKS: list[Any] = [*KEY_CHECKS, account_waterfall_closes, team_waterfall_closes,
@@ -198,9 +233,9 @@ REASON_KEY = (*PERIOD, "movement")
                          "share_of_accounts and share_of_arr sum to 1 per period and movement.")
 def churn_reason_shares_sum_to_one(context: AssetCheckExecutionContext,
                                    warehouse: DuckDBResource) -> AssetCheckResult:
-    return _result(context, _failures(warehouse, f"""
+    return _failures(context, warehouse, f"""
         select {', '.join(REASON_KEY)} from marts.churn_reasons group by all
-        having abs(sum(share_of_accounts) - 1) > 1e-9 or abs(sum(share_of_arr) - 1) > 1e-9"""))
+        having abs(sum(share_of_accounts) - 1) > 1e-9 or abs(sum(share_of_arr) - 1) > 1e-9""")
 
 
 @asset_check(asset=CHURN_REASONS, blocking=True, pool=WAREHOUSE_POOL,
@@ -208,10 +243,10 @@ def churn_reason_shares_sum_to_one(context: AssetCheckExecutionContext,
                          "the Pareto has one order.")
 def churn_reason_ranks_are_a_permutation(context: AssetCheckExecutionContext,
                                          warehouse: DuckDBResource) -> AssetCheckResult:
-    return _result(context, _failures(warehouse, f"""
+    return _failures(context, warehouse, f"""
         select {', '.join(REASON_KEY)} from marts.churn_reasons group by all
         having min(rank_by_arr) <> 1 or max(rank_by_arr) <> count(*)
-            or count(distinct rank_by_arr) <> count(*)"""))
+            or count(distinct rank_by_arr) <> count(*)""")
 
 
 CHECKS += [keys_unique(CHURN_REASONS, (*REASON_KEY, "reason")), churn_reason_shares_sum_to_one,
@@ -230,9 +265,9 @@ SIGNALS = ("beyond_limits", "run_of_8", "two_of_three_beyond_2sigma",
              description="Control limits are ordered: lnpl <= centre <= unpl.")
 def kpi_control_limits_ordered(context: AssetCheckExecutionContext,
                                warehouse: DuckDBResource) -> AssetCheckResult:
-    return _result(context, _failures(warehouse, """
+    return _failures(context, warehouse, """
         select kpi, scope, period_start from marts.kpi_control
-        where not (lnpl <= centre and centre <= unpl)"""))
+        where not (lnpl <= centre and centre <= unpl)""")
 
 
 @asset_check(asset=KPI_CONTROL, blocking=True, pool=WAREHOUSE_POOL,
@@ -244,8 +279,8 @@ def kpi_control_signals_only_with_limits(context: AssetCheckExecutionContext,
     differ = " or ".join(
         [f"({s} is null) <> (centre is null or value is null)" for s in SIGNALS]
         + [f"({s} is null) <> (centre is null)" for s in ("unpl", "lnpl", "mr_bar", "sigma")])
-    return _result(context, _failures(warehouse, f"""
-        select kpi, scope, period_start from marts.kpi_control where {differ}"""))
+    return _failures(context, warehouse, f"""
+        select kpi, scope, period_start from marts.kpi_control where {differ}""")
 
 
 @asset_check(asset=CAPACITY_PLAN, additional_deps=[CSM_PERIOD_METRICS], blocking=True,
@@ -256,7 +291,7 @@ def kpi_control_signals_only_with_limits(context: AssetCheckExecutionContext,
                          "period's days they were employed.")
 def capacity_fte_is_the_rosters(context: AssetCheckExecutionContext,
                                 warehouse: DuckDBResource) -> AssetCheckResult:
-    return _result(context, _failures(warehouse, """
+    return _failures(context, warehouse, """
         with plan as (
             select period_grain, period_start, period_end, fte_available
             from marts.capacity_plan where segment = 'all'
@@ -284,7 +319,7 @@ def capacity_fte_is_the_rosters(context: AssetCheckExecutionContext,
             group by all
         )
         select period_grain, period_start, fte_available, expected from recomputed
-        where abs(fte_available - expected) > 1e-9"""))
+        where abs(fte_available - expected) > 1e-9""")
 
 
 CHECKS += [keys_unique(CAPACITY_PLAN, (*PERIOD, "segment")),
@@ -306,7 +341,7 @@ OUTLOOK_SUMS = ("accounts_managed", "arr_managed", "arr_renewing_90d", "arr_rene
 def csm_outlook_team_is_the_sum(context: AssetCheckExecutionContext,
                                 warehouse: DuckDBResource) -> AssetCheckResult:
     differences = " or ".join(f"t.{c} is distinct from coalesce(p.{c}, 0)" for c in OUTLOOK_SUMS)
-    return _result(context, _failures(warehouse, f"""
+    return _failures(context, warehouse, f"""
         with p as (
             select {', '.join(f'sum({c}) as {c}' for c in OUTLOOK_SUMS)},
                    sum(high_risk_touched_30d * high_risk_accounts) as touched
@@ -319,7 +354,7 @@ def csm_outlook_team_is_the_sum(context: AssetCheckExecutionContext,
         select 'team' from p left join t on true
         where t.csm_id is null or {differences}
            or abs(coalesce(t.high_risk_touched_30d, -1)
-                  - coalesce(p.touched / nullif(p.high_risk_accounts, 0), -1)) > 1e-9"""))
+                  - coalesce(p.touched / nullif(p.high_risk_accounts, 0), -1)) > 1e-9""")
 
 
 @asset_check(asset=CSM_OUTLOOK, additional_deps=[RENEWALS], blocking=True,
@@ -329,7 +364,7 @@ def csm_outlook_team_is_the_sum(context: AssetCheckExecutionContext,
                          "and for the team.")
 def renewals_sum_to_outlook(context: AssetCheckExecutionContext,
                             warehouse: DuckDBResource) -> AssetCheckResult:
-    return _result(context, _failures(warehouse, """
+    return _failures(context, warehouse, """
         with soon as (
             select * from marts.renewals where days_to_renewal <= 90
         ),
@@ -343,7 +378,7 @@ def renewals_sum_to_outlook(context: AssetCheckExecutionContext,
         from marts.csm_outlook as outlook
         full join by_owner using (csm_id)
         where coalesce(outlook.arr_renewing_90d, -1) <> coalesce(by_owner.arr, 0)
-           or coalesce(outlook.accounts_renewing_90d, -1) <> coalesce(by_owner.accounts, 0)"""))
+           or coalesce(outlook.accounts_renewing_90d, -1) <> coalesce(by_owner.accounts, 0)""")
 
 
 @asset_check(asset=ACCOUNT_RISK, additional_deps=[RENEWALS], blocking=True,
@@ -353,14 +388,14 @@ def renewals_sum_to_outlook(context: AssetCheckExecutionContext,
                          "there is none.")
 def churn_probabilities_in_range(context: AssetCheckExecutionContext,
                                  warehouse: DuckDBResource) -> AssetCheckResult:
-    return _result(context, _failures(warehouse, """
+    return _failures(context, warehouse, """
         select 'account_risk', account_id from marts.account_risk
         where not coalesce(churn_probability between 0 and 1, true)
            or (churn_probability is null) <> (risk_band = 'unknown')
         union all
         select 'renewals', account_id from marts.renewals
         where not coalesce(churn_probability between 0 and 1, true)
-           or (churn_probability is null) <> (risk_band = 'unknown')"""))
+           or (churn_probability is null) <> (risk_band = 'unknown')""")
 
 
 CHECKS += [keys_unique(RENEWALS, ("account_id", "renewal_date")),
