@@ -402,8 +402,8 @@ def test_engagement_checks_block_publishing(tmp_path: Path,
         good = published_state(tmp_path)
         for checks, statements in CORRUPTIONS.items():
             def corrupted(conn: duckdb.DuckDBPyConnection, *args: Any,
-                          statements: list[str] = statements) -> dict[str, int]:
-                written = build(conn, *args)
+                          statements: list[str] = statements, **kwargs: Any) -> dict[str, int]:
+                written = build(conn, *args, **kwargs)
                 for statement in statements:
                     conn.execute(statement)
                 return written

@@ -120,8 +120,9 @@ def test_outlook_risk_renewals_and_targets_from_hand_made_marts(
         "target_customers_per_csm": 5.0, "target_cost_to_serve": 0.08})
     with HandMade(built) as conn:
         conn.execute(STEERING + OUTLOOK)
-        conn.execute("alter table marts.team_period_metrics add column cost_to_serve_ratio "
-                     "double default 0.125")
+        conn.execute("alter table marts.team_period_metrics add column if not exists "
+                     "cost_to_serve_ratio double")
+        conn.execute("update marts.team_period_metrics set cost_to_serve_ratio = 0.125")
         html, _ = build_report(conn, settings, MAR)
     page = parse(html)
     # Renewals by risk band: 90 days = A (high, 30,000) and B (low, 5,000); 180 adds C and D.
