@@ -19,8 +19,8 @@ from pipelines.settings import Settings, load_settings
 from warehouse.locations import DEFAULT_MEMORY_LIMIT, is_motherduck
 
 # Every step that writes the warehouse runs in this Dagster concurrency pool. The shipped
-# dagster.yaml gives every pool one slot (`concurrency: pools: default_limit: 1`), so a step of
-# an overlapping run waits for the slot instead of failing on DuckDB's file lock
+# deploy/dagster.yaml gives every pool one slot (`concurrency: pools: default_limit: 1`), so a
+# step of an overlapping run waits for the slot instead of failing on DuckDB's file lock
 # (docs/scheduling.md).
 WAREHOUSE_POOL = "warehouse"
 # Staging folders older than this were left by a killed process: removed.

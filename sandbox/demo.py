@@ -40,7 +40,8 @@ LAST_MONTH = add_months(HISTORY_END, -1)
 
 def demo_env(sandbox: Sandbox) -> dict[str, str]:
     DAGSTER_HOME.mkdir(parents=True, exist_ok=True)
-    (DAGSTER_HOME / "dagster.yaml").write_text((PROJECT_ROOT / "dagster.yaml").read_text())
+    shipped = PROJECT_ROOT / "deploy" / "dagster.yaml"
+    (DAGSTER_HOME / "dagster.yaml").write_text(shipped.read_text())
     WAREHOUSE.parent.mkdir(parents=True, exist_ok=True)
     return {**os.environ, **sandbox.env(), "WAREHOUSE_PATH": str(WAREHOUSE),
             "DAGSTER_HOME": str(DAGSTER_HOME), "CSM_METRICS_SETTINGS": str(SETTINGS),

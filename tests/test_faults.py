@@ -318,7 +318,7 @@ def test_a_refresh_launched_during_a_backfill_waits_its_turn_and_both_finish(
     warehouse = tmp_path / "warehouse.duckdb"
     home = tmp_path / "dagster_home"
     home.mkdir()
-    shutil.copy(ROOT / "dagster.yaml", home / "dagster.yaml")
+    shutil.copy(ROOT / "deploy" / "dagster.yaml", home / "dagster.yaml")
     with Sandbox(tiny_company()).start(str(tmp_path)) as fakes:
         env = {**os.environ, **fakes.env(), "WAREHOUSE_PATH": str(warehouse),
                "DAGSTER_HOME": str(home), "CSM_METRICS_WAREHOUSE_LOCK_WAIT": "1",

@@ -26,10 +26,10 @@ MONTHS = ("--select", "tag:partitioning=monthly", "--partition-range", "2025-01-
 
 
 def shipped_home(folder: Path) -> Path:
-    """A DAGSTER_HOME with the repository's dagster.yaml in it."""
+    """A DAGSTER_HOME with the repository's deploy/dagster.yaml in it."""
     home = folder / "dagster_home"
     home.mkdir()
-    shutil.copy(ROOT / "dagster.yaml", home / "dagster.yaml")
+    shutil.copy(ROOT / "deploy" / "dagster.yaml", home / "dagster.yaml")
     return home
 
 

@@ -13,8 +13,6 @@ from pathlib import Path
 
 import duckdb
 
-from pipelines.report.data import read_report
-from pipelines.report.page import GENERATOR, empty_page, render_page
 from pipelines.settings import Settings
 from warehouse.publishing import ForeignFile
 
@@ -42,6 +40,11 @@ def targets(settings: Settings) -> dict[str, float | None]:
 def build_report(conn: duckdb.DuckDBPyConnection, settings: Settings,
                  month: date | None = None) -> tuple[str, date | None]:
     """The page for `month` (default: the latest complete month) and the month it shows."""
+    # pandas and altair are imported when a report is built, not when the code location loads
+    # (docs/performance.md, Fixed costs).
+    from pipelines.report.data import read_report
+    from pipelines.report.page import empty_page, render_page
+
     data = read_report(conn, timezone=settings.reporting_timezone,
                        arr_band=tuple(settings.arr_band),
                        accounts_band=tuple(settings.accounts_band),
@@ -59,6 +62,8 @@ def written_here(out: Path) -> bool:
     """Whether `out` is a page this deployment's report wrote: a plain file whose head carries
     the generator mark (page.GENERATOR), or a page of a version before the mark (its footer's
     or empty page's words), so an upgrade replaces its own old page."""
+    from pipelines.report.page import GENERATOR
+
     if out.is_symlink() or not out.is_file():
         return False
     text = out.read_bytes()
@@ -70,6 +75,8 @@ def written_here(out: Path) -> bool:
 def refuse_foreign(out: Path) -> None:
     """Stop before building when a file this deployment did not write holds the page's place."""
     if os.path.lexists(out) and not written_here(out):
+        from pipelines.report.page import GENERATOR
+
         raise ForeignFile(
             f"{out} exists and was not written by this deployment's report (it has no "
             f"{GENERATOR} in its head): no report was written. Move it away, or set "
