@@ -34,7 +34,7 @@ import statsmodels.api as sm
 
 from pipelines.settings import Settings
 from tests.conftest import TinyBuild
-from transforms import macro_paths
+from transforms import ROOT, macro_paths
 from warehouse.drivers import RetentionFit, fit_retention
 from warehouse.outlook import build_outlook
 from warehouse.schema import ensure_schemas, write_settings
@@ -157,6 +157,8 @@ def build(fitted: RetentionFit, database: str = ":memory:", march: str = "comple
         if rows:
             conn.executemany(f"insert into {table} values ({', '.join('?' for _ in rows[0])})",
                              rows)
+    conn.execute("create view intermediate.int_feedback__nps_scores as\n" + (
+        ROOT / "intermediate" / "int_feedback__nps_scores.sql").read_text())
     conn.execute("create table marts.team_period_metrics (period_grain varchar, "
                  "period_start date, period_status varchar)")
     conn.executemany("insert into marts.team_period_metrics values (?, ?, ?)", months(march))

@@ -43,12 +43,8 @@ entries as (
     where in_population
 ),
 
-salesforce_feedback as (
-    select * from intermediate.int_feedback__salesforce
-),
-
-hubspot_feedback as (
-    select * from intermediate.int_feedback__hubspot
+nps_responses as (
+    select * from intermediate.int_feedback__nps_scores
 ),
 
 team_metrics as (
@@ -145,16 +141,6 @@ touches as (
     cross join window_bounds
     where touchpoints.occurred_at < window_bounds.as_of
     group by all
-),
-
-nps_responses as (
-    select account_id, responded_at, score
-    from salesforce_feedback
-    where survey_type = 'NPS' and not is_deleted and score between 0 and 10
-    union all
-    select account_id, responded_at, score
-    from hubspot_feedback
-    where survey_type = 'NPS' and not is_deleted and score between 0 and 10
 ),
 
 nps as (

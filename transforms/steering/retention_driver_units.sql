@@ -24,12 +24,8 @@ team_metrics as (
     select * from marts.team_period_metrics
 ),
 
-salesforce_feedback as (
-    select * from intermediate.int_feedback__salesforce
-),
-
-hubspot_feedback as (
-    select * from intermediate.int_feedback__hubspot
+nps_responses as (
+    select * from intermediate.int_feedback__nps_scores
 ),
 
 schedules as (
@@ -89,16 +85,6 @@ before as (
         columns(lambda c: c in ('hours_all_csms', 'touchpoints', 'days_since_last_touch'))
             ::double
     from account_metrics
-),
-
-nps_responses as (
-    select account_id, responded_at, score
-    from salesforce_feedback
-    where survey_type = 'NPS' and not is_deleted and score between 0 and 10
-    union all
-    select account_id, responded_at, score
-    from hubspot_feedback
-    where survey_type = 'NPS' and not is_deleted and score between 0 and 10
 ),
 
 nps as (
