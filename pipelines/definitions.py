@@ -42,7 +42,7 @@ from pipelines.metrics.assets import month_marts_asset
 from pipelines.metrics.checks import CHECKS
 from pipelines.metrics.models import model_specs
 from pipelines.partitions import monthly_partitions
-from pipelines.raw import raw_stream_assets, raw_stream_checks
+from pipelines.raw import raw_stream_assets
 from pipelines.report.assets import REPORT, report
 from pipelines.resources import SettingsResource, WarehouseResource
 from pipelines.schedules import refresh_schedules
@@ -136,7 +136,7 @@ def build_definitions(deployment: Deployment | None = None) -> Definitions:
                 *model_specs(model_graph(), streams),  # views: lineage, no step
                 month_marts_asset(streams, monthly),
                 published_marts, postgres_marts, report],
-        asset_checks=[*raw_stream_checks(streams), *CHECKS, published_matches_working,
+        asset_checks=[*CHECKS, published_matches_working,
                       *freshness],
         jobs=[
             define_asset_job("pull_sources", selection=sources,

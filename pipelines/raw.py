@@ -17,11 +17,11 @@ writes it is in the `warehouse` concurrency pool, so an overlapping run's steps 
 
 
 from datetime import UTC, datetime
-from typing import Any
 
 from dagster import (
     AssetCheckResult,
     AssetCheckSeverity,
+    AssetCheckSpec,
     AssetExecutionContext,
     AssetKey,
     AssetsDefinition,
@@ -32,7 +32,6 @@ from dagster import (
     PartitionsDefinition,
     TimeWindow,
     asset,
-    asset_check,
 )
 from dagster_duckdb import DuckDBResource
 
@@ -44,6 +43,8 @@ from pipelines.settings import Settings
 from warehouse.loading import LandingStats, MassDeletion
 from warehouse.pull import PullCutShort, PullOptions, pull_stream
 from warehouse.schema import ensure_raw_table, ensure_schemas
+
+KEYS_UNIQUE = "primary_key_unique"
 
 
 class PullConfig(Config):
@@ -64,10 +65,6 @@ def raw_stream_assets(streams: list[Stream],
     return [_raw_asset(stream, monthly) for stream in streams]
 
 
-def raw_stream_checks(streams: list[Stream]) -> list[Any]:
-    return [_keys_unique_check(stream) for stream in streams]
-
-
 def _raw_asset(stream: Stream, monthly: PartitionsDefinition) -> AssetsDefinition:
     """The Dagster side only (config, resources, partitions, failures, logs, metadata); the pull
     itself is `warehouse.pull.pull_stream`."""
@@ -86,6 +83,10 @@ def _raw_asset(stream: Stream, monthly: PartitionsDefinition) -> AssetsDefinitio
         f"(raw.{stream.table}).",
         metadata={"table": f"raw.{stream.table}", "primary_key": stream.primary_key,
                   "cursor_field": stream.cursor_field or "", "write_mode": stream.write_mode},
+        # Judged in the pull's own step, once it has landed: no step of its own.
+        check_specs=[AssetCheckSpec(
+            KEYS_UNIQUE, asset=raw_key(stream), blocking=True,
+            description=f"No two rows of raw.{stream.table} share a {stream.primary_key}.")],
     )
     def _pull(context: AssetExecutionContext, config: PullConfig) -> MaterializeResult:
         source = getattr(context.resources, stream.source)
@@ -98,10 +99,8 @@ def _raw_asset(stream: Stream, monthly: PartitionsDefinition) -> AssetsDefinitio
                           f"{stream.source} out)", allow_retries=False)
         if not source.configured:
             context.log.warning(f"{stream.source} is not configured: {stream.name} not pulled")
-            with warehouse.get_connection() as conn:
-                ensure_schemas(conn)
-                ensure_raw_table(conn, stream)
-            return MaterializeResult(metadata={"skipped": "source not configured"})
+            return MaterializeResult(metadata={"skipped": "source not configured"},
+                                     check_results=[keys_unique(warehouse, stream)])
         settings = settings_resource.get()
         try:
             connector: Connector = source.connector(settings)
@@ -134,9 +133,8 @@ def _raw_asset(stream: Stream, monthly: PartitionsDefinition) -> AssetsDefinitio
                           allow_retries=False) from error
         except (SourceAuthError, MassDeletion) as error:
             raise Failure(description=str(error), allow_retries=False) from error
-        metadata = totals.metadata()
-        context.log.info(f"{stream.table}: {metadata}")
-        return MaterializeResult(metadata=metadata)
+        return MaterializeResult(metadata=totals.metadata(),
+                                 check_results=[keys_unique(warehouse, stream)])
 
     return _pull
 
@@ -151,19 +149,14 @@ def time_entry_windows(window: TimeWindow, max_months: int | None,
     return read_windows(TimeWindow(window.start, tail.end) if tail else window, max_months)
 
 
-def _keys_unique_check(stream: Stream) -> Any:
-    @asset_check(asset=raw_key(stream), name="primary_key_unique", pool=WAREHOUSE_POOL,
-                 blocking=True,
-                 description=f"No two rows of raw.{stream.table} share a {stream.primary_key}.")
-    def _check(warehouse: DuckDBResource) -> AssetCheckResult:
-        with warehouse.get_connection() as conn:
-            ensure_schemas(conn)
-            table = ensure_raw_table(conn, stream)
-            duplicates = conn.execute(
-                f"select _pk, count(*) from {table} group by _pk having count(*) > 1 limit 20"
-            ).fetchall()
-        return AssetCheckResult(
-            passed=not duplicates, severity=AssetCheckSeverity.ERROR,
-            metadata={"duplicate_keys": [row[0] for row in duplicates]})
-
-    return _check
+def keys_unique(warehouse: DuckDBResource, stream: Stream) -> AssetCheckResult:
+    """No two rows of the stream's raw table share a key: the evidence is the keys repeated."""
+    with warehouse.get_connection() as conn:
+        ensure_schemas(conn)
+        table = ensure_raw_table(conn, stream)
+        duplicates = conn.execute(
+            f"select _pk, count(*) from {table} group by _pk having count(*) > 1 limit 20"
+        ).fetchall()
+    return AssetCheckResult(
+        check_name=KEYS_UNIQUE, passed=not duplicates, severity=AssetCheckSeverity.ERROR,
+        metadata={"duplicate_keys": [row[0] for row in duplicates]})
