@@ -116,7 +116,8 @@ def _raw_asset(stream: Stream, monthly: PartitionsDefinition) -> AssetsDefinitio
             else None)
 
         def landed(window: Window | None, stats: LandingStats) -> None:
-            context.log.info(f"{stream.table} {window or 'full'}: {stats}")
+            if window is not None:  # a full pull's stats are its materialization's metadata
+                context.log.info(f"{stream.table} {window}: {stats}")
             if stats.repaired:
                 context.log.warning(f"{stream.table}: {stats.repaired} records had a lone "
                                     "UTF-16 surrogate (a character cut in half), replaced by "
