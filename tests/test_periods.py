@@ -97,6 +97,30 @@ def test_an_open_month_prorates_capacity_and_cost_to_the_days_begun(
     assert (bob["fully_loaded_cost"], bob["capacity_hours"]) == (Decimal("8000.00"), 80)
 
 
+def test_an_open_month_counts_everyone_employed_as_a_whole_fte(
+        copy: duckdb.DuckDBPyConnection) -> None:
+    from dagster import build_asset_check_context
+    from dagster_duckdb import DuckDBResource
+
+    from pipelines.metrics.checks import capacity_fte_is_the_rosters
+
+    def fte(as_of: str) -> float:
+        build_month_marts(copy, FEB, MAR, as_of, at(as_of))
+        return row(copy, "capacity_plan", "month", FEB, segment="all")["fte_available"]
+
+    # Nobody starts or leaves in February: half-way through it, the team is as many FTE as
+    # once it is over (its capacity and cost are prorated, its people are not).
+    assert fte("2025-02-15") == pytest.approx(fte("2025-03-01"))
+    fte("2025-02-15")
+    copy.execute("checkpoint")
+    path = copy.execute("select path from duckdb_databases() "
+                        "where database_name = current_database()").fetchone()[0]
+    copy.close()
+    check = capacity_fte_is_the_rosters(build_asset_check_context(),
+                                        warehouse=DuckDBResource(database=path))
+    assert check.passed, check.metadata
+
+
 def test_a_year_with_months_never_pulled_is_partial_and_has_no_hours(
         tiny_built: TinyBuild) -> None:
     rows = read_rows(tiny_built.warehouse, """

@@ -301,13 +301,17 @@ def kpi_control_signals_only_with_limits(context: AssetCheckExecutionContext,
              description="fte_available on the 'all' row is the roster's FTE, recomputed from "
                          "the roster and settings: everyone on the roster and every other CSM "
                          "with a row in the period, FTE (else the default) x the share of the "
-                         "period's days they were employed.")
+                         "period's days (begun by as_of) they were employed.")
 def capacity_fte_is_the_rosters(context: AssetCheckExecutionContext,
                                 warehouse: DuckDBResource) -> AssetCheckResult:
     return _failures(context, warehouse, """
         with plan as (
-            select period_grain, period_start, period_end, fte_available
-            from marts.capacity_plan where segment = 'all'
+            -- a period not over counts the days begun by as_of (docs/metrics.md, Periods)
+            select period_grain, period_start, fte_available,
+                   least(period_end, cast(timezone(settings.reporting_timezone, as_of)
+                                          - interval 1 microsecond as date) + 1) as period_end
+            from marts.capacity_plan cross join staging.settings as settings
+            where segment = 'all'
         ),
         team as (
             select plan.period_grain, plan.period_start, roster.email as person, roster.fte,
@@ -325,7 +329,8 @@ def capacity_fte_is_the_rosters(context: AssetCheckExecutionContext,
                        'day', greatest(plan.period_start, coalesce(team.start_date,
                                                                    plan.period_start)),
                        least(plan.period_end, coalesce(team.end_date + 1, plan.period_end))))
-                       / date_diff('day', plan.period_start, plan.period_end)), 0) as expected
+                       / nullif(date_diff('day', plan.period_start, plan.period_end), 0)), 0)
+                       as expected
             from plan
             cross join staging.settings as settings
             left join team using (period_grain, period_start)

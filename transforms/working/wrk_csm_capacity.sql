@@ -30,6 +30,7 @@ employment as (
         periods.period_grain,
         periods.period_start,
         periods.days,
+        date_diff('day', periods.period_start, periods.elapsed_end) as days_begun,
         periods.months,
         people.csm_id,
         people.fte,
@@ -54,8 +55,10 @@ final as (
             as base_capacity_hours,
         employment.annual_cost * employment.months / 12.0
             * employment.days_employed / employment.days as fully_loaded_cost,
-        -- FTE prorated by the days employed, for the capacity plan's `fte_available`.
-        employment.fte * employment.days_employed / employment.days as fte_employed
+        -- FTE prorated by the days employed among the days begun, for the capacity plan's
+        -- `fte_available`: a person employed all along is one FTE, also in a period not over.
+        coalesce(employment.fte * employment.days_employed / nullif(employment.days_begun, 0), 0)
+            as fte_employed
     from employment
     cross join settings
 )
