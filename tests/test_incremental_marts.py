@@ -99,7 +99,7 @@ def test_a_one_month_refresh_gives_a_full_rebuilds_rows_for_its_month_quarter_an
                            .to_arrow_table())
         refreshed.execute(f"create table marts.{table} as select * from copied")
         refreshed.unregister("copied")
-    build_month_marts(refreshed, APRIL, date(2025, 5, 1), "refresh")
+    build_month_marts(refreshed, APRIL, date(2025, 5, 1), "refresh", AS_OF)
     found = snapshot(refreshed)
     assert {(row[0], row[1]) for row in found["marts.csm_period_metrics"]} >= APRIL_PERIODS
     found_rows = periods_rows(found, APRIL_PERIODS)
