@@ -279,6 +279,8 @@ def build(settings: Settings | None = None, *, responses: list[tuple] = RESPONSE
     params = {"range_start": start, "range_end": end, "as_of": datetime.now(UTC)}
     conn.execute("create view staging.stg_pipeline__time_entry_windows as\n"
                  + model("staging", "stg_pipeline__time_entry_windows"))
+    conn.execute("create view intermediate.int_time_entries__months_pulled as\n"
+                 + model("intermediate", "int_time_entries__months_pulled"))
     for name in VIEWS:
         conn.execute(f"create view intermediate.{name} as\n{model('intermediate', name)}")
     for name in WORKING:

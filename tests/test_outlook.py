@@ -122,9 +122,11 @@ TABLES = {
 }
 
 
-def months(march: str = "complete") -> list[tuple]:
-    return [("month", date(2025, 3, 1), march), ("month", date(2025, 4, 1), "complete"),
-            ("month", date(2025, 5, 1), "complete"), ("month", date(2025, 6, 1), "open")]
+def pulled_windows(march: bool = True) -> list[tuple]:
+    """The time-entry windows landed: March (unless not) to June 2025, a month each."""
+    return [("toggl", "time_entries", datetime(2025, m, 1, tzinfo=UTC),
+             datetime(2025, m + 1, 1, tzinfo=UTC), AS_OF, "pull")
+            for m in range(3 if march else 4, 7)]
 
 
 def units(n: int = 4000, seed: int = 24) -> pd.DataFrame:
@@ -144,7 +146,7 @@ def units(n: int = 4000, seed: int = 24) -> pd.DataFrame:
                          "days_since_last_touch": days})
 
 
-def build(fitted: RetentionFit, database: str = ":memory:", march: str = "complete",
+def build(fitted: RetentionFit, database: str = ":memory:", march: bool = True,
           settings: Settings | None = None) -> duckdb.DuckDBPyConnection:
     settings = settings or Settings()
     conn = duckdb.connect(database)
@@ -159,9 +161,11 @@ def build(fitted: RetentionFit, database: str = ":memory:", march: str = "comple
                              rows)
     conn.execute("create view intermediate.int_feedback__nps_scores as\n" + (
         ROOT / "intermediate" / "int_feedback__nps_scores.sql").read_text())
-    conn.execute("create table marts.team_period_metrics (period_grain varchar, "
-                 "period_start date, period_status varchar)")
-    conn.executemany("insert into marts.team_period_metrics values (?, ?, ?)", months(march))
+    conn.executemany("insert into raw._windows values (?, ?, ?, ?, ?, ?)", pulled_windows(march))
+    for layer, model in (("staging", "stg_pipeline__time_entry_windows"),
+                         ("intermediate", "int_time_entries__months_pulled")):
+        conn.execute(f"create view {layer}.{model} as\n"
+                     + (ROOT / layer / f"{model}.sql").read_text())
     build_outlook(conn, fitted, "run-1", AS_OF)
     return conn
 
@@ -314,7 +318,7 @@ def test_the_outlook_per_csm_and_the_team_row() -> None:
 def test_missing_hours_enter_at_the_mean_and_no_model_means_unknown() -> None:
     frame = units()
     # March without its time entries: the hour inputs are unknown, as in a partial quarter.
-    conn = build(fit_retention(frame, INPUTS), march="partial")
+    conn = build(fit_retention(frame, INPUTS), march=False)
     risk = {r["account_id"]: r for r in rows(conn, "select * from marts.account_risk")}
     assert all(r["hours_per_month"] is None and r["owner_utilization"] is None
                for r in risk.values())

@@ -336,6 +336,9 @@ def capacity_conn(planned: dict[str, int]) -> duckdb.DuckDBPyConnection:
     conn.execute("""create table staging.stg_pipeline__time_entry_windows as select
         'toggl' as source, 'time_entries' as stream, timestamptz '2025-01-01 00:00:00+00'
         as window_start, timestamptz '2026-01-01 00:00:00+00' as window_end""")
+    conn.execute("create schema if not exists intermediate")
+    conn.execute("create view intermediate.int_time_entries__months_pulled as "
+                 f"{(ROOT / 'intermediate' / 'int_time_entries__months_pulled.sql').read_text()}")
     params = {"range_start": date(2025, 3, 1), "range_end": date(2025, 4, 1),
               "as_of": datetime(2026, 1, 1, tzinfo=UTC)}
     for name in ("wrk_periods", "wrk_csm_capacity"):

@@ -7,7 +7,7 @@
 -- since the last touch at $as_of, the mean NPS score of the 12 months before, the onboarding
 -- hours of an account onboarded in the 12 months before, and its owner's current accounts
 -- managed and utilization over the three months (NULL for `unassigned`). The hour inputs are
--- NULL when a month of the three has no time entries pulled (a `partial` or unbuilt month), as a
+-- NULL when a month of the three has no time entries pulled (int_time_entries__months_pulled), as a
 -- partial quarter's are. A temporary table of the outlook build (warehouse/outlook.py), read by
 -- the churn-risk fit and the outlook marts.
 with settings as (
@@ -47,9 +47,8 @@ nps_responses as (
     select * from intermediate.int_feedback__nps_scores
 ),
 
-team_metrics as (
-    select * from marts.team_period_metrics
-    where period_grain = 'month'
+pulled as (
+    select * from intermediate.int_time_entries__months_pulled
 ),
 
 window_bounds as (
@@ -66,7 +65,8 @@ window_bounds as (
     from settings
 ),
 
--- The months the window overlaps, each built and not partial: else the hours are not known.
+-- The months the window overlaps, each with its time entries pulled: else the hours are not
+-- known (docs/metrics.md, Periods).
 window_months as (
     select cast(month_start as date) as month_start
     from range(
@@ -76,9 +76,9 @@ window_months as (
 ),
 
 hours_loaded as (
-    select bool_and(coalesce(team_metrics.period_status <> 'partial', false)) as loaded
+    select bool_and(pulled.month_start is not null) as loaded
     from window_months
-    left join team_metrics on team_metrics.period_start = window_months.month_start
+    left join pulled on pulled.month_start = window_months.month_start
 ),
 
 arr_now as (

@@ -14,8 +14,8 @@ with settings as (
     select * from staging.settings
 ),
 
-windows as (
-    select * from staging.stg_pipeline__time_entry_windows
+pulled as (
+    select * from intermediate.int_time_entries__months_pulled
 ),
 
 months as (
@@ -70,47 +70,30 @@ instants as (
     cross join settings
 ),
 
--- Each month of each period begun by the period's measured end, and how many time-entry streams
--- landed a window covering it.
+-- Each month of each period begun by the period's measured end, and whether its time entries
+-- were pulled.
 period_months as (
     select
         instants.period_grain,
         instants.period_start,
-        timezone(settings.reporting_timezone, cast(months.month_start as timestamp))
-            as month_instant,
-        timezone(settings.reporting_timezone,
-                 cast(months.month_start + interval 1 month as timestamp)) as month_end_instant
+        months.month_start
     from instants
     cross join settings
     inner join months
         on months.month_start >= instants.period_start
         and months.month_start < instants.period_end
-    where month_instant < instants.end_instant
+    where timezone(settings.reporting_timezone, cast(months.month_start as timestamp))
+          < instants.end_instant
 ),
 
-covered as (
+loaded as (
     select
         period_months.period_grain,
         period_months.period_start,
-        period_months.month_instant,
-        count(distinct (windows.source, windows.stream)) as streams
-    from period_months
-    left join windows
-        on windows.window_start <= period_months.month_instant
-        and windows.window_end >= period_months.month_end_instant
-    group by all
-),
-
--- A month has its hours when every time-entry stream that ever landed a window landed it.
-loaded as (
-    select
-        covered.period_grain,
-        covered.period_start,
         count(*) as months_begun,
-        count(*) filter (where covered.streams > 0
-            and covered.streams = (select count(distinct (source, stream)) from windows))
-            as months_with_hours
-    from covered
+        count(pulled.month_start) as months_with_hours
+    from period_months
+    left join pulled on pulled.month_start = period_months.month_start
     group by all
 ),
 
