@@ -253,6 +253,12 @@ def retention_chart(retention: pd.DataFrame) -> alt.TopLevelMixin:
         x=alt.X("month:O", title=None, axis=alt.Axis(labelAngle=-45)),
         y=alt.Y("rate:Q", title="retention", scale=alt.Scale(zero=False),
                 axis=alt.Axis(format="%")))
+    return alt.layer(*_nrr_grr_layers(base)).properties(width=WIDTH, height=260)
+
+
+def _nrr_grr_layers(base: alt.Chart) -> list[alt.Chart]:
+    """NRR and GRR over `base` (columns measure, rate): lines told apart by dash, points by
+    shape (not by colour alone), every value labelled, NRR's above and GRR's below."""
     domain = ["NRR", "GRR"]
     lines = base.mark_line(strokeWidth=2).encode(
         color=alt.Color("measure:N", scale=alt.Scale(domain=domain, range=PALETTE[:2]),
@@ -269,7 +275,7 @@ def retention_chart(retention: pd.DataFrame) -> alt.TopLevelMixin:
     labels = [base.transform_filter(alt.datum.measure == name).mark_text(
         fontSize=9, dy=dy).encode(text=alt.Text("rate:Q", format=".1%"))
         for name, dy in zip(domain, (-11, 13), strict=True)]
-    return alt.layer(lines, points, *labels).properties(width=WIDTH, height=260)
+    return [lines, points, *labels]
 
 
 def waterfall_frame(retention: pd.DataFrame) -> pd.DataFrame:
@@ -526,26 +532,11 @@ def ttm_chart(series: pd.DataFrame, nrr_target: float | None,
     frame = series.melt(id_vars=["month"], value_vars=["nrr", "grr"], var_name="measure",
                         value_name="rate").dropna(subset=["rate"])
     frame["measure"] = frame["measure"].str.upper()
-    domain = ["NRR", "GRR"]
     base = _chart(frame).encode(
         x=alt.X("month:O", title="twelve months ending with", axis=alt.Axis(labelAngle=0)),
         y=alt.Y("rate:Q", title="retention, trailing 12 months", scale=alt.Scale(zero=False),
                 axis=alt.Axis(format="%")))
-    lines = base.mark_line(strokeWidth=2).encode(
-        color=alt.Color("measure:N", scale=alt.Scale(domain=domain, range=PALETTE[:2]),
-                        legend=alt.Legend(title=None, orient="top")),
-        strokeDash=alt.StrokeDash("measure:N", scale=alt.Scale(domain=domain,
-                                                               range=[[1, 0], [6, 3]]),
-                                  legend=None))
-    points = base.mark_point(filled=True, size=60).encode(
-        color=alt.Color("measure:N", scale=alt.Scale(domain=domain, range=PALETTE[:2]),
-                        legend=None),
-        shape=alt.Shape("measure:N", scale=alt.Scale(domain=domain, range=["circle", "square"]),
-                        legend=alt.Legend(title=None, orient="top")))
-    labels = [base.transform_filter(alt.datum.measure == name).mark_text(
-        fontSize=9, dy=dy).encode(text=alt.Text("rate:Q", format=".1%"))
-        for name, dy in zip(domain, (-11, 13), strict=True)]
-    layers = [lines, points, *labels]
+    layers = _nrr_grr_layers(base)
     targets = pd.DataFrame([{"rate": t, "text": f"{name} target {t:.0%}"}
                             for name, t in (("NRR", nrr_target), ("GRR", grr_target))
                             if t is not None])
