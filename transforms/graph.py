@@ -109,6 +109,13 @@ def strip_sql(sql: str) -> str:
     return "".join(out)
 
 
+def unknown_reads(sql: str, allowed: Collection[str]) -> list[str]:
+    """The relations a SQL file run outside the graph (after the marts) reads that are neither
+    `allowed` nor a settings table (`staging.*` the pipeline writes): none may be missing."""
+    return sorted(name for name in references(sql)
+                  if name not in allowed and not name.startswith("staging."))
+
+
 def references(sql: str) -> frozenset[str]:
     """The relations the SQL's `from` and `join` clauses name, its own CTEs excepted."""
     text = strip_sql(sql)

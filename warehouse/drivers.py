@@ -38,7 +38,7 @@ if TYPE_CHECKING:  # pandas is imported where frames are made, not at load
     import pandas as pd
 
 from transforms import ROOT
-from transforms.graph import model_graph, references
+from transforms.graph import model_graph, unknown_reads
 from warehouse.sql import run
 
 UNITS_SQL = ROOT / "steering" / "retention_driver_units.sql"
@@ -155,9 +155,7 @@ def units_sql() -> str:
     """The units' SQL, once every relation it reads is a model or a settings table: it runs
     after the marts, so its inputs are checked here rather than by the model graph."""
     sql = UNITS_SQL.read_text()
-    made = {model.relation for model in model_graph().models}
-    unknown = sorted(name for name in references(sql)
-                     if name not in made and not name.startswith("staging."))
+    unknown = unknown_reads(sql, {model.relation for model in model_graph().models})
     if unknown:
         raise RuntimeError(f"transforms/steering/{UNITS_SQL.name}: reads {unknown}, which "
                            "no model makes")

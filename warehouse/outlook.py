@@ -16,7 +16,7 @@ from datetime import datetime
 import duckdb
 
 from transforms import ROOT
-from transforms.graph import model_graph, references
+from transforms.graph import model_graph, unknown_reads
 from warehouse.drivers import RetentionFit
 from warehouse.sql import run
 
@@ -35,8 +35,7 @@ def outlook_sql(name: str) -> str:
     before = set(order[:order.index(name)])
     made = {model.relation for model in model_graph().models}
     allowed = made | before | {f"marts.{mart}" for mart in before}
-    unknown = sorted(ref for ref in references(sql)
-                     if ref not in allowed and not ref.startswith("staging."))
+    unknown = unknown_reads(sql, allowed)
     if unknown:
         raise RuntimeError(f"transforms/outlook/{path.name}: reads {unknown}, which nothing "
                            "made before it makes")
