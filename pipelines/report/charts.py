@@ -313,12 +313,7 @@ def waterfall_chart(frame: pd.DataFrame) -> alt.TopLevelMixin:
                          top=frame[["start", "end"]].max(axis=1))
     scale = alt.Scale(domain=[floor, top + (top - floor) * 0.12], nice=False)
     x = alt.X("step:N", sort=order, title=None, axis=alt.Axis(labelAngle=-60, labelFontSize=9))
-    bars = _chart(frame).mark_bar(stroke="#222", strokeWidth=0.5).encode(
-        x=x, y=alt.Y("start:Q", scale=scale, title="ARR", axis=alt.Axis(format="~s")),
-        y2="end:Q",
-        color=alt.Color("kind:N", scale=alt.Scale(domain=["ARR", "gained", "lost"],
-                                                  range=[TOTAL, UP, DOWN]),
-                        legend=alt.Legend(title=None, orient="top")))
+    bars = _arr_bars(frame, x, scale)
     text = _chart(frame).mark_text(angle=270, align="left", baseline="middle", dx=4,
                                    fontSize=9).encode(
         x=x, y=alt.Y("top:Q", scale=scale), text="text:N")
@@ -509,18 +504,23 @@ def bridge_frame(row: dict) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def _arr_bars(frame: pd.DataFrame, x: alt.X, scale: alt.Scale) -> alt.Chart:
+    """Floating bars from `start` to `end`: ARR levels grey, gains green, losses red."""
+    return _chart(frame).mark_bar(stroke="#222", strokeWidth=0.5).encode(
+        x=x, y=alt.Y("start:Q", scale=scale, title="ARR", axis=alt.Axis(format="~s")),
+        y2="end:Q",
+        color=alt.Color("kind:N", scale=alt.Scale(domain=["ARR", "gained", "lost"],
+                                                  range=[TOTAL, UP, DOWN]),
+                        legend=alt.Legend(title=None, orient="top")))
+
+
 def bridge_chart(frame: pd.DataFrame) -> alt.TopLevelMixin:
     order = list(frame["step"])
     frame = frame.assign(top=frame[["start", "end"]].max(axis=1))
     top = float(frame["top"].max())
     scale = alt.Scale(domain=[0, top * 1.12], nice=False)
     x = alt.X("step:N", sort=order, title=None, axis=alt.Axis(labelAngle=0, labelFontSize=11))
-    bars = _chart(frame).mark_bar(stroke="#222", strokeWidth=0.5).encode(
-        x=x, y=alt.Y("start:Q", scale=scale, title="ARR", axis=alt.Axis(format="~s")),
-        y2="end:Q",
-        color=alt.Color("kind:N", scale=alt.Scale(domain=["ARR", "gained", "lost"],
-                                                  range=[TOTAL, UP, DOWN]),
-                        legend=alt.Legend(title=None, orient="top")))
+    bars = _arr_bars(frame, x, scale)
     text = _chart(frame).mark_text(dy=-7, fontSize=11, fontWeight="bold").encode(
         x=x, y=alt.Y("top:Q", scale=scale), text="text:N")
     return alt.layer(bars, text).properties(width=WIDTH - 160, height=260)
