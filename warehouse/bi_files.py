@@ -1,22 +1,22 @@
-"""LookML views and Tableau data sources generated from the marts' schema and columns.toml.
+"""LookML views and Tableau data sources generated from the marts' schema and contracts.
 
-Types come from the built tables, meanings from columns.toml, so a dashboard's field list says
-what docs/metrics.md says. Every column becomes a dimension (a date a dimension group). What may
-be aggregated, and how, is warehouse/bi_measures.py's: a balance's total is NULL across periods,
-a flow's across grains or `ttm` windows, and NRR, GRR, logo retention, utilization and touch
-coverage are measures recomputed from their components' sums. Every explore on a period table
-always filters `period_grain` (default month) and `period_status` (default complete); each
-Tableau data source carries the same measures as calculated fields and the same two filters.
-No file names an absolute path: the Hyper and DuckDB data sources name the published links
+Types come from the built tables, meanings from the contracts (transforms/contracts.py), so a
+dashboard's field list says what docs/metrics.md says. Every column becomes a dimension (a date a
+dimension group). What may be aggregated, and how, is warehouse/bi_measures.py's: a balance's total
+is NULL across periods, a flow's across grains or `ttm` windows, and NRR, GRR, logo retention,
+utilization and touch coverage are measures recomputed from their components' sums. Every explore
+on a period table always filters `period_grain` (default month) and `period_status` (default
+complete); each Tableau data source carries the same measures as calculated fields and the same two
+filters. No file names an absolute path: the Hyper and DuckDB data sources name the published links
 relative to the .tds itself.
 
-Looker reads the marts from PostgreSQL (schema `marts`, Looker's "PostgreSQL 9.5+" dialect), so
-the LookML's SQL is PostgreSQL's. Each view's hidden `row_key` primary key is what Looker's
-symmetric aggregates hash, so the explores can join the marts on their keys (`JOINS`) and still
-sum each table's measures once per row. Tableau gets three data sources per mart: the Hyper
-extract (`tableau/hyper/`, nothing to install), a live PostgreSQL connection (`tableau/postgres/`,
-no password in the file) and the published DuckDB copy through the DuckDB JDBC connector
-(`tableau/duckdb/`). docs/bi.md walks through each.
+Looker reads the marts from PostgreSQL (schema `marts`, Looker's "PostgreSQL 9.5+" dialect), so the
+LookML's SQL is PostgreSQL's. Each view's hidden `row_key` primary key is what Looker's symmetric
+aggregates hash, so the explores can join the marts on their keys (`JOINS`, the contracts'
+`meta.joins`) and still sum each table's measures once per row. Tableau gets three data sources per
+mart: the Hyper extract (`tableau/hyper/`, nothing to install), a live PostgreSQL connection
+(`tableau/postgres/`, no password in the file) and the published DuckDB copy through the DuckDB
+JDBC connector (`tableau/duckdb/`). docs/bi.md walks through each.
 """
 
 from __future__ import annotations
@@ -43,18 +43,17 @@ from warehouse.publishing import extract_path
 MODEL = "csm_metrics"
 PG_SCHEMA = "marts"
 
-# (explore, joined view, relationship, [(explore's column, joined view's column), ...]).
-# An account's owner at period end is the CSM whose ending book (arr_managed) it is in.
-GRAIN = (("period_grain", "period_grain"), ("period_start", "period_start"))
-JOINS: tuple[tuple[str, str, str, tuple[tuple[str, str], ...]], ...] = (
-    ("csm_period_metrics", "account_period_metrics", "one_to_many",
-     (*GRAIN, ("csm_id", "owner_at_end"))),
-    ("csm_period_metrics", "team_period_metrics", "many_to_one", GRAIN),
-    ("team_period_metrics", "csm_period_metrics", "one_to_many", GRAIN),
-    ("csm_activity_hours", "csm_period_metrics", "many_to_one", (*GRAIN, ("csm_id", "csm_id"))),
-    ("account_period_metrics", "csm_period_metrics", "many_to_one",
-     (*GRAIN, ("owner_at_end", "csm_id"))),
-)
+Join = tuple[str, str, str, tuple[tuple[str, str], ...]]
+
+
+def contract_joins() -> tuple[Join, ...]:
+    """(explore, joined view, relationship, [(explore's column, joined view's column), ...]),
+    as each mart's contract declares them (`meta.joins`)."""
+    return tuple((name, join.to, join.relationship, tuple(join.fields.items()))
+                 for name, doc in mart_docs().items() for join in doc.joins)
+
+
+JOINS = contract_joins()
 TIMEFRAMES = ["raw", "date", "month", "quarter", "year"]
 
 
@@ -117,7 +116,7 @@ def url_sslmode(url: str) -> str | None:
 def semantics(table: str, names: set[str]) -> Semantics:
     """What the BI files may aggregate in `table` (warehouse/bi_measures.py), restricted to the
     columns it has: a period table's balances, flows and computable ratios; for a table with
-    no `period_grain`, columns.toml's additive columns as plain flows."""
+    no `period_grain`, its contract's additive columns as plain flows."""
     if "period_grain" not in names:
         return Semantics(flows=tuple(c for c in mart_docs()[table].additive if c in names))
     declared = SEMANTICS.get(table, Semantics())

@@ -1,46 +1,31 @@
-"""What every mart table and column means, read from `transforms/marts/columns.toml`.
+"""What every mart table and column means, read from the marts' contracts
+(`transforms/<folder>/<mart>.yml`, transforms/contracts.py).
 
-That file is the one source of truth: the warehouse's `COMMENT ON` statements, the Dagster asset
-column schemas and the generated BI files all come from here.
+The contracts are the one source of truth: the warehouse's `COMMENT ON` statements, the Dagster
+asset column schemas, the PostgreSQL and Hyper schemas and the generated BI files all come from
+here.
 """
 
 from __future__ import annotations
 
-import tomllib
-from dataclasses import dataclass
-from functools import cache
-
 import duckdb
 
-from transforms import ROOT
+from transforms.contracts import Contract, contracts
 from warehouse.sql import literal
 
-
-@dataclass(frozen=True)
-class TableDoc:
-    name: str
-    description: str
-    keys: tuple[str, ...]
-    additive: tuple[str, ...]
-    columns: dict[str, str]
+TableDoc = Contract  # name, description, keys (the grain), additive, columns (name -> meaning)
 
 
-@cache
-def mart_docs() -> dict[str, TableDoc]:
-    raw = tomllib.loads((ROOT / "marts" / "columns.toml").read_text())
-    shared: dict[str, str] = raw["shared"]
-    docs = {}
-    for name, table in raw["tables"].items():
-        docs[name] = TableDoc(name, table["description"], tuple(table["keys"]),
-                              tuple(table["additive"]), {**shared, **table["columns"]})
-    return docs
+def mart_docs() -> dict[str, Contract]:
+    """Every mart's contract, by table name."""
+    return contracts()
 
 
 def described_columns(conn: duckdb.DuckDBPyConnection, table: str,
                       database: str | None = None) -> list[tuple[str, str, str]]:
     """(name, DuckDB type, description) of each column of `marts.<table>`, in table order.
 
-    A column the file does not describe is an error: a new column ships with its meaning.
+    A column the contract does not describe is an error: a new column ships with its meaning.
     """
     doc = mart_docs()[table]
     rows = conn.execute(
@@ -49,15 +34,14 @@ def described_columns(conn: duckdb.DuckDBPyConnection, table: str,
         "order by column_index", {"table": table, "database": database}).fetchall()
     missing = [name for name, _ in rows if name not in doc.columns]
     if missing:
-        raise KeyError(f"marts.{table}: no description for {missing} in "
-                       "transforms/marts/columns.toml")
+        raise KeyError(f"marts.{table}: no description for {missing} in {doc.file}")
     return [(name, data_type, doc.columns[name]) for name, data_type in rows]
 
 
 def comment_marts(conn: duckdb.DuckDBPyConnection, database: str | None = None) -> None:
     """Write each table's and column's description into the catalog (`COMMENT ON`).
 
-    COMMENT ON takes no bound parameters; the text comes from columns.toml, quoted as a literal.
+    COMMENT ON takes no bound parameters; the text comes from the contracts, quoted as a literal.
     """
     prefix = f'"{database}".' if database else ""
     present = {row[0] for row in conn.execute(
@@ -71,4 +55,3 @@ def comment_marts(conn: duckdb.DuckDBPyConnection, database: str | None = None) 
         conn.execute(f"comment on table {target} is {literal(doc.description)}")
         for column, _, text in described_columns(conn, table, database):
             conn.execute(f'comment on column {target}."{column}" is {literal(text)}')
-

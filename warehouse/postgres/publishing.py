@@ -5,7 +5,7 @@
    on the server is bounded by `wait_seconds` (session.py).
 1. The whole new version is built aside, in schema `marts__building`, in one transaction: each
    table typed for PostgreSQL, loaded through COPY (psycopg streams each file in 1 MB blocks;
-   nothing goes row by row), then its primary key on the grain, its comments from columns.toml,
+   nothing goes row by row), then its primary key on the grain, its comments from the contracts,
    ANALYZE, and SELECT for the BI role.
 2. One short transaction swaps it in: it locks the served tables (waiting for queries in flight),
    renames `marts` away, renames the new schema to `marts`, and drops the old one. A statement
