@@ -16,7 +16,14 @@ from warehouse.marts import MART_TABLES, WHOLE_TABLES
 from warehouse.schema import pipeline_tables
 
 STREAMS = [*SALESFORCE.values(), *HUBSPOT.values(), *TOGGL.values(), *CLOCKIFY.values()]
-MART = "-- grain: one row.\n-- replaces: periods\n"
+MART = "-- grain: one row.\n"
+
+
+def contract(name: str, kind: str = "replaces periods") -> str:
+    """The least contract a mart needs: what its build replaces, its grain and columns."""
+    return (f"version: 2\nmodels:\n- name: {name}\n  description: A mart.\n"
+            f"  config: {{kind: {kind}, grain: [k]}}\n  columns:\n  - {{name: k, "
+            "description: The key.}\n")
 
 
 def write(root: Path, files: dict[str, str]) -> Path:
@@ -83,7 +90,9 @@ def test_models_are_ordered_by_their_inputs_not_their_names(tmp_path: Path) -> N
         "working/wrk_z.sql": "select * from intermediate.int_a",
         "working/wrk_y.sql": "select * from wrk_z",
         "marts/a.sql": MART + "select * from marts.b",
+        "marts/a.yml": contract("a"),
         "marts/b.sql": MART + "select * from wrk_y",
+        "marts/b.yml": contract("b", "replaces table"),
     })
     graph = build_graph(load_models(root))
     assert [m.relation for m in graph.models] == [
@@ -117,6 +126,7 @@ def test_a_missing_model_is_refused_naming_the_file(tmp_path: Path) -> None:
         "intermediate/int_a.sql": "select 1",
         "marts/m.sql": MART + "with x as (select * from intermediate.int_a)\n"
                               "select * from x join wrk_nowhere using (k)",
+        "marts/m.yml": contract("m"),
     })
     with pytest.raises(ModelGraphError, match=r"^transforms/marts/m\.sql: reads wrk_nowhere, "
                                               "which is not a model$"):

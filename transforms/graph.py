@@ -1,38 +1,32 @@
 """The model graph: which model reads which, parsed from the SQL, so the order is declared.
 
-Each model's inputs are the relations its `from` and `join` clauses name, once comments and
-string literals are stripped: `staging.<model>`, `intermediate.<model>`, `marts.<model>`, a
-working model by its own name (`wrk_<model>`), or a table the pipeline creates (`raw.<table>`,
-`staging.settings` and the other settings tables). Names a model defines itself (its CTEs) and
-table functions (`range(...)`) are not inputs; a comma join (`from a, b`) is refused, so that
-no input goes unseen. A model reads only its own layer and the layers before it (staging,
-intermediate, working, marts), so the views never read a build's temporary tables. The graph
-is built once; a cycle, or an input that is neither a model nor a table the caller says exists,
-is an error naming the file (docs/architecture.md, Transform layer).
+Each model's inputs are the tables its SQL names, parsed with sqlglot's DuckDB dialect (so
+comments, string literals and `extract(... from ...)` are never mistaken for one):
+`staging.<model>`, `intermediate.<model>`, `marts.<model>`, a working model by its own name
+(`wrk_<model>`), or a table the pipeline creates (`raw.<table>`, `staging.settings` and the other
+settings tables). Names a model defines itself (its CTEs) and table functions (`range(...)`) are
+not inputs; a comma join (`from a, b`) is refused, so that no input goes unseen. A model reads only
+its own layer and the layers before it (staging, intermediate, working, marts), so the views never
+read a build's temporary tables. The graph is built once; a cycle, or an input that is neither a
+model nor a table the caller says exists, is an error naming the file (docs/architecture.md,
+Transform layer). What a mart's build replaces (its periods' rows or the whole table) is its
+contract's `config.kind` (transforms/contracts.py).
 """
 
 from __future__ import annotations
 
 import functools
-import re
 from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
 
-from transforms import LAYERS, ROOT, WORKING_PREFIX
+import sqlglot
+from sqlglot import exp
 
-# Functions whose arguments contain the keyword `from` without naming a relation.
-_FROM_FUNCTIONS = frozenset({"extract", "trim", "substring", "overlay", "position"})
-# Words that may follow a relation in a `from` clause, where an alias would otherwise be.
-_CLAUSES = frozenset({
-    "where", "group", "order", "having", "qualify", "window", "limit", "offset", "union",
-    "except", "intersect", "on", "using", "join", "left", "right", "full", "inner", "outer",
-    "cross", "semi", "anti", "natural", "positional", "asof", "lateral", "select", "as"})
-_TOKEN = re.compile(r"[A-Za-z_][\w$]*(?:\s*\.\s*[A-Za-z_][\w$]*)*|\d[\w.]*|\S")
-_CTE = re.compile(r"(?:\bwith|,)\s*(?:recursive\s+)?([A-Za-z_]\w*)\s+as\s+"
-                  r"(?:not\s+)?(?:materialized\s+)?\(", re.IGNORECASE)
-_REPLACES = re.compile(r"^--\s*replaces:\s*(\w+)", re.MULTILINE)
-MART_REPLACES = ("periods", "table")
+from transforms import LAYERS, ROOT, WORKING_PREFIX
+from transforms.contracts import KINDS, load_contracts
+
+MART_REPLACES = tuple(KINDS.values())  # what a mart's build replaces (its contract's kind)
 
 
 class ModelGraphError(ValueError):
@@ -117,41 +111,51 @@ def unknown_reads(sql: str, allowed: Collection[str]) -> list[str]:
 
 
 def references(sql: str) -> frozenset[str]:
-    """The relations the SQL's `from` and `join` clauses name, its own CTEs excepted."""
-    text = strip_sql(sql)
-    own = {name.lower() for name in _CTE.findall(text)}
-    tokens = [re.sub(r"\s+", "", t).lower() for t in _TOKEN.findall(text)]
+    """The relations the SQL reads (every table its statements name), its own CTEs excepted,
+    parsed with sqlglot's DuckDB dialect. A comma join is refused: join explicitly."""
+    try:
+        statements = sqlglot.parse(sql, read="duckdb")
+    except sqlglot.errors.ParseError as error:
+        first = error.errors[0] if error.errors else {}
+        raise ValueError(f"not SQL sqlglot's DuckDB dialect can parse (line "
+                         f"{first.get('line', '?')}: {first.get('description', error)})"
+                         ) from None
     found: set[str] = set()
-    opened: list[str] = []  # the word before each open parenthesis
-    for i, token in enumerate(tokens):
-        if token == "(":
-            opened.append(tokens[i - 1] if i else "")
-        elif token == ")":
-            if opened:
-                opened.pop()
-        elif token in ("from", "join") and not (opened and opened[-1] in _FROM_FUNCTIONS):
-            at = i + 2 if _at(tokens, i + 1) == "lateral" else i + 1
-            name, follows = _at(tokens, at), _at(tokens, at + 1)
-            if not re.fullmatch(r"[a-z_][\w$.]*", name) or follows == "(":
-                continue  # a subquery or a table function
-            if name not in own:
-                found.add(name)
-            after_alias = at + 3 if follows == "as" else (
-                at + 2 if re.fullmatch(r"[a-z_]\w*", follows) and follows not in _CLAUSES
-                else at + 1)
-            if _at(tokens, after_alias) == ",":
-                raise ValueError(f"`from {name}, ...`: join explicitly (`cross join`), so that "
-                                 "every input is seen")
+    for statement in statements:
+        if statement is None:
+            continue
+        own = {cte.alias_or_name.lower() for cte in statement.find_all(exp.CTE)}
+        for join in statement.find_all(exp.Join):
+            if _is_comma_join(join):
+                raise ValueError(f"`from {_from_name(join)}, ...`: join explicitly "
+                                 "(`cross join`), so that every input is seen")
+        for table in statement.find_all(exp.Table):
+            if not table.name:  # a table function: `range(...)`, `unnest(...)`
+                continue
+            name = ".".join(p for p in (table.catalog, table.db, table.name) if p).lower()
+            if not (table.db or table.catalog) and name in own:
+                continue
+            found.add(name)
     return frozenset(found)
 
 
-def _at(tokens: list[str], i: int) -> str:
-    return tokens[i] if i < len(tokens) else ""
+def _is_comma_join(join: exp.Join) -> bool:
+    """`from a, b`: a join with no kind, side, method or condition."""
+    return not any(join.args.get(arg) for arg in ("kind", "side", "method", "on", "using"))
+
+
+def _from_name(join: exp.Join) -> str:
+    source = join.parent.args.get("from_") if join.parent else None
+    table = source.this if source is not None else None
+    if isinstance(table, exp.Table) and table.name:
+        return ".".join(p for p in (table.db, table.name) if p).lower()
+    return "(subquery)"
 
 
 def load_models(root: Path = ROOT) -> list[Model]:
     """Every model file under `root`, parsed (not yet ordered or checked)."""
     models = []
+    kinds = {name: c.replaces for name, c in load_contracts(root).items()}
     for layer in LAYERS:
         for path in sorted((root / layer).glob("*.sql")):
             sql = path.read_text()
@@ -164,12 +168,11 @@ def load_models(root: Path = ROOT) -> list[Model]:
                 raise ModelGraphError(f"{model.file}: a working model's name starts with "
                                       f"{WORKING_PREFIX!r}, which is how the marts name it")
             if layer == "marts":
-                declared = _REPLACES.search(sql)
-                if not declared or declared.group(1) not in MART_REPLACES:
+                if path.stem not in kinds:
                     raise ModelGraphError(f"{model.file}: a mart declares what a build replaces "
-                                          "in its header: '-- replaces: periods' or "
-                                          "'-- replaces: table'")
-                model = Model(layer, path.stem, path, sql, model.inputs, declared.group(1))
+                                          f"in its contract, transforms/marts/{path.stem}.yml "
+                                          "(config.kind: replaces periods | replaces table)")
+                model = Model(layer, path.stem, path, sql, model.inputs, kinds[path.stem])
             models.append(model)
     return models
 

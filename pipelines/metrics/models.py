@@ -36,14 +36,12 @@ def model_key(model: Model) -> AssetKey:
 
 
 def header(model: Model) -> str:
-    """The model's header comment (its grain and rule), less the `replaces:` line, as prose."""
+    """The model's header comment (its grain and rule), as prose."""
     lines = []
     for line in model.sql.splitlines():
         if not line.startswith("--"):
             break
-        text = line[2:].strip()
-        if not text.startswith("replaces:"):
-            lines.append(text)
+        lines.append(line[2:].strip())
     return " ".join(lines)
 
 

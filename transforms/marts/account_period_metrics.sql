@@ -7,7 +7,6 @@
 -- its latest touchpoint before period end (in any period) and its feedback (docs/metrics.md,
 -- Engagement; Customer feedback). Month, quarter and year rows (no `ttm`); a `partial` period's
 -- hours are NULL (docs/metrics.md, Periods).
--- replaces: periods (the rows of the periods built, in the build's transaction)
 with periods as (
     select * from wrk_periods
     where period_grain <> 'ttm'

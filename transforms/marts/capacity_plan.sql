@@ -16,7 +16,6 @@
 -- (docs/metrics.md, `marts.capacity_plan`). Months not built yet count as no history. A period
 -- not over counts one FTE's weekdays up to `as_of`; a `partial` one has no hours, so no FTE
 -- needed (docs/metrics.md, Periods). Month, quarter and year rows (no `ttm`).
--- replaces: periods (the rows of the periods built, in the build's transaction)
 with periods as (
     select * from wrk_periods
     where period_grain <> 'ttm'

@@ -7,7 +7,6 @@
 -- period; rank_by_arr 1 is the most ARR, ties broken by more accounts, then the reason
 -- (docs/metrics.md, "Churn reasons"). `ttm` rows too; a period not over counts the movements to
 -- `as_of` (docs/metrics.md, Periods).
--- replaces: periods (the rows of the periods built, in the build's transaction)
 with settings as (
     select * from staging.settings
 ),

@@ -3,7 +3,6 @@
 -- category's part of the person's worked hours in the period (docs/metrics.md, Hours;
 -- `marts.csm_activity_hours`). A `partial` period's hours and shares are NULL (docs/metrics.md,
 -- Periods); no `ttm` rows.
--- replaces: periods (the rows of the periods built, in the build's transaction)
 with entry_periods as (
     select * from wrk_entry_periods
 ),

@@ -12,7 +12,6 @@
 -- errors, when their denominator is zero. A period not over is measured to `as_of`; a `partial`
 -- one (time entries of a month never pulled) has NULL in every column made from hours
 -- (docs/metrics.md, Periods). `ttm` rows are the trailing twelve months, from their own snapshots.
--- replaces: periods (the rows of the periods built, in the build's transaction)
 with periods as (
     select * from wrk_periods
 ),

@@ -14,7 +14,6 @@
 -- month (docs/metrics.md, Periods).
 -- Every month's limits depend on the months before it, so the table is recomputed whole from
 -- every month the marts hold, after this build's months are written.
--- replaces: table (the whole table, in the build's transaction)
 with team_metrics as (
     select * from marts.team_period_metrics
     where period_grain = 'month'

@@ -1,7 +1,6 @@
 -- grain: one row per record rejected anywhere in the pipeline.
 -- rule: every rejected record is kept aside with its source, id, reason and the time it was
 -- seen (docs/metrics.md, `marts.quarantine`); nothing is dropped silently.
--- replaces: table (the whole table, in the build's transaction)
 with records as (
     select * from intermediate.int_quarantine__records
 ),

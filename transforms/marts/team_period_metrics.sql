@@ -8,7 +8,6 @@
 -- and onboarding come from the team outcome working model (docs/metrics.md, Engagement; Customer
 -- feedback; Expansion sourcing, onboarding). Periods not over and `partial` ones follow the rules
 -- of docs/metrics.md, Periods, like the people's rows.
--- replaces: periods (the rows of the periods built, in the build's transaction)
 with periods as (
     select * from wrk_periods
 ),

@@ -5,7 +5,6 @@
 -- times the fit's churn rate, `low` at most half of it, else `medium`; `unknown` with the reason
 -- in `risk_note` when there is no probability), its latest touchpoint before $as_of and its next
 -- renewal event (docs/metrics.md, "Looking ahead"). Association, not cause.
--- replaces: table
 with customers as (
     select * from outlook_accounts
 ),

@@ -5,7 +5,6 @@
 -- ARR, the share of them touched by anyone in the 30 days before $as_of (NULL when there are
 -- none), and the accounts renewing within 90 days not touched in 30; the `team` row sums the
 -- people's, its share recomputed from the summed counts (docs/metrics.md, "Looking ahead").
--- replaces: table
 with risk as (
     select * from marts.account_risk
 ),

@@ -3,7 +3,6 @@
 -- rule: each renewal event (a day a schedule ends and the account's ARR drops; `arr_lapsing` is
 -- the drop) with the account's owner now, segment, ARR now, churn probability and risk band
 -- from marts.account_risk (docs/metrics.md, "Looking ahead").
--- replaces: table
 with renewal_events as (
     select * from outlook_renewal_events
     where days_to_renewal <= 365
