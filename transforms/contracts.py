@@ -121,12 +121,19 @@ class GivenInput(_Strict):
     input: str  # the relation as the model names it: `staging.x`, `wrk_x`, `marts.x`
     rows: tuple[dict[str, object], ...] = ()
     format: Literal["dict", "sql"] = "dict"
+    columns: dict[str, str] = {}  # column -> the type it is cast to
     # format sql: `rows` is empty and `sql` selects the rows (types and all)
     sql: str | None = None
 
 
 class Expected(_Strict):
-    rows: tuple[dict[str, object], ...] = ()
+    rows: tuple[dict[str, object], ...] = ()  # every row names the same columns
+
+    @model_validator(mode="after")
+    def _same_columns(self) -> Expected:
+        if len({tuple(sorted(row)) for row in self.rows}) > 1:
+            raise ValueError("every expected row names the same columns")
+        return self
 
 
 class UnitTestSpec(_Strict):

@@ -5,6 +5,9 @@
     python -m warehouse bi-files [--out bi] [--pg-host 127.0.0.1] [--pg-port 5433]
                                  [--pg-database csm_metrics] [--pg-user bi]
 
+`bi-files` writes the LookML views, the Tableau data sources and a dbt `sources.yml` for the
+published marts (`<out>/dbt/sources.yml`, warehouse/dbt_sources.py).
+
 They find the published copy as the pipeline does (`CSM_METRICS_PUBLISHED_PATH`, else beside
 `WAREHOUSE_PATH`). `pg-start` starts the project's own PostgreSQL (warehouse/postgres/cluster.py;
 initdb on first use), publishes that copy into its database `csm_metrics`, and prints the
@@ -33,7 +36,8 @@ def main(argv: list[str] | None = None) -> int:
     start.add_argument("--port", type=int, default=5433)
     stop = commands.add_parser("pg-stop", help="stop the local PostgreSQL")
     stop.add_argument("--data-dir", type=Path, default=PROJECT_ROOT / "data" / "pg")
-    files = commands.add_parser("bi-files", help="write LookML views and Tableau data sources")
+    files = commands.add_parser("bi-files", help="write LookML views, Tableau data sources "
+                                                    "and a dbt sources.yml")
     files.add_argument("--out", type=Path, default=Path("bi"))
     files.add_argument("--looker-connection", default="csm_metrics",
                        help="the Looker connection name the model file names")
@@ -61,12 +65,14 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     if args.command == "bi-files":
         from warehouse.bi_files import PostgresTarget, write_bi_files
+        from warehouse.dbt_sources import write_dbt_sources
 
         target = PostgresTarget(args.pg_host, args.pg_port, args.pg_database, args.pg_user,
                                 deployment.postgres_sslmode())
         with duckdb.connect(str(version), read_only=True) as conn:
             written = write_bi_files(conn, args.out, Path(published), args.looker_connection,
                                      target)
+            written.append(write_dbt_sources(conn, args.out))
         for path in written:
             print(path)
         return 0
