@@ -18,7 +18,7 @@ from transforms.contracts import (
     load_contracts,
     shared_columns,
 )
-from transforms.graph import ModelGraphError, load_models, model_graph, references
+from transforms.graph import ModelGraphError, ParseCache, load_models, model_graph, references
 from transforms.unit_tests import contract_unit_tests, run_unit_test
 from warehouse.bi_measures import SEMANTICS
 from warehouse.dbt_sources import dbt_sources
@@ -190,3 +190,17 @@ def test_the_dbt_sources_describe_and_test_each_published_mart() -> None:
         duplicated = conn.execute(f"select {expression} from marts.csm_activity_hours "
                                   "group by all having count(*) > 1").fetchall()
     assert duplicated == [("month|2025-01-01|a|x",)]
+
+
+def test_parsed_inputs_are_kept_between_processes(tmp_path: Path) -> None:
+    """The next process reads each model's inputs from the cache, keyed by the SQL's text."""
+    sql = "select * from staging.stg_a join wrk_b using (k)"
+    first = ParseCache(tmp_path)
+    assert first.inputs(sql) == references(sql)
+    first.save()
+    second = ParseCache(tmp_path)
+    assert second.inputs(sql) == {"staging.stg_a", "wrk_b"}
+    assert not second._new  # read, not parsed
+    assert second.inputs(sql + " join raw.c using (k)") == {"staging.stg_a", "wrk_b", "raw.c"}
+    (tmp_path / second.path.name).write_text("not json")
+    assert ParseCache(tmp_path).inputs(sql) == {"staging.stg_a", "wrk_b"}  # parsed again

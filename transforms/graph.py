@@ -16,15 +16,20 @@ contract's `config.kind` (transforms/contracts.py).
 from __future__ import annotations
 
 import functools
+import hashlib
+import json
+import os
 from collections.abc import Collection
 from dataclasses import dataclass
+from importlib.metadata import version
 from pathlib import Path
-
-import sqlglot
-from sqlglot import exp
+from typing import TYPE_CHECKING
 
 from transforms import LAYERS, ROOT, WORKING_PREFIX
 from transforms.contracts import KINDS, load_contracts
+
+if TYPE_CHECKING:
+    from sqlglot import exp
 
 MART_REPLACES = tuple(KINDS.values())  # what a mart's build replaces (its contract's kind)
 
@@ -113,6 +118,9 @@ def unknown_reads(sql: str, allowed: Collection[str]) -> list[str]:
 def references(sql: str) -> frozenset[str]:
     """The relations the SQL reads (every table its statements name), its own CTEs excepted,
     parsed with sqlglot's DuckDB dialect. A comma join is refused: join explicitly."""
+    import sqlglot  # imported when a text is parsed: a process whose parses are cached skips it
+    from sqlglot import exp
+
     try:
         statements = sqlglot.parse(sql, read="duckdb")
     except sqlglot.errors.ParseError as error:
@@ -145,11 +153,61 @@ def _is_comma_join(join: exp.Join) -> bool:
 
 
 def _from_name(join: exp.Join) -> str:
+    from sqlglot import exp
+
     source = join.parent.args.get("from_") if join.parent else None
     table = source.this if source is not None else None
     if isinstance(table, exp.Table) and table.name:
         return ".".join(p for p in (table.db, table.name) if p).lower()
     return "(subquery)"
+
+
+class ParseCache:
+    """Each SQL text's inputs, kept between processes (sqlglot parses the project's models in
+    about a second; every process that loads the definitions needs them): keyed by the text's
+    hash and sqlglot's version, in the user's cache folder; unreadable or unwritable, it is
+    simply not used."""
+
+    VERSION = 1
+
+    def __init__(self, folder: Path) -> None:
+        self.path = folder / f"model-inputs-{version('sqlglot')}-v{self.VERSION}.json"
+        self._found: dict[str, list[str]] | None = None
+        self._new = False
+
+    def _entries(self) -> dict[str, list[str]]:
+        if self._found is None:
+            try:
+                found = json.loads(self.path.read_text())
+                self._found = found if isinstance(found, dict) else {}
+            except (OSError, ValueError):
+                self._found = {}
+        return self._found
+
+    def inputs(self, sql: str) -> frozenset[str]:
+        key = hashlib.sha256(sql.encode()).hexdigest()
+        hit = self._entries().get(key)
+        if isinstance(hit, list):
+            return frozenset(hit)
+        found = references(sql)
+        self._entries()[key] = sorted(found)
+        self._new = True
+        return found
+
+    def save(self) -> None:
+        if not self._new:
+            return
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            partial = self.path.with_name(f"{self.path.name}.{os.getpid()}")
+            partial.write_text(json.dumps(self._entries()))
+            os.replace(partial, self.path)  # readers see the old file or the new, never half
+            self._new = False
+        except OSError:
+            pass
+
+
+_parsed = ParseCache(Path.home() / ".cache" / "csm-metrics")
 
 
 def load_models(root: Path = ROOT) -> list[Model]:
@@ -160,7 +218,7 @@ def load_models(root: Path = ROOT) -> list[Model]:
         for path in sorted((root / layer).glob("*.sql")):
             sql = path.read_text()
             try:
-                inputs = references(sql)
+                inputs = _parsed.inputs(sql)
             except ValueError as error:
                 raise ModelGraphError(f"transforms/{layer}/{path.name}: {error}") from None
             model = Model(layer, path.stem, path, sql, inputs)
@@ -174,6 +232,7 @@ def load_models(root: Path = ROOT) -> list[Model]:
                                           "(config.kind: replaces periods | replaces table)")
                 model = Model(layer, path.stem, path, sql, model.inputs, kinds[path.stem])
             models.append(model)
+    _parsed.save()
     return models
 
 
