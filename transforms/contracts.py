@@ -76,6 +76,7 @@ class JoinSpec(_Strict):
     to: str
     relationship: Literal["one_to_many", "many_to_one", "one_to_one"]
     fields: dict[str, str]  # this mart's column -> the joined mart's column
+    description: str | None = None
 
 
 class ModelMeta(_Strict):
