@@ -47,8 +47,9 @@ def build_month_marts(
     as_of: datetime | None = None, only: Collection[str] | None = None,
 ) -> dict[str, int]:
     """Rebuild the periods that the months [range_start, range_end) touch, measured to `as_of`
-    (default: now); returns the rows written per table. `only`: the marts to write (every
-    working table is built; the marts not named are read as the warehouse holds them).
+    (default: now); returns the rows written per table. `only`: the marts to write (only the
+    working tables they read are built; the marts not named are read as the warehouse holds
+    them).
 
     The range is first widened back to the months whose onboarding windows were still open
     when [range_start, ...) began (`reopened_months`), so an onboarding entry landed later
@@ -59,8 +60,8 @@ def build_month_marts(
               "as_of": as_of}
     written: dict[str, int] = {}
     graph = model_graph()
-    working = sorted(graph.layer("working"), key=lambda m: m.name != PERIODS)
     marts = [m for m in graph.layer("marts") if only is None or m.name in only]
+    working = sorted(needed_working(graph, marts), key=lambda m: m.name != PERIODS)
     last_readers = last_readers_of([*working, *marts])
     try:
         with transaction(conn), build_settings(conn):
@@ -89,6 +90,20 @@ def build_month_marts(
         clear_entry_window(conn)  # also after a rollback, which a session variable outlives
         drop_build_tables(conn, graph)
     return written
+
+
+def needed_working(graph: ModelGraph, marts: list[Model]) -> list[Model]:
+    """The working models the marts written read, directly or through each other, and
+    `wrk_periods` (in the graph's order): a mart selected alone builds only what it needs."""
+    by_relation = {model.relation: model for model in graph.layer("working")}
+    needed = {PERIODS}
+    pending = [name for mart in marts for name in mart.inputs]
+    while pending:
+        name = pending.pop()
+        if name in by_relation and name not in needed:
+            needed.add(name)
+            pending.extend(by_relation[name].inputs)
+    return [model for model in graph.layer("working") if model.relation in needed]
 
 
 def last_readers_of(models: list[Model]) -> dict[str, str]:
