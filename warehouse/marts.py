@@ -64,7 +64,9 @@ def build_month_marts(
     working = sorted(needed_working(graph, marts), key=lambda m: m.name != PERIODS)
     last_readers = last_readers_of([*working, *marts])
     try:
-        with transaction(conn), build_settings(conn):
+        with build_settings(conn), transaction(conn):
+            # The settings are restored after the transaction ends (a failed build's aborted
+            # transaction takes no statement but its rollback).
             # The periods first (they read no other working model), then the entry window is
             # set for every working model after them; working models never read marts.
             for model in working:
