@@ -102,9 +102,10 @@ def test_the_asset_graph_is_the_data_flow() -> None:
         return {key.to_user_string() for key in assets.get(AssetKey(list(path))).parent_keys}
 
     chain = ["raw/toggl/time_entries", "staging/stg_toggl__time_entries",
-             "intermediate/int_time_entries__named", "intermediate/int_time_entries__accounts",
-             "intermediate/int_time_entries__activities", "intermediate/int_time_entries__unified",
-             "intermediate/int_time_entries__counted", "marts/csm_period_metrics",
+             "intermediate/int_time_entries__keyed", "intermediate/int_time_entries__keys",
+             "intermediate/int_time_entries__accounts",
+             "intermediate/int_time_entries__activities",
+             "intermediate/int_time_entries__resolved", "marts/csm_period_metrics",
              "marts/team_period_metrics", "bi/published_marts"]
     for upstream, downstream in pairwise(chain):
         assert upstream in parents(*downstream.split("/")), (upstream, downstream)

@@ -192,6 +192,16 @@ def build(conn: duckdb.DuckDBPyConnection, activities: list[dict[str, Any]],
          "start_at": at(1, 6, 9), "stop_at": at(1, 6, 15), "is_leave": False,
          "account_id": ACME, "activity": "other", "is_running": False,
          "in_population": True}])
+    # The build reads entries through their resolution keys: here each entry is its own key.
+    conn.execute("""create or replace view intermediate.int_time_entries__keyed as
+        select entry_id, start_at, stop_at, {'entry_id': entry_id} as entry_key,
+               hash(entry_key) as key_hash
+        from intermediate.int_time_entries__counted""")
+    conn.execute("""create or replace view intermediate.int_time_entries__resolved as
+        select row_number() over (order by entry_id) as key_id, key_hash, entry_key, csm_id,
+               account_id, activity, is_leave, in_population
+        from intermediate.int_time_entries__keyed
+        inner join intermediate.int_time_entries__counted using (entry_id)""")
     # The time entries of January to March were pulled (docs/metrics.md, Periods).
     conn.execute("insert into raw._windows values ('toggl', 'time_entries', "
                  "timestamptz '2025-01-01 00:00:00+00', timestamptz '2025-04-01 00:00:00+00', "

@@ -46,7 +46,7 @@ FOREVER = ("-infinity", "infinity")
 # hand-made table below.
 VIEWS = ("int_feedback__responses", "int_deals__closed", "int_deals__bookings",
          "int_quarantine__records")
-WORKING = ("wrk_periods", "wrk_entries", "wrk_onboardings", "wrk_account_periods",
+WORKING = ("wrk_periods", "wrk_entry_keys", "wrk_onboardings", "wrk_account_periods",
            "wrk_outcomes_items", "wrk_outcomes_csm", "wrk_outcomes_team", "wrk_outcomes_account")
 MARTS = ("churn_reasons",)
 
@@ -267,6 +267,16 @@ def build(settings: Settings | None = None, *, responses: list[tuple] = RESPONSE
     insert(conn, "intermediate.int_time_entries__unified", [])
     insert(conn, "intermediate.int_time_entries__named", [])
     insert(conn, "intermediate.int_time_entries__counted", ENTRIES)
+    # The build reads entries through their resolution keys: here each entry is its own key.
+    conn.execute("""create table intermediate.int_time_entries__keyed as
+        select entry_id, start_at, stop_at, {'entry_id': entry_id} as entry_key,
+               hash(entry_key) as key_hash
+        from intermediate.int_time_entries__counted""")
+    conn.execute("""create table intermediate.int_time_entries__resolved as
+        select row_number() over (order by entry_id) as key_id, key_hash, entry_key, csm_id,
+               account_id, activity, is_leave, in_population
+        from intermediate.int_time_entries__keyed
+        inner join intermediate.int_time_entries__counted using (entry_id)""")
     insert(conn, "intermediate.int_feedback__salesforce",
            [r for r in responses if r[1] == "salesforce"])
     insert(conn, "intermediate.int_feedback__hubspot",

@@ -15,7 +15,8 @@ themselves run without it, so the quarantine still sees every rejected entry.
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Iterator
+from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -46,8 +47,9 @@ def build_month_marts(
     as_of: datetime | None = None, only: Collection[str] | None = None,
 ) -> dict[str, int]:
     """Rebuild the periods that the months [range_start, range_end) touch, measured to `as_of`
-    (default: now); returns the rows written per table. `only`: the marts to write (every
-    working table is built; the marts not named are read as the warehouse holds them).
+    (default: now); returns the rows written per table. `only`: the marts to write (only the
+    working tables they read are built; the marts not named are read as the warehouse holds
+    them).
 
     The range is first widened back to the months whose onboarding windows were still open
     when [range_start, ...) began (`reopened_months`), so an onboarding entry landed later
@@ -58,19 +60,24 @@ def build_month_marts(
               "as_of": as_of}
     written: dict[str, int] = {}
     graph = model_graph()
+    marts = [m for m in graph.layer("marts") if only is None or m.name in only]
+    working = sorted(needed_working(graph, marts), key=lambda m: m.name != PERIODS)
+    last_readers = last_readers_of([*working, *marts])
     try:
-        with transaction(conn):
+        with build_settings(conn), transaction(conn):
+            # The settings are restored after the transaction ends (a failed build's aborted
+            # transaction takes no statement but its rollback).
             # The periods first (they read no other working model), then the entry window is
             # set for every working model after them; working models never read marts.
-            working = graph.layer("working")
-            for model in sorted(working, key=lambda m: m.name != PERIODS):
+            for model in working:
                 run(conn, f"create or replace temp table {model.name} as\n{model.sql}", params)
                 if model.name == PERIODS:
                     set_entry_window(conn)
+                _drop_read_out(conn, model, last_readers)
             clear_entry_window(conn)  # the quarantine mart reads every rejected entry
-            for model in graph.layer("marts"):
-                if only is None or model.name in only:
-                    written[model.name] = _build_mart(conn, model, params)
+            for model in marts:
+                written[model.name] = _build_mart(conn, model, params)
+                _drop_read_out(conn, model, last_readers)
             if only is None or not {"retention_drivers", *OUTLOOK_MARTS}.isdisjoint(only):
                 # fitted on the marts just built; the outlook at as_of (renewals, churn risk
                 # from the same fit, per CSM) is written whole whenever one of it is selected
@@ -85,6 +92,57 @@ def build_month_marts(
         clear_entry_window(conn)  # also after a rollback, which a session variable outlives
         drop_build_tables(conn, graph)
     return written
+
+
+def needed_working(graph: ModelGraph, marts: list[Model]) -> list[Model]:
+    """The working models the marts written read, directly or through each other, and
+    `wrk_periods` (in the graph's order): a mart selected alone builds only what it needs."""
+    by_relation = {model.relation: model for model in graph.layer("working")}
+    needed = {PERIODS}
+    pending = [name for mart in marts for name in mart.inputs]
+    while pending:
+        name = pending.pop()
+        if name in by_relation and name not in needed:
+            needed.add(name)
+            pending.extend(by_relation[name].inputs)
+    return [model for model in graph.layer("working") if model.relation in needed]
+
+
+def last_readers_of(models: list[Model]) -> dict[str, str]:
+    """Each working table, but `wrk_periods`, with the last of `models` (in build order) that
+    reads it: it is dropped once that model has run, so a build holds only the working tables
+    still to be read (at scale they are hundreds of MB each). `wrk_periods` stays: every mart
+    replaces its periods, and the population report reads it after the build."""
+    made = {model.relation for model in models if model.layer == "working"} - {PERIODS}
+    last: dict[str, str] = {}
+    for model in models:
+        for name in model.inputs & made:
+            last[name] = model.relation
+    return last
+
+
+def _drop_read_out(conn: duckdb.DuckDBPyConnection, model: Model,
+                   last_readers: dict[str, str]) -> None:
+    """Drop the working tables whose last reader is `model`, which has just run."""
+    for name in sorted(model.inputs):
+        if last_readers.get(name) == model.relation:
+            conn.execute(f"drop table if exists temp.{name}")
+
+
+@contextmanager
+def build_settings(conn: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    """The engine settings of a marts build (docs/scaling.md, DuckDB settings), restored after.
+
+    `preserve_insertion_order = false`: no working table or mart is read in the order it was
+    written (every reader sorts or aggregates), and keeping the order makes DuckDB hold rows
+    back to reorder them, so large scans and inserts need more memory and spill sooner.
+    """
+    before = conn.execute("select current_setting('preserve_insertion_order')").fetchone()
+    conn.execute("set preserve_insertion_order = false")
+    try:
+        yield
+    finally:
+        conn.execute(f"set preserve_insertion_order = {bool(before and before[0])}")
 
 
 def reopened_months(conn: duckdb.DuckDBPyConnection, range_start: date) -> date:
@@ -126,12 +184,13 @@ def drop_build_tables(conn: duckdb.DuckDBPyConnection, graph: ModelGraph) -> Non
     for model in [*graph.layer("working"), *graph.layer("marts")]:
         if model.name != PERIODS:
             conn.execute(f"drop table if exists temp.{model.name}")
-            conn.execute(f"drop table if exists temp.{_built(model.name)}")
 
 
 def _build_mart(conn: duckdb.DuckDBPyConnection, model: Model, params: dict[str, Any]) -> int:
     """Replace the mart's rows of the built periods (or the whole table); returns the rows
-    written."""
+    written. The new rows go straight into the mart (no copy through a temporary table): the
+    columns are read from the query's description, the built periods' rows deleted, then the
+    query inserted; no mart reads its own table, so the delete cannot change what it computes."""
     table = model.name
     lineage = (f"select *, cast($as_of as timestamptz) as as_of, now() as loaded_at, "
                f"$run_id as run_id from (\n{model.sql}\n)")
@@ -139,12 +198,11 @@ def _build_mart(conn: duckdb.DuckDBPyConnection, model: Model, params: dict[str,
         run(conn, f"create or replace table marts.{table} as\n{lineage}", params)
         row = conn.execute(f"select count(*) from marts.{table}").fetchone()
         return int(row[0]) if row else 0
-    run(conn, f"create or replace temp table {_built(table)} as\n{lineage}", params)
-    _ensure_table(conn, table)
+    wanted = [(r[0], r[1]) for r in run(conn, f"describe\n{lineage}", params).fetchall()]
+    _ensure_table(conn, table, wanted)
     conn.execute(f"delete from marts.{table} where (period_grain, period_start) in "
                  f"(select period_grain, period_start from {PERIODS})")
-    row = conn.execute(
-        f"insert into marts.{table} by name select * from {_built(table)}").fetchone()
+    row = run(conn, f"insert into marts.{table} by name\n{lineage}", params).fetchone()
     return int(row[0]) if row else 0
 
 
@@ -185,7 +243,8 @@ def clear_entry_window(conn: duckdb.DuckDBPyConnection) -> None:
         conn.execute(f"reset variable {name}")
 
 
-def _ensure_table(conn: duckdb.DuckDBPyConnection, table: str) -> list[str]:
+def _ensure_table(conn: duckdb.DuckDBPyConnection, table: str,
+                  wanted: list[tuple[str, str]]) -> list[str]:
     """Create the table, or add the columns a newer version writes; returns the added ones.
 
     Rows of periods not rebuilt since keep NULL in an added column. A column whose type changed,
@@ -193,9 +252,9 @@ def _ensure_table(conn: duckdb.DuckDBPyConnection, table: str) -> list[str]:
     telling the user what to do.
     """
     if not _exists(conn, "marts", table):
-        conn.execute(f"create table marts.{table} as select * from {_built(table)} limit 0")
+        columns = ", ".join(f'"{name}" {kind}' for name, kind in wanted)
+        conn.execute(f"create table marts.{table} ({columns})")
         return []
-    wanted = _columns(conn, _built(table))
     present = dict(_columns(conn, f"marts.{table}"))
     changed = [name for name, kind in wanted if name in present and present[name] != kind]
     dropped = sorted(set(present) - {name for name, _ in wanted})
@@ -208,11 +267,6 @@ def _ensure_table(conn: duckdb.DuckDBPyConnection, table: str) -> list[str]:
     for name, kind in added:
         conn.execute(f'alter table marts.{table} add column "{name}" {kind}')
     return [name for name, _ in added]
-
-
-def _built(table: str) -> str:
-    """The temporary table holding this build's rows of a mart, before they replace its periods'."""
-    return f"{table}__built"
 
 
 def _columns(conn: duckdb.DuckDBPyConnection, relation: str) -> list[tuple[str, str]]:

@@ -1,13 +1,14 @@
--- grain: one row per time entry from either tracker, with the account its hours are for.
+-- grain: one row per resolution key of the time entries (int_time_entries__keys), with the account
+-- its hours are for.
 -- rule: the account is, in order, a CRM account id written in the entry's tags, description,
 -- project or client (`id`: `sf:...`, `hs:...` or a bare Salesforce id `001...`); the client's
 -- name equal to an account's (`client_name`); the project's name equal to an account's
 -- (`project_name`); the alias table, client name first (`alias`); else none (docs/metrics.md,
 -- Hours). Names are compared folded.
--- Materialized: the entries are read twice (ids, then joined back) and built from JSON, so built
--- once.
+-- Resolved once per key, not once per entry. Materialized: the keys are read twice (ids, then
+-- joined back), and numbered once.
 with entries as materialized (
-    select * from intermediate.int_time_entries__named
+    select * from intermediate.int_time_entries__keys
 ),
 
 accounts as (
@@ -20,7 +21,7 @@ names as (
 
 id_refs as (
     select
-        entry_id,
+        key_id,
         unnest(regexp_extract_all(
             concat_ws(' ', description, project_name, client_name, array_to_string(tags, ' ')),
             '(?i)\b(?:sf:[a-z0-9]{15,18}|hs:[0-9]+|001[a-z0-9]{15})\b'
@@ -29,13 +30,13 @@ id_refs as (
 ),
 
 id_matches as (
-    select id_refs.entry_id, min(accounts.account_id) as account_id
+    select id_refs.key_id, min(accounts.account_id) as account_id
     from id_refs
     inner join accounts
         on lower(accounts.account_id) = lower(
             case when id_refs.ref ilike '001%' then prefixed_id('salesforce', id_refs.ref)
                 else id_refs.ref end)
-    group by id_refs.entry_id
+    group by id_refs.key_id
 ),
 
 final as (
@@ -52,7 +53,7 @@ final as (
                 is not null then 'alias'
         end as account_match
     from entries
-    left join id_matches on id_matches.entry_id = entries.entry_id
+    left join id_matches on id_matches.key_id = entries.key_id
     left join names as by_client on by_client.name_key = entries.client_key
     left join names as by_project on by_project.name_key = entries.project_key
 )

@@ -1,9 +1,9 @@
--- grain: one row per time entry from either tracker, with its account and its activity.
+-- grain: one row per resolution key of the time entries, with its account and its activity.
 -- rule: the activity is the first category of the keyword map (lowest priority) whose keyword
 -- is one of the entry's tags or appears in its project's name, else `other` (docs/metrics.md,
 -- Hours). Tags are matched exactly, by an equality join; project names through
 -- int_activities__project_names, matched once per distinct name.
--- Materialized: the entries are read twice (hits, then joined back), so built once.
+-- Resolved once per key. Materialized: the keys are read twice (hits, then joined back).
 with entries as materialized (
     select * from intermediate.int_time_entries__accounts
 ),
@@ -17,15 +17,15 @@ project_hits as (
 ),
 
 tag_hits as (
-    select tagged.entry_id, keywords.activity, keywords.priority
-    from (select entry_id, lower(unnest(tags)) as tag from entries) as tagged
+    select tagged.key_id, keywords.activity, keywords.priority
+    from (select key_id, lower(unnest(tags)) as tag from entries) as tagged
     inner join keywords on keywords.keyword = tagged.tag
 ),
 
 hits as (
-    select entry_id, activity, priority from tag_hits
+    select key_id, activity, priority from tag_hits
     union all
-    select entries.entry_id, project_hits.activity, project_hits.priority
+    select entries.key_id, project_hits.activity, project_hits.priority
     from entries
     inner join project_hits
         on project_hits.source = entries.source
@@ -33,9 +33,9 @@ hits as (
 ),
 
 activities as (
-    select entry_id, arg_min(activity, priority) as activity
+    select key_id, arg_min(activity, priority) as activity
     from hits
-    group by entry_id
+    group by key_id
 ),
 
 final as (
@@ -43,7 +43,7 @@ final as (
         entries.*,
         coalesce(activities.activity, 'other') as activity
     from entries
-    left join activities on activities.entry_id = entries.entry_id
+    left join activities on activities.key_id = entries.key_id
 )
 
 select * from final

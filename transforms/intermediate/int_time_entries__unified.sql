@@ -1,46 +1,37 @@
 -- grain: one row per time entry from either tracker.
--- rule: an entry is its person's (the tracker user's identity), for its account
--- (int_time_entries__accounts) and activity (int_time_entries__activities). Leave (a
--- non-REGULAR Clockify type, or a configured leave project or tag) is not work. Running timers
--- are not counted; zero, negative or >24 h entries are rejected with a reason (docs/metrics.md,
--- Hours).
-with settings as (
-    select * from staging.settings
+-- rule: an entry is its resolution key's (int_time_entries__resolved: person, account, activity,
+-- leave), joined back on the key's hash and the key itself, so two keys sharing a hash never
+-- merge. Running timers are not counted; zero, negative or >24 h entries are rejected with a
+-- reason (docs/metrics.md, Hours).
+with entries as (
+    select * from intermediate.int_time_entries__keyed
 ),
 
-identities as (
-    select * from intermediate.int_people__identities
-),
-
-entries as (
-    select * from intermediate.int_time_entries__activities
+keys as (
+    select * from intermediate.int_time_entries__resolved
 ),
 
 final as (
     select
         entries.entry_id,
-        entries.source,
-        identities.csm_id,
+        keys.source,
+        keys.csm_id,
         entries.start_at,
         entries.stop_at,
-        entries.description,
-        entries.project_name,
-        entries.client_name,
-        entries.tags,
-        entries.entry_type <> 'REGULAR'
-            or coalesce(lower(entries.project_name) in (select unnest(leave_projects)
-                                                          from settings), false)
-            or list_has_any(list_transform(entries.tags, lambda t: lower(t)),
-                            (select leave_tags from settings))
-            as is_leave,
-        entries.account_id,
-        entries.account_match,
-        entries.activity,
+        keys.description,
+        keys.project_name,
+        keys.client_name,
+        keys.tags,
+        keys.is_leave,
+        keys.account_id,
+        keys.account_match,
+        keys.activity,
         entry_reject_reason(entries.start_at, entries.stop_at) as reject_reason,
         entries.stop_at is null as is_running
     from entries
-    left join identities
-        on identities.system = entries.source and identities.ref = entries.user_id
+    inner join keys
+        on keys.key_hash = entries.key_hash
+        and keys.entry_key = entries.entry_key
 )
 
 select * from final

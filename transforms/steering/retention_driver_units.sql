@@ -32,9 +32,16 @@ schedules as (
     select * from intermediate.int_revenue__schedules
 ),
 
-entries as (
-    select * from intermediate.int_time_entries__counted
-    where in_population and not is_leave and activity = 'onboarding'
+-- Onboarding windows do not align with months: the entries of onboarding keys only, found
+-- through their resolved keys (never every entry through the per-entry models).
+keys as (
+    select * from intermediate.int_time_entries__resolved
+    where in_population and not is_leave and activity = 'onboarding' and account_id is not null
+),
+
+keyed as (
+    select * from intermediate.int_time_entries__keyed
+    where stop_at is not null and entry_reject_reason(start_at, stop_at) is null
 ),
 
 settings as (
@@ -110,6 +117,14 @@ first_revenue as (
             as onboarding_start
     from first_schedules
     cross join settings
+),
+
+entries as (
+    select keys.account_id, keyed.start_at, keyed.stop_at
+    from keyed
+    inner join keys
+        on keys.key_hash = keyed.key_hash
+        and keys.entry_key = keyed.entry_key
 ),
 
 onboarding as (

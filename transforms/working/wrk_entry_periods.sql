@@ -1,35 +1,52 @@
--- grain: one row per (period, time entry) of the CSM population that overlaps the period, for every
--- grain but `ttm` (whose hours wrk_csm_hours adds up from months).
--- rule: hours count in the period they were worked: an entry across a boundary is split at the
--- period's instants in the reporting time zone, and a period not over counts them up to `as_of`
--- (its `end_instant`). Running and rejected entries are left out; only the CSM population's
--- entries count (docs/metrics.md, Who is a CSM; Hours; Periods). Lengths are whole milliseconds
--- (exact integers), turned into hours only by the marts, so a re-run gives identical hours whatever
--- order rows are added in.
+-- grain: one row per (period, CSM, account, activity, leave) of the CSM population's hours, for
+-- every grain but `ttm` (whose hours wrk_csm_hours adds up from months).
+-- rule: hours count in the period they were worked, split at the period's instants in the
+-- reporting time zone, a period not over counting them up to `as_of`; only the CSM population's
+-- entries count (docs/metrics.md, Who is a CSM; Hours; Periods). Every period's boundaries are
+-- month instants, so its milliseconds are the sum of its months' in the hours cube
+-- (wrk_entry_months, exact integers): quarters and years are rolled up from month rows, never
+-- from entries again.
 with periods as (
     select * from wrk_periods
     where period_grain <> 'ttm'
 ),
 
-entries as (
-    select * from wrk_entries
+cube as (
+    select * from wrk_entry_months
+),
+
+keys as (
+    select * from wrk_entry_keys
     where in_population
+),
+
+key_months as (
+    select
+        cube.month_start,
+        keys.csm_id,
+        keys.account_id,
+        keys.activity,
+        keys.is_leave,
+        sum(cube.milliseconds) as milliseconds
+    from cube
+    inner join keys using (key_id)
+    group by all
 ),
 
 final as (
     select
         periods.period_grain,
         periods.period_start,
-        entries.entry_id,
-        entries.csm_id,
-        entries.account_id,
-        entries.activity,
-        entries.is_leave,
-        date_diff('millisecond', greatest(entries.start_at, periods.start_instant),
-                  least(entries.stop_at, periods.end_instant)) as milliseconds
-    from entries
+        key_months.csm_id,
+        key_months.account_id,
+        key_months.activity,
+        key_months.is_leave,
+        sum(key_months.milliseconds) as milliseconds
+    from key_months
     inner join periods
-        on entries.start_at < periods.end_instant and entries.stop_at > periods.start_instant
+        on key_months.month_start >= periods.period_start
+        and key_months.month_start < periods.period_end
+    group by all
 )
 
 select * from final

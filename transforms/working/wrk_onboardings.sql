@@ -5,8 +5,10 @@
 -- `as_of` (an entry across the window's edges counts only its part inside; the entries of a window
 -- that runs past the months built are read too, docs/metrics.md "Onboarding"); days_to_value is the days from
 -- the start to the configured value-milestone date, NULL when there is none. Both count for the
--- owner at the start instant (docs/metrics.md, "Onboarding"). Read from the build's entries
--- (`wrk_entries`): an account onboarded in a period rebuilt has its whole window in them.
+-- owner at the start instant (docs/metrics.md, "Onboarding"). The windows do not align with
+-- months, so they read entries, not the hours cube: only the build's entries (its entry window:
+-- an account onboarded in a period rebuilt has its whole window in them) whose resolved key
+-- (wrk_entry_keys) is onboarding work on an account, joined on the key's hash and the key.
 with settings as (
     select * from staging.settings
 ),
@@ -23,13 +25,26 @@ accounts as (
     select * from intermediate.int_accounts__unified
 ),
 
-entries as (
-    select * from wrk_entries
-    where in_population and not is_leave and activity = 'onboarding'
+keys as (
+    select * from wrk_entry_keys
+    where in_population and not is_leave and activity = 'onboarding' and account_id is not null
+),
+
+keyed as (
+    select * from intermediate.int_time_entries__keyed
+    where stop_at is not null and entry_reject_reason(start_at, stop_at) is null
 ),
 
 ownership as (
     select * from intermediate.int_ownership__intervals
+),
+
+entries as (
+    select keys.account_id, keyed.start_at, keyed.stop_at
+    from keyed
+    inner join keys
+        on keys.key_hash = keyed.key_hash
+        and keys.entry_key = keyed.entry_key
 ),
 
 starts as (
