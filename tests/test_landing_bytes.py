@@ -12,7 +12,7 @@ import duckdb
 import pytest
 
 from connectors.errors import SourceError
-from connectors.pages import RawPage, checked
+from connectors.pages import RawPage, array_page, checked
 from connectors.streams import Stream, Window
 from warehouse.loading import land, stage
 
@@ -84,8 +84,13 @@ def test_a_body_cut_short_fails_clearly_and_lands_nothing(
     with pytest.raises(SourceError, match="not valid JSON"):
         land(conn, FULL, [RawPage(body([{"id": 2}])), RawPage(b'[{"id": 3, "no')], "cut")
     assert landed(conn, "raw.test__things") == [("1", "kept")]
-    with pytest.raises(SourceError, match="not valid JSON"):  # a connector that peeks
-        checked(b'{"results": [{"id": "1", "prop', "results", "test", "things", "1")
+    # A connector that pages on the body's content finds out first.
+    with pytest.raises(SourceError, match="not valid JSON"):
+        checked(b'{"results": [{"id": "1", "prop', "results", "test", "things",
+                "json_extract_string(body, '$.paging.next.after')")
+    with pytest.raises(SourceError, match="not valid JSON"):
+        array_page(b'[{"id": "1"}, {"id": "2", "no', "test", "things")
+    assert len(array_page(b'[{"id": "1"}, {"id": "2"}]', "test", "things")) == 2
 
 
 @pytest.mark.parametrize(("shape", "text"), [

@@ -476,10 +476,10 @@ class _PageFiles:
 _SHAPES: dict[Shape, str] = {
     "array": "select filename, json as record "
              "from read_json_objects($files, format = 'array', filename = true)",
-    # The whole page is one object to the reader: allowed up to 256 MB (the default is 16).
+    # The whole page is one object to the reader (at most 16 MB, its default: HubSpot pages
+    # hold 100 records at most).
     "results": "select filename, unnest(json_extract(json, '$.results[*]')) as record "
-               "from read_json_objects($files, format = 'unstructured', filename = true, "
-               "maximum_object_size = 268435456)",
+               "from read_json_objects($files, format = 'unstructured', filename = true)",
     # The row's fields, then the entry's own: an object spliced from the two texts.
     "toggl_report": f"""
         select filename, (case when entry = '{{}}' then row_fields
