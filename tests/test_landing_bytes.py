@@ -50,6 +50,12 @@ def test_a_broken_record_is_quarantined_while_the_others_land_from_the_bytes(
     assert page._records is None  # never parsed in Python
 
 
+def test_an_empty_or_null_body_lands_nothing(conn: duckdb.DuckDBPyConnection) -> None:
+    stats = land(conn, FULL, [RawPage(b"null"), RawPage(b"[]"), RawPage(b'[{"id": 1}]'),
+                              RawPage(b'{"results": []}', "results")], "run")
+    assert (stats.pages, stats.records, stats.rows_written) == (4, 1, 1)
+
+
 def test_a_rerun_of_the_same_window_from_bytes_lands_no_duplicate(
         conn: duckdb.DuckDBPyConnection) -> None:
     pages = [body([entry(n, 3 + n) for n in range(1, 6)]), body([entry(6, 20)])]

@@ -424,7 +424,7 @@ class _PageFiles:
             self.repaired += page.repaired
         else:
             body, shape = self._array(list(page)), "array"
-        if not body.strip():
+        if body.strip() in (b"", b"null"):  # no records (Toggl answers `null` for none)
             return
         file = self.folder / f"{self.number:012d}.{'csv' if shape == 'csv' else 'json'}"
         file.write_bytes(body)
