@@ -7,8 +7,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal, Protocol
 
+from connectors.pages import RawPage
+
 Record = dict[str, Any]
 Page = list[Record]
+# What a read yields: the response's bytes as they came (a `RawPage`, connectors/pages.py),
+# or, where a client hands over only parsed dicts, a list of records. A `RawPage` is a sequence
+# of records too, decoded on first use: callers that iterate pages need not know which.
+AnyPage = Page | RawPage
 
 
 @dataclass(frozen=True)
@@ -66,7 +72,7 @@ class Connector(Protocol):
         ...
 
     def read(self, stream: Stream, window: Window | None = None,
-             since: str | None = None) -> Iterator[Page]: ...
+             since: str | None = None) -> Iterator[AnyPage]: ...
 
 # A connector whose reads name their fields (the CRMs) also has `fields(stream) -> tuple[str,
 # ...]`: when they change, an incremental stream is read whole once (warehouse/pull.py).

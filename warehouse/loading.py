@@ -1,8 +1,10 @@
 """Landing connector pages in raw tables: staged aside, outside the warehouse, swapped in at once.
 
-A pull has two phases. `stage` reads the connector's pages into a staging DuckDB file of its
-own (in Arrow batches of ~50,000 records, never row by row, memory-bounded and spilling to disk),
-so the slow part, the network, never holds the warehouse: another run, or anyone, can write the
+A pull has two phases. `stage` writes the connector's pages, as the API sent them (a `RawPage`'s
+response bytes, connectors/pages.py), to a staging folder, and DuckDB's JSON and CSV readers
+read them into a staging DuckDB file of its own (a batch of pages a statement; no record is a
+Python object, memory-bounded and spilling to disk), so the slow part, the network, never holds
+the warehouse: another run, or anyone, can write the
 warehouse meanwhile. `land_staged` then opens nothing itself: given a warehouse connection, it
 attaches the staged file and, in one transaction, replaces what the pull covers: the whole table
 for a full pull, the window's rows for a windowed stream, or the pulled records (upserted on
@@ -27,7 +29,8 @@ What the landing refuses, rather than write a wrong table without a word:
 A string with a lone UTF-16 surrogate (an emoji cut in half by a client, sent as `"\\ud83d"`)
 is not UTF-8: the surrogate is replaced by U+FFFD and the record kept (counted in `repaired`).
 A NUL character (U+0000, sent as `"\\u0000"`) is removed the same way, keys too, and counted
-in `repaired`: PostgreSQL's text cannot hold it, so one NUL would stop every publish there.
+in `repaired`: PostgreSQL's text cannot hold it, so one NUL would stop every publish there. Only
+a page that holds one is parsed in Python for that (connectors/pages.py).
 """
 
 from __future__ import annotations
@@ -43,10 +46,10 @@ from typing import Any
 
 import duckdb
 import orjson
-import pyarrow as pa
 
-from connectors.errors import SourceLimitReached
-from connectors.streams import Page, Stream, Window
+from connectors.errors import SourceError, SourceLimitReached
+from connectors.pages import TOGGL_ROW_FIELDS, RawPage, Shape, dumps, repaired
+from connectors.streams import AnyPage, Stream, Window
 from warehouse import staging
 from warehouse.locations import DEFAULT_MEMORY_LIMIT
 from warehouse.schema import ensure_raw_table, ensure_schemas
@@ -87,7 +90,7 @@ class Staged:
 
 
 @contextmanager
-def stage(stream: Stream, pages: Iterable[Page], write_mode: str | None = None,
+def stage(stream: Stream, pages: Iterable[AnyPage], write_mode: str | None = None,
           folder: str | Path | None = None,
           memory_limit: str = DEFAULT_MEMORY_LIMIT) -> Iterator[Staged]:
     """Read every page into a staging DuckDB file under `folder` (the system's temporary
@@ -101,21 +104,19 @@ def stage(stream: Stream, pages: Iterable[Page], write_mode: str | None = None,
         with duckdb.connect(str(path), config=config) as conn:
             conn.execute("create table landing "
                          "(_seq bigint, _pk varchar, _event_at timestamptz, _record json)")
-            event_path = f"$.{stream.event_time_field}" if stream.event_time_field else None
-            buffer = _Buffer(conn, stream.primary_key, event_path)
+            files = _PageFiles(conn, directory / "pages", stream)
             try:
                 for page in pages:
                     stats.pages += 1
-                    stats.records += len(page)
-                    buffer.add(page)
+                    files.add(page)
             except SourceLimitReached as error:
                 if mode != "merge" or not error.resumable:
                     # A partial full pull would delete what it did not reach; pages out of
                     # cursor order (a Salesforce Bulk job's) would advance past unread records.
                     raise
                 stats.limit_reached = str(error)
-            buffer.flush()
-            stats.repaired = buffer.repaired
+            files.flush()
+            stats.records, stats.repaired = files.records, files.repaired
         yield Staged(stream, mode, path, stats)
     finally:
         shutil.rmtree(directory, ignore_errors=True)
@@ -124,7 +125,7 @@ def stage(stream: Stream, pages: Iterable[Page], write_mode: str | None = None,
 def land(
     conn: duckdb.DuckDBPyConnection,
     stream: Stream,
-    pages: Iterable[Page],
+    pages: Iterable[AnyPage],
     run_id: str,
     window: Window | None = None,
     write_mode: str | None = None,
@@ -192,8 +193,8 @@ def land_staged(conn: duckdb.DuckDBPyConnection, staged: Staged, run_id: str,
                 conn.execute("""
                     create or replace temp table landing_once as
                     select * from staged.landing
-                    qualify _pk is null
-                         or row_number() over (partition by _pk order by _seq desc) = 1""")
+                    qualify _pk is null or row_number() over (
+                        partition by _pk order by _seq desc, rowid desc) = 1""")
                 source = "landing_once"
             # Views take no bound parameters: the path is the stream's declared field.
             cursor = (f"json_extract_string(_record, {literal(params['cursor_path'])})"
@@ -388,90 +389,115 @@ def _quarantine(conn: duckdb.DuckDBPyConnection, stream: Stream, run_id: str,
     return int(result[0]) if result else 0
 
 
-class _Buffer:
-    """Pages gathered into Arrow batches of ~50,000 records, each one insert into `landing`.
+class _PageFiles:
+    """Pages written to files as they come, read into `landing` by DuckDB's readers.
 
-    Each page is written as one JSON array by orjson (UTF-8, as the API sent it), and DuckDB
-    splits it into records and reads their keys and instants itself: the per-record work is in
-    C, not in Python, and one insert per batch keeps DuckDB's per-statement cost off it. Memory
-    holds one batch at most.
+    A `RawPage` is written as the API sent it; a page a client handed over as dicts is written
+    once, as a JSON array, by orjson. Every ~`BATCH_BYTES` of pages, one statement a shape
+    reads them (in parallel, in C) into records with their key and instant, and the files go:
+    memory holds one page, the disk one batch. Each file is named by its page's number, which
+    orders records as they were read (`_seq`, then place in the page).
     """
 
-    ROWS = 50_000
+    BATCH_BYTES = 256 * 1024 * 1024
 
-    def __init__(self, conn: duckdb.DuckDBPyConnection, primary_key: str,
-                 event_path: str | None) -> None:
+    def __init__(self, conn: duckdb.DuckDBPyConnection, folder: Path, stream: Stream) -> None:
         self.conn = conn
-        self.params = {"key_path": f"$.{primary_key}", "event_path": event_path}
-        self.page_number = 0
-        self.rows = 0
+        self.stream = stream
+        self.folder = folder
+        folder.mkdir()
+        key = f"$.{stream.primary_key}"
+        event = f"$.{stream.event_time_field}" if stream.event_time_field else None
+        # One parse of each record for both fields (a list of paths).
+        paths = f"[{literal(key)}, {literal(event)}]" if event else f"[{literal(key)}]"
+        self.fields = (f"json_extract_string(record, {paths})",
+                       "try_cast(v[2] as timestamptz)" if event else "null::timestamptz")
+        self.number = 0
+        self.batch: dict[Shape, list[str]] = {}
+        self.bytes = 0
+        self.records = 0
         self.repaired = 0
-        self.pages: list[str] = []
-        self.numbers: list[int] = []
 
-    def add(self, page: Page) -> None:
-        try:
-            text = _dumps(page)
-        except orjson.JSONEncodeError:  # a lone surrogate somewhere in the page
-            text = self._repaired(page)
+    def add(self, page: AnyPage) -> None:
+        if isinstance(page, RawPage):
+            body, shape = page.body, page.shape
+            self.repaired += page.repaired
         else:
-            if _NUL in text:  # a NUL somewhere (or the text `\u0000`: then nothing changes)
-                text = self._repaired(page)
-        self.pages.append(text)
-        self.numbers.append(self.page_number)
-        self.page_number += 1
-        self.rows += len(page)
-        if self.rows >= self.ROWS:
+            body, shape = self._array(list(page)), "array"
+        if body.strip() in (b"", b"null"):  # no records (Toggl answers `null` for none)
+            return
+        file = self.folder / f"{self.number:012d}.{'csv' if shape == 'csv' else 'json'}"
+        file.write_bytes(body)
+        self.number += 1
+        self.batch.setdefault(shape, []).append(str(file))
+        self.bytes += len(body)
+        if self.bytes >= self.BATCH_BYTES:
             self.flush()
 
-    def _repaired(self, page: Page) -> str:
+    def _array(self, records: list[dict[str, Any]]) -> bytes:
+        try:
+            body = dumps(records)
+        except orjson.JSONEncodeError:  # a lone surrogate somewhere in the page
+            return self._repaired(records)
+        if _NUL in body:  # a NUL somewhere (or the text `\u0000`: then nothing changes)
+            return self._repaired(records)
+        return body
+
+    def _repaired(self, records: list[dict[str, Any]]) -> bytes:
         """The page as JSON with its records' strings made text every warehouse can hold."""
-        repaired = [_repaired(record) for record in page]
-        self.repaired += sum(new != old for new, old in zip(repaired, page, strict=True))
-        return _dumps(repaired)
+        fixed = [repaired(record) for record in records]
+        self.repaired += sum(new != old for new, old in zip(fixed, records, strict=True))
+        return dumps(fixed)
 
     def flush(self) -> None:
-        if not self.pages:
-            return
-        batch = pa.table({"page_number": pa.array(self.numbers, pa.int64()),
-                          "page": pa.array(self.pages, pa.string())})
-        self.conn.register("landing_batch", batch)
-        # _seq orders records as they were read: page, then place in the page.
-        run(self.conn, """
-            insert into landing
-            select page_number * 4294967296 + position,
-                   nullif(json_extract_string(record, $key_path), ''),
-                   try_cast(json_extract_string(record, $event_path) as timestamptz),
-                   record
-            from (
-                select page_number, unnest(records) as record,
-                       generate_subscripts(records, 1) as position
-                from (select page_number, json_extract(page::json, '$[*]') as records
-                      from landing_batch)
-            )""", self.params)
-        self.conn.unregister("landing_batch")
-        self.pages, self.numbers, self.rows = [], [], 0
+        key, event = self.fields
+        for shape, files in self.batch.items():
+            for source in ([files] if shape != "csv" else [[f] for f in files]):
+                try:
+                    row = run(self.conn, f"""
+                        insert into landing
+                        select parse_filename(filename, true)::bigint, nullif(v[1], ''),
+                               {event}, record
+                        from (select filename, record, {key} as v from ({_SHAPES[shape]}))""",
+                              {"files": source}).fetchone()
+                except duckdb.InvalidInputException as error:  # a body cut short, say
+                    raise SourceError(
+                        self.stream.source, f"{self.stream.name}: the API sent a body that is "
+                        f"not valid {'CSV' if shape == 'csv' else 'JSON'} (truncated?): "
+                        f"{str(error)[:300]}") from error
+                self.records += int(row[0]) if row else 0
+        for files in self.batch.values():
+            for file in files:
+                Path(file).unlink()
+        self.batch, self.bytes = {}, 0
 
 
-def _dumps(value: Any) -> str:
-    return orjson.dumps(value, default=str, option=orjson.OPT_NON_STR_KEYS).decode()
-
+# Each shape's records (connectors/pages.py), in page order then place in the page.
+_SHAPES: dict[Shape, str] = {
+    "array": "select filename, json as record "
+             "from read_json_objects($files, format = 'array', filename = true)",
+    # The whole page is one object to the reader (at most 16 MB, its default: HubSpot pages
+    # hold 100 records at most).
+    "results": "select filename, unnest(json_extract(json, '$.results[*]')) as record "
+               "from read_json_objects($files, format = 'unstructured', filename = true)",
+    # The row's fields, then the entry's own: an object spliced from the two texts.
+    "toggl_report": f"""
+        select filename, (case when entry = '{{}}' then row_fields
+                               else substr(row_fields, 1, length(row_fields) - 1) || ','
+                                    || substr(entry, 2) end)::json as record
+        from (select filename,
+                     json_object({', '.join(f"'{f}', json -> '{f}'" for f in TOGGL_ROW_FIELDS)}
+                     )::varchar as row_fields,
+                     unnest(json_extract(json, '$.time_entries[*]'))::varchar as entry
+              from read_json_objects($files, format = 'array', filename = true))""",
+    # Bulk CSV: every value text, empty for null (quoted or not), one file a statement.
+    "csv": "select $files[1] as filename, to_json(t) as record "
+           "from read_csv($files, header = true, all_varchar = true, delim = ',', "
+           "quote = '\"', escape = '\"') t",
+}
 
 # How orjson writes U+0000 in a string.
-_NUL = "\\u0000"
-
-
-def _repaired(value: Any) -> Any:
-    """The value with every lone UTF-16 surrogate in its strings (keys too) as U+FFFD, and every
-    NUL removed."""
-    if isinstance(value, str):
-        return (value.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
-                .replace("\x00", ""))
-    if isinstance(value, dict):
-        return {_repaired(k): _repaired(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_repaired(v) for v in value]
-    return value
+_NUL = b"\\u0000"
 
 
 def snapshot_ownership(conn: duckdb.DuckDBPyConnection, stream: Stream, owner_path: str,

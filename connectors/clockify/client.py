@@ -4,7 +4,9 @@ Clockify sends no paging metadata, so a page shorter than `page-size` ends a lis
 entries are listed per user and window (`start`/`end` filter on the entry's start); durations
 arrive as ISO-8601 strings and running entries have no `end`. Leave is kept: its `type` says so.
 Users are listed with `status=ALL`, so that deactivated members (people who left) are read with
-their entries.
+their entries. Each page is handed on as the response's bytes (a `RawPage`, connectors/pages.py):
+DuckDB counts its records (which also proves it whole) and the loader reads it; only the users
+listed for the time entries are parsed in Python.
 """
 
 from __future__ import annotations
@@ -15,8 +17,9 @@ from typing import Any
 
 from connectors.clockify.streams import STREAMS
 from connectors.errors import SourceNotConfigured
-from connectors.http import ApiSession, default_timeout, json_of, require_secure_url, send
-from connectors.streams import Page, Stream, Window
+from connectors.http import ApiSession, default_timeout, require_secure_url, send
+from connectors.pages import RawPage, array_page, warm
+from connectors.streams import Stream, Window
 
 PUBLIC_HOST = "https://api.clockify.me/api/v1"
 # The documented maximum is unconfirmed, with 1000 to 5000 cited: take the low end. A cap below
@@ -47,6 +50,7 @@ class ClockifyConnector:
         self.session = ApiSession(timeout=default_timeout(timeout), source="clockify")
         self.session.headers["X-Api-Key"] = api_key
         self._scopes: dict[str, frozenset[str]] = {}
+        warm()  # the DuckDB that counts pages, opened before the first request
 
     @property
     def request_count(self) -> int:
@@ -61,7 +65,7 @@ class ClockifyConnector:
         return self._scopes.get(stream.name) if stream.scope_field else None
 
     def read(self, stream: Stream, window: Window | None = None,
-             since: str | None = None) -> Iterator[Page]:
+             since: str | None = None) -> Iterator[RawPage]:
         """Clockify has no modified-since filter: `since` is not used; windows are re-pulled."""
         workspace = f"{self.base_url}/workspaces/{self.workspace_id}"
         if stream.name == "users":
@@ -87,7 +91,7 @@ class ClockifyConnector:
         self._scopes[stream.name] = frozenset(read)
 
     def _pages(self, url: str, stream: Stream,
-               params: dict[str, Any] | None = None) -> Iterator[Page]:
+               params: dict[str, Any] | None = None) -> Iterator[RawPage]:
         page = 1
         while True:
             batch = self._get(url, stream, {**(params or {}), "page": page,
@@ -97,7 +101,8 @@ class ClockifyConnector:
                 return
             page += 1
 
-    def _get(self, url: str, stream: Stream, params: dict[str, Any]) -> Any:
+    def _get(self, url: str, stream: Stream, params: dict[str, Any]) -> RawPage:
         response = send(self.session, "GET", url, source="clockify", what=stream.name,
                         credentials="CLOCKIFY_API_KEY and CLOCKIFY_WORKSPACE_ID", params=params)
-        return json_of(response, "clockify", stream.name)
+        return array_page(response.content, "clockify", stream.name)
+

@@ -25,6 +25,11 @@ Meetings in the future when pulled are no touchpoint yet, and do not change when
 comes: an incremental pull also re-reads the meetings whose `hs_timestamp` is at or after the
 watermark.
 
+Listings and batch reads are handed on as the response's bytes (`RawPage` of shape `results`,
+connectors/pages.py; the next `after` is read from them in DuckDB), except the pages whose
+records get links attached here, which are parsed (`_link`, `_batch_read` of a stream with
+associations).
+
 The client is urllib3, not `requests`: it ignores `REQUESTS_CA_BUNDLE` (it trusts the system
 store unless told a CA file), so it is given `requests`' own CA file (`ca_bundle()`), and it
 follows redirects itself, which our `Retry` refuses across hosts (connectors/http.py).
@@ -52,7 +57,8 @@ from connectors.http import (
     tls_failure,
 )
 from connectors.hubspot.streams import MODIFIED, STREAMS, HubSpotStream
-from connectors.streams import Page, Window
+from connectors.pages import RawPage, checked, warm
+from connectors.streams import AnyPage, Page, Window
 
 PUBLIC_HOST = "https://api.hubapi.com"
 PAGE_LIMIT = 100
@@ -93,6 +99,7 @@ class HubSpotConnector:
                               retry=retry_policy(source="hubspot"), ssl_ca_cert=bundle)
         self.request_count = 0
         self.http_seconds = 0.0  # waiting on the API: the exchanges and their retries
+        warm()  # the DuckDB that reads each page's `after`, opened before the first request
 
     def fields(self, stream: HubSpotStream) -> tuple[str, ...]:
         """What a read of the stream asks for: its own properties, then the settings' extra
@@ -101,13 +108,13 @@ class HubSpotConnector:
                                     *(f"associations.{a}" for a in stream.associations))))
 
     def read(self, stream: HubSpotStream, window: Window | None = None,
-             since: str | None = None) -> Iterator[Page]:
+             since: str | None = None) -> Iterator[AnyPage]:
         """Owners, companies, deals, engagements and feedback are read active then archived, so
         that a deletion (or a leaver) arrives as an archived record; with `since`, the
         incremental streams read only what changed (see the module)."""
         if stream.object_type == "pipelines":
-            yield self._call(stream, self.client.crm.pipelines.pipelines_api.get_all,
-                             object_type="deals")["results"]
+            yield self._page(stream, self.client.crm.pipelines.pipelines_api.get_all,
+                             object_type="deals")[0]
             return
         if stream.object_type == "owners":
             # Owners who left are archived and listed only with archived=true (their records
@@ -145,7 +152,7 @@ class HubSpotConnector:
         return getattr(crm.objects if stream.generic_object else crm, stream.object_type)
 
     def _modified_since(self, stream: HubSpotStream, since: str, listing: dict[str, Any],
-                        instant: str = MODIFIED) -> Iterator[Page]:
+                        instant: str = MODIFIED) -> Iterator[AnyPage]:
         """The records whose `instant` property is at or after `since` (less the overlap)."""
         api = self._api(stream)
         lower = _epoch_ms(since) - OVERLAP_MS
@@ -188,19 +195,21 @@ class HubSpotConnector:
                 lower, operator = reached, "GTE"
 
     def _batch_read(self, stream: HubSpotStream, api: Any, ids: list[str],
-                    listing: dict[str, Any]) -> Page:
+                    listing: dict[str, Any]) -> AnyPage:
         request: dict[str, Any] = {"inputs": [{"id": i} for i in ids],
                                    "properties": listing["properties"]}
         if stream.properties_with_history:
             request["propertiesWithHistory"] = listing["properties_with_history"]
-        body = self._call(stream, api.batch_api.read,
-                          batch_read_input_simple_public_object_id=request, archived=False)
-        records = body.get("results", [])
+        page, _ = self._page(stream, api.batch_api.read,
+                             batch_read_input_simple_public_object_id=request, archived=False)
+        if not stream.associations:
+            return page  # as HubSpot sent it
+        records = page.records()
         for association in stream.associations:  # as the list endpoint's `associations`
             self._attach(stream, records, association)
         return records
 
-    def _linked(self, stream: HubSpotStream, pages: Iterable[Page]) -> Iterator[Page]:
+    def _linked(self, stream: HubSpotStream, pages: Iterable[AnyPage]) -> Iterator[AnyPage]:
         """Pages with their v4 links attached: pages are held until they make up a full batch
         of ids (1,000), so that each batch read asks for as many records as it may; a
         submission's contact's companies are then read once per read (see `_with_contacts`)."""
@@ -212,9 +221,9 @@ class HubSpotConnector:
             linked = self._with_contacts(stream, linked, stream.contact_property)
         yield from linked
 
-    def _own_links(self, stream: HubSpotStream, pages: Iterable[Page]) -> Iterator[Page]:
+    def _own_links(self, stream: HubSpotStream, pages: Iterable[AnyPage]) -> Iterator[Page]:
         """The records' own `stream.linked` links, read for 1,000 records at a time."""
-        held: list[Page] = []
+        held: list[AnyPage] = []
         for page in pages:
             held.append(page)
             if sum(map(len, held)) >= ASSOCIATION_BATCH:
@@ -223,11 +232,13 @@ class HubSpotConnector:
         if held:
             yield from self._link(stream, held)
 
-    def _link(self, stream: HubSpotStream, pages: list[Page]) -> list[Page]:
-        records = [r for page in pages for r in page]
+    def _link(self, stream: HubSpotStream, pages: list[AnyPage]) -> list[Page]:
+        """The pages as records (parsed: links are attached to them), linked."""
+        parsed = [list(page.records() if isinstance(page, RawPage) else page) for page in pages]
+        records = [r for page in parsed for r in page]
         for association in stream.linked:
             self._attach(stream, records, association)
-        return pages
+        return parsed
 
     def _attach(self, stream: HubSpotStream, records: Page, to_type: str) -> None:
         """Each record's `to_type` links, as the v3 list endpoint shapes them."""
@@ -327,16 +338,31 @@ class HubSpotConnector:
         return found
 
     def _pages(self, stream: HubSpotStream, fetch: Callable[..., Any],
-               **kwargs: Any) -> Iterator[Page]:
+               **kwargs: Any) -> Iterator[RawPage]:
         after: str | None = None
         while True:
-            body = self._call(stream, fetch, after=after, **kwargs)
-            yield body.get("results", [])
-            after = ((body.get("paging") or {}).get("next") or {}).get("after")
+            page, after = self._page(stream, fetch, after=after, **kwargs)
+            yield page
             if not after:
                 return
 
+    def _page(self, stream: HubSpotStream, fetch: Callable[..., Any],
+              **kwargs: Any) -> tuple[RawPage, str | None]:
+        """One response's `results`, as sent, and the `after` of the next page, if any."""
+        page, (after,) = checked(self._fetch(stream, fetch, **kwargs), "results", "hubspot",
+                                 stream.name, "json_extract_string(body, '$.paging.next.after')")
+        return page, after
+
     def _call(self, stream: HubSpotStream, fetch: Callable[..., Any], **kwargs: Any) -> Any:
+        data = self._fetch(stream, fetch, **kwargs)
+        try:
+            return json.loads(data)
+        except ValueError as error:
+            raise SourceError("hubspot", f"{stream.name}: the API sent a body that is not valid "
+                              f"JSON ({len(data)} bytes; truncated?)") from error
+
+    def _fetch(self, stream: HubSpotStream, fetch: Callable[..., Any], **kwargs: Any) -> bytes:
+        """The body of one request, as sent."""
         kwargs = {k: v for k, v in kwargs.items() if v is not None}
         self.request_count += 1
         started = time.monotonic()
@@ -361,11 +387,7 @@ class HubSpotConnector:
                               f"{_message(getattr(error, 'body', ''))}") from error
         finally:
             self.http_seconds += time.monotonic() - started
-        try:
-            return json.loads(data)
-        except ValueError as error:
-            raise SourceError("hubspot", f"{stream.name}: the API sent a body that is not valid "
-                              f"JSON ({len(data)} bytes; truncated?)") from error
+        return bytes(data)
 
 
 def _message(body: Any) -> str:

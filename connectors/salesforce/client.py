@@ -13,7 +13,11 @@ limit answers 403 REQUEST_LIMIT_EXCEEDED (not 429): the pull stops cleanly with 
 A pull of more records than `bulk_threshold` (the first page's `totalSize` tells) goes through
 Bulk API 2.0 instead: one `queryAll` job, its CSV results read a page at a time through
 `Sforce-Locator`.
-Bulk CSV carries every value as text (empty for null); the staging SQL casts either form.
+Bulk CSV carries every value as text (empty for null); the staging SQL casts either form. Each
+results page is handed on as the CSV text it is (`RawPage` of shape `csv`, connectors/pages.py),
+read by DuckDB's CSV reader; REST pages stay dicts, as simple-salesforce parses them (its
+`query`/`query_more` return only the parsed body, and its session refresh and error mapping come
+with them).
 Bulk failures map to the same errors as REST ones: a refused session is a `SourceAuthError`, a
 spent limit a `SourceLimitReached` that keeps nothing (bulk pages are not in cursor order), and a
 job that ends `Failed` or `Aborted` (simple-salesforce's `SalesforceOperationError`, not a
@@ -27,8 +31,6 @@ The feedback stream reads the custom object the settings name; none named, it yi
 
 from __future__ import annotations
 
-import csv
-import io
 import logging
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import datetime, timedelta
@@ -60,8 +62,9 @@ from connectors.http import (
     retry_policy,
     transport_error,
 )
+from connectors.pages import RawPage
 from connectors.salesforce.streams import STREAMS, SoqlStream
-from connectors.streams import Page, Window
+from connectors.streams import AnyPage, Window
 
 API_VERSION = "59.0"
 LOGIN_PATHS = ("/services/Soap/u/",)
@@ -156,7 +159,7 @@ class SalesforceConnector:
         return f" WHERE {' AND '.join(conditions)}" if conditions else ""
 
     def read(self, stream: SoqlStream, window: Window | None = None,
-             since: str | None = None) -> Iterator[Page]:
+             since: str | None = None) -> Iterator[AnyPage]:
         headers = {"Sforce-Query-Options": f"batchSize={self.batch_size}"}
         sobject = self.sobject(stream)
         if not sobject:
@@ -201,15 +204,14 @@ class SalesforceConnector:
         except requests.RequestException as error:
             raise transport_error("salesforce", sobject, error) from error
 
-    def _bulk(self, stream: SoqlStream, since: str | None) -> Iterator[Page]:
+    def _bulk(self, stream: SoqlStream, since: str | None) -> Iterator[RawPage]:
         sobject = str(self.sobject(stream))
         job = getattr(self.client.bulk2, sobject)
         what = f"{sobject} (Bulk API query)"
         try:
             for text in job.query_all(self.soql(stream, since, ordered=False),
                                       max_records=self.bulk_page_size, wait=0):
-                yield [{k: (v if v != "" else None) for k, v in row.items()}
-                       for row in csv.DictReader(io.StringIO(str(text)))]
+                yield RawPage(str(text), "csv")
         except SalesforceExpiredSession as error:
             raise SourceAuthError("salesforce", f"{what}: the session or access token was "
                                   "refused (401): check SALESFORCE_ACCESS_TOKEN") from error

@@ -11,6 +11,8 @@ twice. Every request is paced from Toggl's quota headers (connectors/toggl/pacin
 remaining requests spread over the time until the hourly quota resets, none left waited out
 when the reset is near, else the pull ends cleanly; a 402 all the same (another client of the
 token) is handled the same way. 429 (the ~1 request/second leaky bucket) retries with backoff.
+Pages are handed on as the response's bytes (`RawPage`, connectors/pages.py): the loader
+flattens a report's rows into entries in DuckDB (`toggl_report`), as `decode` does in Python.
 """
 
 from __future__ import annotations
@@ -22,8 +24,9 @@ from typing import Any
 import requests
 
 from connectors.errors import SourceError, SourceLimitReached, SourceNotConfigured
-from connectors.http import ApiSession, default_timeout, json_of, require_secure_url, send
-from connectors.streams import Page, Stream, Window
+from connectors.http import ApiSession, default_timeout, require_secure_url, send
+from connectors.pages import RawPage, array_page, checked, warm
+from connectors.streams import Stream, Window
 from connectors.toggl.pacing import QuotaPacer
 from connectors.toggl.streams import STREAMS
 
@@ -36,8 +39,6 @@ MAX_REPORT_DAYS = 366
 _BEHIND_UTC, _AHEAD_OF_UTC = timedelta(hours=12), timedelta(hours=14)
 # 402s in a row (each after waiting for the announced reset) before a request gives up.
 MAX_REFUSALS = 4
-_GROUP_FIELDS = ("user_id", "username", "project_id", "task_id", "description", "billable",
-                 "tag_ids")
 
 
 class TogglConnector:
@@ -62,6 +63,7 @@ class TogglConnector:
         # `max_quota_wait`: the longest wait for the quota to reset before ending the pull.
         self.pacer = pacer or QuotaPacer(min_interval, max_quota_wait, log)
         self.session.auth = (api_token, "api_token")
+        warm()  # the DuckDB that counts pages, opened before the first request
 
     @property
     def request_count(self) -> int:
@@ -72,7 +74,7 @@ class TogglConnector:
         return self.session.http_seconds + self.pacer.waited_seconds
 
     def read(self, stream: Stream, window: Window | None = None,
-             since: str | None = None) -> Iterator[Page]:
+             since: str | None = None) -> Iterator[RawPage]:
         """Full pulls (directory) and windows (time entries); `since` is not used yet."""
         workspace = f"{self.base_url}/api/v9/workspaces/{self.workspace_id}"
         if stream.name == "time_entries":
@@ -82,16 +84,17 @@ class TogglConnector:
         elif stream.name == "projects":
             page = 1
             while True:
-                batch = self._json("GET", f"{workspace}/projects", stream,
+                batch = self._page("GET", f"{workspace}/projects", stream,
                                    params={"page": page, "per_page": PROJECTS_PER_PAGE})
                 yield batch
                 if len(batch) < PROJECTS_PER_PAGE:
                     return
                 page += 1
         else:
-            yield self._json("GET", f"{workspace}/{stream.name}", stream) or []
+            response = self._request("GET", f"{workspace}/{stream.name}", stream)
+            yield checked(response.content, "array", "toggl", stream.name)[0]
 
-    def _time_entries(self, window: Window) -> Iterator[Page]:
+    def _time_entries(self, window: Window) -> Iterator[RawPage]:
         url = (f"{self.base_url}/reports/api/v3/workspace/{self.workspace_id}"
                "/search/time_entries")
         stream = STREAMS["time_entries"]
@@ -103,9 +106,7 @@ class TogglConnector:
             }
             while True:
                 response = self._request("POST", url, stream, json=body)
-                rows = json_of(response, "toggl", stream.name) or []
-                yield [{**{f: row.get(f) for f in _GROUP_FIELDS}, **entry}
-                       for row in rows for entry in row.get("time_entries", [])]
+                yield checked(response.content, "toggl_report", "toggl", stream.name)[0]
                 next_id = response.headers.get("X-Next-ID")
                 if not next_id:
                     break
@@ -113,8 +114,9 @@ class TogglConnector:
                         "first_row_number": int(response.headers["X-Next-Row-Number"]),
                         "first_timestamp": int(response.headers["X-Next-Timestamp"])}
 
-    def _json(self, method: str, url: str, stream: Stream, **kwargs: Any) -> Any:
-        return json_of(self._request(method, url, stream, **kwargs), "toggl", stream.name)
+    def _page(self, method: str, url: str, stream: Stream, **kwargs: Any) -> RawPage:
+        response = self._request(method, url, stream, **kwargs)
+        return array_page(response.content, "toggl", stream.name)
 
     def _request(self, method: str, url: str, stream: Stream, **kwargs: Any) -> requests.Response:
         for _ in range(MAX_REFUSALS):
