@@ -45,11 +45,8 @@ closed_owned as (
     from closed
     cross join settings
     left join ownership
-        on ownership.account_id = closed.account_id
-        and ownership.valid_from
-            <= timezone(settings.reporting_timezone, cast(closed.close_date as timestamp))
-        and timezone(settings.reporting_timezone, cast(closed.close_date as timestamp))
-            < ownership.valid_to
+        on owned_at(ownership, closed.account_id,
+                    local_midnight(closed.close_date, settings.reporting_timezone))
 ),
 
 items as (
