@@ -1,4 +1,4 @@
--- The two joins on time that many models make, written once (docs/architecture.md, Transform layer).
+-- The joins on time that many models make, written once (docs/architecture.md, Transform layer).
 
 -- The instant a reporting-calendar day begins: its 00:00 in the reporting time zone
 -- (docs/metrics.md, Periods). A date column becomes an instant only through this.
@@ -14,3 +14,9 @@ create or replace macro owned_at(interval_row, account, instant) as
     interval_row.account_id = account
     and interval_row.valid_from <= instant
     and instant < interval_row.valid_to;
+
+-- Whether `instant` falls in a period (a row of wrk_periods, passed by its alias): in
+-- [start_instant, end_instant), at every grain, so a quarter counts its own instants, not its
+-- months' figures (docs/metrics.md, Periods).
+create or replace macro in_period(period_row, instant) as
+    period_row.start_instant <= instant and instant < period_row.end_instant;

@@ -84,8 +84,7 @@ items as (
 final as (
     select periods.period_grain, periods.period_start, items.*
     from items
-    inner join periods
-        on periods.start_instant <= items.at_instant and items.at_instant < periods.end_instant
+    inner join periods on in_period(periods, items.at_instant)
     union all
     select periods.period_grain, periods.period_start, items.*
     from items
