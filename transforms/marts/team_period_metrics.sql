@@ -82,8 +82,8 @@ joined as (
     left join engagement using (period_grain, period_start)
 ),
 
--- The retention block and the outcome block are the families' columns as they are, in their
--- order (wrk_retention, wrk_outcomes); the team's names its books' accounts customers.
+-- The team's row of each family (wrk_retention, wrk_engagement, wrk_outcomes) exists for every
+-- period, so its columns are taken as they are; the team calls its books' accounts customers.
 final as (
     select
         joined.period_grain,
@@ -97,11 +97,18 @@ final as (
         joined.total_arr,
         cast(joined.total_arr as double) / nullif(joined.csm_count, 0) as revenue_efficiency,
         joined.customer_count / nullif(joined.hours_worked, 0) as account_efficiency,
-        book.* exclude (
-            period_grain, period_start, owners_at_end, accounts_at_end, arr_at_end,
-            accounts_retained)
-            rename (accounts_at_start as customers_at_start,
-                    accounts_churned as customers_churned),
+        book.accounts_at_start as customers_at_start,
+        book.starting_arr,
+        book.new_arr,
+        book.reactivation_arr,
+        book.expansion_arr,
+        book.contraction_arr,
+        book.churned_arr,
+        book.accounts_churned as customers_churned,
+        book.net_retained_arr,
+        book.nrr,
+        book.grr,
+        book.logo_retention,
         joined.hours_worked,
         joined.hours_unattributed,
         joined.fully_loaded_cost,
@@ -115,9 +122,20 @@ final as (
         cast(joined.customers_touched as double) / nullif(joined.customer_count, 0)
             as touch_coverage,
         joined.median_response_hours,
-        outcomes.* exclude (period_grain, period_start) replace (
-            if_hours_loaded(joined.period_status, outcomes.onboarding_hours_per_new_account)
-                as onboarding_hours_per_new_account)
+        outcomes.nps_responses,
+        outcomes.nps,
+        outcomes.csat_responses,
+        outcomes.csat,
+        outcomes.expansion_bookings_arr,
+        outcomes.csm_sourced_bookings_arr,
+        outcomes.csm_sourced_share,
+        outcomes.csm_sourced_won,
+        outcomes.csm_sourced_lost,
+        outcomes.csm_sourced_win_rate,
+        outcomes.accounts_onboarded,
+        if_hours_loaded(joined.period_status, outcomes.onboarding_hours_per_new_account)
+            as onboarding_hours_per_new_account,
+        outcomes.median_days_to_value
     from joined
     inner join book using (period_grain, period_start)
     inner join outcomes using (period_grain, period_start)
