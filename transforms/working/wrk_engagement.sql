@@ -29,28 +29,35 @@ customers as (
     where ending_arr > 0
 ),
 
--- Each touchpoint and each inbound e-mail once, with the person it counts for and, for a
--- touchpoint on a customer at period end, that customer (on the person's book or not).
+-- The touchpoints per (period, person, account) they touched, then each inbound e-mail once:
+-- with the person it counts for and, for touchpoints on a customer at period end, that customer
+-- (on the person's book or not).
+touched as (
+    select period_grain, period_start, csm_id, account_id, count(*) as touchpoints
+    from touchpoints
+    group by all
+),
+
 events as (
     select
-        touchpoints.period_grain,
-        touchpoints.period_start,
-        touchpoints.csm_id,
-        touchpoints.account_id,
-        true as is_touchpoint,
+        touched.period_grain,
+        touched.period_start,
+        touched.csm_id,
+        touched.account_id,
+        touched.touchpoints,
         customers.account_id as customer_id,
-        case when customers.owner_at_end = touchpoints.csm_id then customers.account_id end
+        case when customers.owner_at_end = touched.csm_id then customers.account_id end
             as book_account_id,
         null::double as response_hours,
         null::timestamptz as answered_at
-    from touchpoints
+    from touched
     left join customers
-        on customers.period_grain = touchpoints.period_grain
-        and customers.period_start = touchpoints.period_start
-        and customers.account_id = touchpoints.account_id
+        on customers.period_grain = touched.period_grain
+        and customers.period_start = touched.period_start
+        and customers.account_id = touched.account_id
     union all
     select
-        period_grain, period_start, owner_csm_id, account_id, false,
+        period_grain, period_start, owner_csm_id, account_id, 0,
         null, null,
         response_hours, answered_at
     from messages
@@ -69,16 +76,15 @@ counted as (
             when grouping(csm_id) = 0 then csm_id
             when grouping(account_id) = 0 then account_id
         end as scope_key,
-        count(*) filter (where is_touchpoint) as touchpoints,
+        cast(sum(touchpoints) as bigint) as touchpoints,
         count(distinct customer_id) as customers_touched,
         count(distinct book_account_id) as accounts_touched,
-        count(book_account_id) as touchpoints_on_book,
-        count(*) filter (where not is_touchpoint) as inbound_messages,
-        median(response_hours) filter (where not is_touchpoint) as median_response_hours,
-        count(*) filter (where not is_touchpoint and response_hours <= 24)
-            as answered_within_24h,
-        count(*) filter (where not is_touchpoint and answered_at is null)
-            as unanswered_messages
+        cast(coalesce(sum(touchpoints) filter (where book_account_id is not null), 0) as bigint)
+            as touchpoints_on_book,
+        count(*) filter (where touchpoints = 0) as inbound_messages,
+        median(response_hours) filter (where touchpoints = 0) as median_response_hours,
+        count(*) filter (where touchpoints = 0 and response_hours <= 24) as answered_within_24h,
+        count(*) filter (where touchpoints = 0 and answered_at is null) as unanswered_messages
     from events
     group by grouping sets (
         (period_grain, period_start, csm_id),
