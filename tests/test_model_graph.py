@@ -50,9 +50,8 @@ def test_every_project_model_runs_after_the_models_it_reads() -> None:
         "wrk_onboardings",
         "wrk_account_periods", "wrk_csm_hours",
         "wrk_csm_capacity", "wrk_touchpoints", "wrk_inbound_messages", "wrk_touchpoint_periods",
-        "wrk_inbound_message_periods", "wrk_engagement_csm",
-        "wrk_engagement_team", "wrk_engagement_account", "wrk_outcomes_items",
-        "wrk_outcomes_csm", "wrk_outcomes_team", "wrk_outcomes_account"}
+        "wrk_inbound_message_periods", "wrk_engagement", "wrk_last_touch",
+        "wrk_outcomes_items", "wrk_outcomes", "wrk_retention"}
     assert set(MART_TABLES) == {"csm_period_metrics", "team_period_metrics",
                                 "account_period_metrics", "csm_activity_hours",
                                 "churn_reasons", "capacity_plan"}

@@ -47,7 +47,7 @@ FOREVER = ("-infinity", "infinity")
 VIEWS = ("int_feedback__responses", "int_deals__closed", "int_deals__bookings",
          "int_quarantine__records")
 WORKING = ("wrk_periods", "wrk_entry_keys", "wrk_onboardings", "wrk_account_periods",
-           "wrk_outcomes_items", "wrk_outcomes_csm", "wrk_outcomes_team", "wrk_outcomes_account")
+           "wrk_outcomes_items", "wrk_outcomes")
 MARTS = ("churn_reasons",)
 
 TABLES: dict[str, str] = {
@@ -322,6 +322,16 @@ def one(conn: duckdb.DuckDBPyConnection, table: str, start: date, grain: str = "
     return found[0]
 
 
+def outcome(conn: duckdb.DuckDBPyConnection, scope: str, start: date, grain: str = "month",
+            key: str | None = None) -> dict[str, Any]:
+    """The one row of wrk_outcomes for a scope (`csm`, `team`, `account`) and its key."""
+    found = rows(conn, "select * from wrk_outcomes where period_grain = $g and period_start = $s"
+                 " and scope = $scope and scope_key is not distinct from $key",
+                 {"g": grain, "s": start, "scope": scope, "key": key})
+    assert len(found) == 1, (scope, start, grain, key, found)
+    return found[0]
+
+
 @pytest.fixture(scope="module")
 def built() -> Iterator[duckdb.DuckDBPyConnection]:
     conn = build()
@@ -332,51 +342,52 @@ def built() -> Iterator[duckdb.DuckDBPyConnection]:
 # --- Feedback ---------------------------------------------------------------------------------
 
 def test_nps_counts_promoters_passives_and_detractors(built: duckdb.DuckDBPyConnection) -> None:
-    alice = one(built, "wrk_outcomes_csm", JAN, csm_id=ALICE)
+    alice = outcome(built, "csm", JAN, key=ALICE)
     # 10, 9, 8, 7, 6, 0: 100 * (2 - 2) / 6. The 11, the "ten" and the deleted 10 do not count.
     assert (alice["nps_responses"], alice["nps"]) == (6, 0.0)
     assert (alice["csat_responses"], alice["csat"]) == (0, None)
-    account = one(built, "wrk_outcomes_account", JAN, account_id="sf:A1")
+    account = outcome(built, "account", JAN, key="sf:A1")
     assert (account["nps_responses"], account["nps"]) == (6, 0.0)
 
 
 def test_csat_is_the_share_at_or_above_the_threshold(built: duckdb.DuckDBPyConnection) -> None:
-    bob = one(built, "wrk_outcomes_csm", JAN, csm_id=BOB)
+    bob = outcome(built, "csm", JAN, key=BOB)
     # 5 and 4 (the threshold) of 5, 4, 3; the 0 is quarantined, the CES ignored.
     assert bob["csat_responses"] == 3
     assert bob["csat"] == pytest.approx(2 / 3)
     assert (bob["nps_responses"], bob["nps"]) == (0, None)
     stricter = build(Settings(csat_satisfied_min=4.5))
-    assert one(stricter, "wrk_outcomes_csm", JAN, csm_id=BOB)["csat"] == pytest.approx(1 / 3)
+    assert outcome(stricter, "csm", JAN, key=BOB)["csat"] == pytest.approx(1 / 3)
 
 
 def test_team_feedback_includes_responses_on_no_account(
         built: duckdb.DuckDBPyConnection) -> None:
-    team = one(built, "wrk_outcomes_team", JAN)
+    team = outcome(built, "team", JAN)
     # alice's six and the unassigned 0: promoters 2, detractors 3.
     assert team["nps_responses"] == 7
     assert team["nps"] == pytest.approx(100 * (2 - 3) / 7)
-    assert one(built, "wrk_outcomes_csm", JAN, csm_id="unassigned")["nps"] == -100.0
-    assert rows(built, "select * from wrk_outcomes_account where account_id is null") == []
+    assert outcome(built, "csm", JAN, key="unassigned")["nps"] == -100.0
+    assert rows(built, "select * from wrk_outcomes where scope = 'account' "
+                "and scope_key is null") == []
 
 
 def test_a_response_belongs_to_the_owner_at_its_instant(
         built: duckdb.DuckDBPyConnection) -> None:
     # A4 moved from alice to bob on Feb 15: the Feb 10 promoter is alice's, the Feb 20
     # detractor bob's; hs:10's promoter is alice's too.
-    alice = one(built, "wrk_outcomes_csm", FEB, csm_id=ALICE)
+    alice = outcome(built, "csm", FEB, key=ALICE)
     assert (alice["nps_responses"], alice["nps"]) == (2, 100.0)
-    bob = one(built, "wrk_outcomes_csm", FEB, csm_id=BOB)
+    bob = outcome(built, "csm", FEB, key=BOB)
     assert (bob["nps_responses"], bob["nps"]) == (1, -100.0)
-    a4 = one(built, "wrk_outcomes_account", FEB, account_id="sf:A4")
+    a4 = outcome(built, "account", FEB, key="sf:A4")
     assert (a4["nps_responses"], a4["nps"]) == (2, 0.0)
 
 
 def test_quarter_nps_is_over_its_own_responses(built: duckdb.DuckDBPyConnection) -> None:
-    alice = one(built, "wrk_outcomes_csm", JAN, "quarter", csm_id=ALICE)
+    alice = outcome(built, "csm", JAN, "quarter", key=ALICE)
     # 10, 9, 8, 7, 6, 0 and 9, 10: promoters 4, detractors 2 of 8 (not the mean of 0 and 100).
     assert (alice["nps_responses"], alice["nps"]) == (8, 25.0)
-    year = one(built, "wrk_outcomes_team", JAN, "year")
+    year = outcome(built, "team", JAN, "year")
     assert year["nps_responses"] == 10 and year["csat_responses"] == 3
 
 
@@ -394,7 +405,7 @@ def test_invalid_scores_are_quarantined_and_other_surveys_ignored(
 
 
 def test_no_response_means_null_scores(built: duckdb.DuckDBPyConnection) -> None:
-    march = one(built, "wrk_outcomes_team", MAR)
+    march = outcome(built, "team", MAR)
     assert (march["nps_responses"], march["nps"], march["csat_responses"], march["csat"]) == (
         0, None, 0, None)
 
@@ -402,34 +413,34 @@ def test_no_response_means_null_scores(built: duckdb.DuckDBPyConnection) -> None
 # --- Bookings and sourcing ----------------------------------------------------------------------
 
 def test_expansion_bookings_and_their_csm_sourced_part(built: duckdb.DuckDBPyConnection) -> None:
-    alice = one(built, "wrk_outcomes_csm", JAN, csm_id=ALICE)
+    alice = outcome(built, "csm", JAN, key=ALICE)
     # D2 (6,000, CSM-sourced) and D5 (3,000, from the web) on A1, a customer from D1; N1's and
     # N2's first deals are new business.
     assert alice["expansion_bookings_arr"] == Decimal("9000.00")
     assert alice["csm_sourced_bookings_arr"] == Decimal("6000.00")
-    bob = one(built, "wrk_outcomes_csm", JAN, csm_id=BOB)
+    bob = outcome(built, "csm", JAN, key=BOB)
     # D3 is A2's first schedule: a new booking, not an expansion, though CSM-sourced.
     assert bob["expansion_bookings_arr"] == 0 and bob["csm_sourced_bookings_arr"] == 0
-    team = one(built, "wrk_outcomes_team", JAN)
+    team = outcome(built, "team", JAN)
     assert team["expansion_bookings_arr"] == Decimal("9000.00")
     assert team["csm_sourced_share"] == pytest.approx(6000 / 9000)
 
 
 def test_csm_sourced_win_rate(built: duckdb.DuckDBPyConnection) -> None:
-    alice = one(built, "wrk_outcomes_csm", JAN, csm_id=ALICE)
+    alice = outcome(built, "csm", JAN, key=ALICE)
     # D2 won, D4 lost ("csm" in any case); D6 is still open; D5 is not CSM-sourced.
     assert (alice["csm_sourced_won"], alice["csm_sourced_lost"]) == (1, 1)
     assert alice["csm_sourced_win_rate"] == pytest.approx(0.5)
-    bob = one(built, "wrk_outcomes_csm", JAN, csm_id=BOB)
+    bob = outcome(built, "csm", JAN, key=BOB)
     assert (bob["csm_sourced_won"], bob["csm_sourced_lost"], bob["csm_sourced_win_rate"]) == (
         1, 0, 1.0)
-    team = one(built, "wrk_outcomes_team", JAN)
+    team = outcome(built, "team", JAN)
     assert team["csm_sourced_win_rate"] == pytest.approx(2 / 3)
     # February: HubSpot's D7 won (an upsell, 1,200) and D8 lost, by their stages' metadata.
-    feb = one(built, "wrk_outcomes_csm", FEB, csm_id=ALICE)
+    feb = outcome(built, "csm", FEB, key=ALICE)
     assert (feb["csm_sourced_won"], feb["csm_sourced_lost"]) == (1, 1)
     assert feb["expansion_bookings_arr"] == feb["csm_sourced_bookings_arr"] == Decimal("1200.00")
-    march = one(built, "wrk_outcomes_team", MAR)
+    march = outcome(built, "team", MAR)
     assert march["csm_sourced_win_rate"] is None and march["csm_sourced_share"] is None
 
 
@@ -440,9 +451,9 @@ def test_creator_is_owner_rule() -> None:
     # D2, D4 created by alice (U1) on her A1; D3 created by alice on bob's A2 is not; D5 by bob
     # on alice's A1 is not; D7, D8 by HubSpot user u-100 (owner O1, alice) on her company.
     assert [r["deal_id"] for r in sourced] == ["hs:D7", "hs:D8", "sf:D2", "sf:D4"]
-    alice = one(conn, "wrk_outcomes_csm", JAN, csm_id=ALICE)
+    alice = outcome(conn, "csm", JAN, key=ALICE)
     assert alice["csm_sourced_bookings_arr"] == Decimal("6000.00")
-    assert one(conn, "wrk_outcomes_csm", JAN, csm_id=BOB)["csm_sourced_won"] == 0
+    assert outcome(conn, "csm", JAN, key=BOB)["csm_sourced_won"] == 0
 
 
 # --- Churn reasons ------------------------------------------------------------------------------
@@ -510,19 +521,19 @@ def test_onboarding_hours_inside_the_window(built: duckdb.DuckDBPyConnection) ->
 
 
 def test_onboarding_columns_per_csm_and_team(built: duckdb.DuckDBPyConnection) -> None:
-    alice = one(built, "wrk_outcomes_csm", JAN, csm_id=ALICE)
+    alice = outcome(built, "csm", JAN, key=ALICE)
     # N1 (0 h, no milestone) and N2 (6 h, 20 days to value).
     assert alice["accounts_onboarded"] == 2
     assert alice["onboarding_hours_per_new_account"] == pytest.approx(3.0)
     assert alice["median_days_to_value"] == 20.0
-    bob = one(built, "wrk_outcomes_csm", JAN, csm_id=BOB)
+    bob = outcome(built, "csm", JAN, key=BOB)
     assert (bob["accounts_onboarded"], bob["onboarding_hours_per_new_account"],
             bob["median_days_to_value"]) == (1, pytest.approx(4.0), 40.0)
-    team = one(built, "wrk_outcomes_team", JAN)
+    team = outcome(built, "team", JAN)
     assert team["accounts_onboarded"] == 3
     assert team["onboarding_hours_per_new_account"] == pytest.approx(10 / 3)
     assert team["median_days_to_value"] == 30.0
-    feb = one(built, "wrk_outcomes_team", FEB)
+    feb = outcome(built, "team", FEB)
     assert (feb["accounts_onboarded"], feb["onboarding_hours_per_new_account"],
             feb["median_days_to_value"]) == (0, None, None)
 
@@ -541,27 +552,27 @@ def test_interface_columns_and_types(built: duckdb.DuckDBPyConnection) -> None:
     def described(name: str) -> list[tuple[str, str]]:
         return [(r[0], r[1]) for r in built.execute(f"describe {name}").fetchall()]
 
-    assert described("wrk_outcomes_csm") == [*period, ("csm_id", "VARCHAR"), *outcome]
-    assert described("wrk_outcomes_team") == [*period, *outcome, ("csm_sourced_share", "DOUBLE")]
-    assert described("wrk_outcomes_account") == [*period, ("account_id", "VARCHAR"),
-                                                  *outcome[:4]]
+    # One model for every scope: the team's csm_sourced_share is every scope's column.
+    assert described("wrk_outcomes") == [
+        *period, ("scope", "VARCHAR"), ("scope_key", "VARCHAR"), *outcome[:6],
+        ("csm_sourced_share", "DOUBLE"), *outcome[6:]]
     assert described("marts.churn_reasons") == [
         *period, ("period_end", "DATE"), ("period_status", "VARCHAR"),
         ("months_with_hours", "BIGINT"), ("movement", "VARCHAR"), ("reason", "VARCHAR"),
         ("accounts", "BIGINT"), ("arr", "DECIMAL(18,2)"), ("share_of_accounts", "DOUBLE"),
         ("share_of_arr", "DOUBLE"), ("rank_by_arr", "BIGINT")]
     # Every period gets a team row; CSM rows only where there is something.
-    assert built.execute("select count(*) from wrk_outcomes_team").fetchone() == (
+    assert built.execute("select count(*) from wrk_outcomes where scope = 'team'").fetchone() == (
         built.execute("select count(*) from wrk_periods").fetchone())
 
 
 def test_response_instants_follow_the_reporting_time_zone() -> None:
     late = [response("sf:TZ", "NPS", "10", "2025-01-31 23:30:00+00", "sf:A1")]
     utc = build(responses=late)
-    assert one(utc, "wrk_outcomes_csm", JAN, csm_id=ALICE)["nps_responses"] == 1
+    assert outcome(utc, "csm", JAN, key=ALICE)["nps_responses"] == 1
     berlin = build(Settings(reporting_timezone="Europe/Berlin"), responses=late)
     # 00:30 on February 1 in Berlin.
-    assert one(berlin, "wrk_outcomes_csm", FEB, csm_id=ALICE)["nps_responses"] == 1
+    assert outcome(berlin, "csm", FEB, key=ALICE)["nps_responses"] == 1
 
 
 def test_the_churn_reason_checks_pass_and_name_a_broken_pareto(tmp_path: Path) -> None:

@@ -42,8 +42,7 @@ bookings as (
         schedules.deal_id,
         schedules.account_id,
         won.close_date,
-        timezone(settings.reporting_timezone, cast(won.close_date as timestamp))
-            as close_instant,
+        local_midnight(won.close_date, settings.reporting_timezone) as close_instant,
         schedules.annual_value,
         others.other_arr > 0 as is_expansion,
         coalesce(closed.is_csm_sourced, false) as is_csm_sourced
@@ -59,10 +58,7 @@ final as (
         bookings.*,
         coalesce(ownership.csm_id, 'unassigned') as csm_id
     from bookings
-    left join ownership
-        on ownership.account_id = bookings.account_id
-        and ownership.valid_from <= bookings.close_instant
-        and bookings.close_instant < ownership.valid_to
+    left join ownership on owned_at(ownership, bookings.account_id, bookings.close_instant)
 )
 
 select * from final

@@ -72,10 +72,7 @@ creators as (
     from deals
     left join identities
         on identities.system = deals.source and identities.ref = deals.creator_ref
-    left join ownership
-        on ownership.account_id = deals.account_id
-        and ownership.valid_from <= deals.created_at
-        and deals.created_at < ownership.valid_to
+    left join ownership on owned_at(ownership, deals.account_id, deals.created_at)
 ),
 
 final as (

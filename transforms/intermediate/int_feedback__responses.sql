@@ -63,10 +63,7 @@ final as (
         checked.reject_reason
     from checked
     cross join settings
-    left join ownership
-        on ownership.account_id = checked.account_id
-        and ownership.valid_from <= checked.responded_at
-        and checked.responded_at < ownership.valid_to
+    left join ownership on owned_at(ownership, checked.account_id, checked.responded_at)
 )
 
 select * from final

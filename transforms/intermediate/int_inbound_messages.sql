@@ -62,10 +62,7 @@ final as (
         ms_to_hours(date_diff('millisecond', answered.received_at, answered.answered_at))
             as response_hours
     from answered
-    left join ownership
-        on ownership.account_id = answered.account_id
-        and ownership.valid_from <= answered.received_at
-        and answered.received_at < ownership.valid_to
+    left join ownership on owned_at(ownership, answered.account_id, answered.received_at)
 )
 
 select * from final

@@ -25,12 +25,22 @@ segments as (
     select * from staging.segments
 ),
 
+last_touch as (
+    select * from wrk_last_touch
+),
+
+-- The families' rows for accounts: scope `account`, keyed by the account.
 engagement as (
-    select * from wrk_engagement_account
+    select period_grain, period_start, scope_key as account_id, touchpoints from wrk_engagement
+    where scope = 'account'
 ),
 
 feedback as (
-    select * from wrk_outcomes_account
+    select
+        period_grain, period_start, scope_key as account_id,
+        nps_responses, nps, csat_responses, csat
+    from wrk_outcomes
+    where scope = 'account'
 ),
 
 hours as (
@@ -89,8 +99,8 @@ final as (
         if_hours_loaded(periods.period_status, ms_to_hours(coalesce(hours.owner_ms, 0)))
             as hours_by_owner,
         coalesce(engagement.touchpoints, 0) as touchpoints,
-        engagement.last_touch_at,
-        engagement.days_since_last_touch,
+        last_touch.last_touch_at,
+        last_touch.days_since_last_touch,
         coalesce(feedback.nps_responses, 0) as nps_responses,
         feedback.nps,
         coalesce(feedback.csat_responses, 0) as csat_responses,
@@ -100,6 +110,7 @@ final as (
     left join hours using (period_grain, period_start, account_id)
     left join segmented using (period_grain, period_start, account_id)
     left join engagement using (period_grain, period_start, account_id)
+    left join last_touch using (period_grain, period_start, account_id)
     left join feedback using (period_grain, period_start, account_id)
     where account_periods.starting_arr > 0 or account_periods.ending_arr > 0
         or hours.all_ms > 0 or engagement.touchpoints > 0

@@ -16,10 +16,6 @@ with periods as (
     select * from wrk_periods
 ),
 
-account_periods as (
-    select * from wrk_account_periods
-),
-
 hours as (
     select * from wrk_csm_hours
 ),
@@ -32,53 +28,28 @@ capacity as (
     select * from wrk_csm_capacity
 ),
 
+-- The families' rows for people: scope `csm`, keyed by the person.
+book as (
+    select scope_key as csm_id, * exclude (scope, scope_key) from wrk_retention
+    where scope = 'csm'
+),
+
 engagement as (
-    select * from wrk_engagement_csm
+    select scope_key as csm_id, * exclude (scope, scope_key) from wrk_engagement
+    where scope = 'csm'
 ),
 
 outcomes as (
-    select * from wrk_outcomes_csm
+    select scope_key as csm_id, * exclude (scope, scope_key) from wrk_outcomes
+    where scope = 'csm'
 ),
 
 settings as (
     select * from staging.settings
 ),
 
-starting_book as (
-    select
-        period_grain,
-        period_start,
-        owner_at_start as csm_id,
-        count(*) as accounts_at_start,
-        sum(starting_arr) as starting_arr,
-        sum(expansion_arr) as expansion_arr,
-        sum(contraction_arr) as contraction_arr,
-        sum(churned_arr) as churned_arr,
-        count(*) filter (where movement = 'churn') as accounts_churned,
-        count(*) filter (where ending_arr > 0) as accounts_retained
-    from account_periods
-    where starting_arr > 0
-    group by all
-),
-
-ending_book as (
-    select
-        period_grain,
-        period_start,
-        owner_at_end as csm_id,
-        count(*) as accounts_managed,
-        sum(ending_arr) as arr_managed,
-        sum(new_arr) as new_arr,
-        sum(reactivation_arr) as reactivation_arr
-    from account_periods
-    where ending_arr > 0
-    group by all
-),
-
 members as (
-    select period_grain, period_start, csm_id from starting_book
-    union
-    select period_grain, period_start, csm_id from ending_book
+    select period_grain, period_start, csm_id from book
     union
     select period_grain, period_start, csm_id from hours
     union
@@ -87,6 +58,7 @@ members as (
     select period_grain, period_start, csm_id from outcomes
 ),
 
+-- A person without a family's row has zeros in its counts and sums, NULL in its ratios.
 joined as (
     select
         period_grain,
@@ -97,17 +69,20 @@ joined as (
         csm_id,
         case when csm_id = 'unassigned' then 'Unassigned'
             else coalesce(people.csm_name, csm_id) end as csm_name,
-        coalesce(ending_book.accounts_managed, 0) as accounts_managed,
-        cast(coalesce(ending_book.arr_managed, 0) as decimal(18, 2)) as arr_managed,
-        coalesce(starting_book.accounts_at_start, 0) as accounts_at_start,
-        cast(coalesce(starting_book.starting_arr, 0) as decimal(18, 2)) as starting_arr,
-        cast(coalesce(ending_book.new_arr, 0) as decimal(18, 2)) as new_arr,
-        cast(coalesce(ending_book.reactivation_arr, 0) as decimal(18, 2)) as reactivation_arr,
-        cast(coalesce(starting_book.expansion_arr, 0) as decimal(18, 2)) as expansion_arr,
-        cast(coalesce(starting_book.contraction_arr, 0) as decimal(18, 2)) as contraction_arr,
-        cast(coalesce(starting_book.churned_arr, 0) as decimal(18, 2)) as churned_arr,
-        coalesce(starting_book.accounts_churned, 0) as accounts_churned,
-        coalesce(starting_book.accounts_retained, 0) as accounts_retained,
+        coalesce(book.accounts_at_end, 0) as accounts_managed,
+        cast(coalesce(book.arr_at_end, 0) as decimal(18, 2)) as arr_managed,
+        coalesce(book.accounts_at_start, 0) as accounts_at_start,
+        cast(coalesce(book.starting_arr, 0) as decimal(18, 2)) as starting_arr,
+        cast(coalesce(book.new_arr, 0) as decimal(18, 2)) as new_arr,
+        cast(coalesce(book.reactivation_arr, 0) as decimal(18, 2)) as reactivation_arr,
+        cast(coalesce(book.expansion_arr, 0) as decimal(18, 2)) as expansion_arr,
+        cast(coalesce(book.contraction_arr, 0) as decimal(18, 2)) as contraction_arr,
+        cast(coalesce(book.churned_arr, 0) as decimal(18, 2)) as churned_arr,
+        coalesce(book.accounts_churned, 0) as accounts_churned,
+        cast(coalesce(book.net_retained_arr, 0) as decimal(18, 2)) as net_retained_arr,
+        book.nrr,
+        book.grr,
+        book.logo_retention,
         if_hours_loaded(periods.period_status, ms_to_hours(coalesce(hours.worked_ms, 0)))
             as hours_worked,
         if_hours_loaded(periods.period_status, ms_to_hours(coalesce(hours.on_accounts_ms, 0)))
@@ -143,8 +118,7 @@ joined as (
     from members
     inner join periods using (period_grain, period_start)
     left join people using (csm_id)
-    left join starting_book using (period_grain, period_start, csm_id)
-    left join ending_book using (period_grain, period_start, csm_id)
+    left join book using (period_grain, period_start, csm_id)
     left join hours using (period_grain, period_start, csm_id)
     left join capacity using (period_grain, period_start, csm_id)
     left join engagement using (period_grain, period_start, csm_id)
@@ -170,11 +144,10 @@ final as (
         contraction_arr,
         churned_arr,
         accounts_churned,
-        net_retained_arr(starting_arr, expansion_arr, contraction_arr, churned_arr)
-            as net_retained_arr,
-        nrr(starting_arr, expansion_arr, contraction_arr, churned_arr) as nrr,
-        grr(starting_arr, contraction_arr, churned_arr) as grr,
-        logo_retention(accounts_retained, accounts_at_start) as logo_retention,
+        net_retained_arr,
+        nrr,
+        grr,
+        logo_retention,
         hours_worked,
         hours_on_accounts,
         hours_unattributed,
@@ -187,8 +160,7 @@ final as (
         cast(fully_loaded_cost as double) / nullif(accounts_managed, 0) as cost_per_account,
         cast(fully_loaded_cost as double) / nullif(cast(arr_managed as double), 0)
             as cost_per_arr,
-        cast(net_retained_arr(starting_arr, expansion_arr, contraction_arr, churned_arr)
-            as double) / nullif(hours_worked, 0) as outcome_per_hour,
+        cast(net_retained_arr as double) / nullif(hours_worked, 0) as outcome_per_hour,
         case
             when csm_id = 'unassigned' then null
             when arr_managed < settings.arr_band_low then 'below'

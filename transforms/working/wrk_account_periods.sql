@@ -58,14 +58,8 @@ owned as (
     from arr
     inner join periods
         on periods.period_grain = arr.period_grain and periods.period_start = arr.period_start
-    left join ownership as at_start
-        on at_start.account_id = arr.account_id
-        and at_start.valid_from <= periods.start_instant
-        and periods.start_instant < at_start.valid_to
-    left join ownership as at_end
-        on at_end.account_id = arr.account_id
-        and at_end.valid_from <= periods.end_instant
-        and periods.end_instant < at_end.valid_to
+    left join ownership as at_start on owned_at(at_start, arr.account_id, periods.start_instant)
+    left join ownership as at_end on owned_at(at_end, arr.account_id, periods.end_instant)
 ),
 
 final as (

@@ -16,9 +16,7 @@ final as (
         periods.period_start,
         messages.*
     from messages
-    inner join periods
-        on periods.start_instant <= messages.received_at
-        and messages.received_at < periods.end_instant
+    inner join periods on in_period(periods, messages.received_at)
 )
 
 select * from final

@@ -45,11 +45,8 @@ closed_owned as (
     from closed
     cross join settings
     left join ownership
-        on ownership.account_id = closed.account_id
-        and ownership.valid_from
-            <= timezone(settings.reporting_timezone, cast(closed.close_date as timestamp))
-        and timezone(settings.reporting_timezone, cast(closed.close_date as timestamp))
-            < ownership.valid_to
+        on owned_at(ownership, closed.account_id,
+                    local_midnight(closed.close_date, settings.reporting_timezone))
 ),
 
 items as (
@@ -87,8 +84,7 @@ items as (
 final as (
     select periods.period_grain, periods.period_start, items.*
     from items
-    inner join periods
-        on periods.start_instant <= items.at_instant and items.at_instant < periods.end_instant
+    inner join periods on in_period(periods, items.at_instant)
     union all
     select periods.period_grain, periods.period_start, items.*
     from items

@@ -16,9 +16,7 @@ final as (
         periods.period_start,
         touchpoints.*
     from touchpoints
-    inner join periods
-        on periods.start_instant <= touchpoints.occurred_at
-        and touchpoints.occurred_at < periods.end_instant
+    inner join periods on in_period(periods, touchpoints.occurred_at)
 )
 
 select * from final

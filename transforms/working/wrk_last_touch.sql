@@ -1,8 +1,8 @@
 -- grain: one row per (period, account) for every account of wrk_account_periods.
--- rule: touchpoints by anyone (in the CSM population) whose instants fall in the period;
--- last_touch_at is the latest touchpoint before the period's end instant, in this period or any
--- earlier one; days_since_last_touch is the time from it to the end instant, in days
--- (docs/metrics.md, Engagement).
+-- rule: last_touch_at is the latest touchpoint (by anyone in the CSM population) before the
+-- period's end instant, in this period or any earlier one; days_since_last_touch is the time from
+-- it to the end instant, in days (docs/metrics.md, Engagement). An account's touchpoints in the
+-- period are wrk_engagement's, scope `account`.
 with periods as (
     select * from wrk_periods
 ),
@@ -13,16 +13,6 @@ account_periods as (
 
 touchpoints as (
     select * from wrk_touchpoints
-),
-
-touchpoint_periods as (
-    select * from wrk_touchpoint_periods
-),
-
-in_period as (
-    select period_grain, period_start, account_id, count(*) as touchpoints
-    from touchpoint_periods
-    group by all
 ),
 
 instants as (
@@ -57,12 +47,10 @@ final as (
         last_touch.period_grain,
         last_touch.period_start,
         last_touch.account_id,
-        coalesce(in_period.touchpoints, 0) as touchpoints,
         last_touch.last_touch_at,
         date_diff('millisecond', last_touch.last_touch_at, last_touch.end_instant) / 86400000.0
             as days_since_last_touch
     from last_touch
-    left join in_period using (period_grain, period_start, account_id)
 )
 
 select * from final

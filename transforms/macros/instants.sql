@@ -1,0 +1,22 @@
+-- The joins on time that many models make, written once (docs/architecture.md, Transform layer).
+
+-- The instant a reporting-calendar day begins: its 00:00 in the reporting time zone
+-- (docs/metrics.md, Periods). A date column becomes an instant only through this.
+create or replace macro local_midnight(day, time_zone) as
+    timezone(time_zone, cast(day as timestamp));
+
+-- Whether an ownership interval (a row of intermediate.int_ownership__intervals, passed by its
+-- alias) holds `account` at `instant`: intervals are half-open, [valid_from, valid_to), so one
+-- owner at most answers (docs/metrics.md, "Ownership at an instant"). Used as the condition of a left join; the
+-- owner is then `coalesce(<alias>.csm_id, 'unassigned')`. DuckDB expands it into the same
+-- equality-plus-range hash join as the three conditions written out.
+create or replace macro owned_at(interval_row, account, instant) as
+    interval_row.account_id = account
+    and interval_row.valid_from <= instant
+    and instant < interval_row.valid_to;
+
+-- Whether `instant` falls in a period (a row of wrk_periods, passed by its alias): in
+-- [start_instant, end_instant), at every grain, so a quarter counts its own instants, not its
+-- months' figures (docs/metrics.md, Periods).
+create or replace macro in_period(period_row, instant) as
+    period_row.start_instant <= instant and instant < period_row.end_instant;
