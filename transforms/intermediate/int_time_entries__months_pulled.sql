@@ -23,9 +23,9 @@ months as (
         timezone(settings.reporting_timezone, windows.window_end) - interval 1 microsecond,
         interval 1 month)) as months(month_start)
     -- whole months only: a window that starts after the month's first instant does not cover it
-    where timezone(settings.reporting_timezone, cast(month_start as timestamp))
+    where local_midnight(month_start, settings.reporting_timezone)
           >= windows.window_start
-      and timezone(settings.reporting_timezone, cast(month_start as timestamp) + interval 1 month)
+      and local_midnight(month_start + interval 1 month, settings.reporting_timezone)
           <= windows.window_end
 ),
 

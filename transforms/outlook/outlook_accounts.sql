@@ -98,10 +98,7 @@ owned as (
         coalesce(ownership.csm_id, 'unassigned') as csm_id
     from arr_now
     cross join window_bounds
-    left join ownership
-        on ownership.account_id = arr_now.account_id
-        and ownership.valid_from <= window_bounds.as_of
-        and window_bounds.as_of < ownership.valid_to
+    left join ownership on owned_at(ownership, arr_now.account_id, window_bounds.as_of)
 ),
 
 segmented as (
@@ -155,7 +152,7 @@ nps as (
 first_revenue as (
     select
         schedules.account_id,
-        timezone(settings.reporting_timezone, cast(min(schedules.service_start) as timestamp))
+        local_midnight(min(schedules.service_start), settings.reporting_timezone)
             as onboarding_start
     from schedules
     cross join settings

@@ -56,7 +56,7 @@ quarters as (
     select
         quarter.period_start,
         previous.period_start as previous_start,
-        timezone(settings.reporting_timezone, cast(quarter.period_start as timestamp))
+        local_midnight(quarter.period_start, settings.reporting_timezone)
             as start_instant
     from team_metrics as quarter
     inner join team_metrics as previous
@@ -113,7 +113,7 @@ first_schedules as (
 first_revenue as (
     select
         first_schedules.account_id,
-        timezone(settings.reporting_timezone, cast(first_schedules.service_start as timestamp))
+        local_midnight(first_schedules.service_start, settings.reporting_timezone)
             as onboarding_start
     from first_schedules
     cross join settings

@@ -26,14 +26,14 @@ entries as (
 months as (
     select
         cast(month_start as date) as month_start,
-        timezone(settings.reporting_timezone, month_start) as start_instant,
-        least(timezone(settings.reporting_timezone, month_start + interval 1 month),
+        local_midnight(month_start, settings.reporting_timezone) as start_instant,
+        least(local_midnight(month_start + interval 1 month, settings.reporting_timezone),
               (select max(as_of) from periods)) as end_instant
     from range((select cast(min(period_start) as timestamp) from periods),
                (select cast(max(period_end) as timestamp) from periods),
                interval 1 month) as spine(month_start)
     cross join settings
-    where timezone(settings.reporting_timezone, month_start) < (select max(as_of) from periods)
+    where local_midnight(month_start, settings.reporting_timezone) < (select max(as_of) from periods)
 ),
 
 final as (

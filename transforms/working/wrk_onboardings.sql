@@ -59,10 +59,10 @@ windows as (
     select
         starts.account_id,
         starts.onboarding_start,
-        timezone(settings.reporting_timezone, cast(starts.onboarding_start as timestamp))
+        local_midnight(starts.onboarding_start, settings.reporting_timezone)
             as start_instant,
-        least(timezone(settings.reporting_timezone, cast(
-            starts.onboarding_start + to_days(settings.onboarding_window_days) as timestamp)),
+        least(local_midnight(starts.onboarding_start + to_days(settings.onboarding_window_days),
+                             settings.reporting_timezone),
             (select max(periods.as_of) from periods)) as window_end
     from starts
     cross join settings
@@ -93,10 +93,7 @@ final as (
     from windows
     left join hours on hours.account_id = windows.account_id
     left join accounts on accounts.account_id = windows.account_id
-    left join ownership
-        on ownership.account_id = windows.account_id
-        and ownership.valid_from <= windows.start_instant
-        and windows.start_instant < ownership.valid_to
+    left join ownership on owned_at(ownership, windows.account_id, windows.start_instant)
 )
 
 select * from final

@@ -61,9 +61,9 @@ instants as (
         bounded.period_grain,
         bounded.period_start,
         bounded.period_end,
-        timezone(settings.reporting_timezone, cast(bounded.period_start as timestamp))
+        local_midnight(bounded.period_start, settings.reporting_timezone)
             as start_instant,
-        timezone(settings.reporting_timezone, cast(bounded.period_end as timestamp))
+        local_midnight(bounded.period_end, settings.reporting_timezone)
             as period_end_instant,
         greatest(least(period_end_instant, $as_of), start_instant) as end_instant
     from bounded
@@ -82,7 +82,7 @@ period_months as (
     inner join months
         on months.month_start >= instants.period_start
         and months.month_start < instants.period_end
-    where timezone(settings.reporting_timezone, cast(months.month_start as timestamp))
+    where local_midnight(months.month_start, settings.reporting_timezone)
           < instants.end_instant
 ),
 
