@@ -29,7 +29,7 @@ def warehouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
     with pytest.MonkeyPatch.context() as monkeypatch, Sandbox(company) as sandbox:
         point_at(monkeypatch, sandbox, folder / "warehouse.duckdb")
         monkeypatch.setenv("CSM_METRICS_SETTINGS", str(folder / "settings.toml"))
-        run_pipeline("2025-01-01", "2025-04-01")
+        run_pipeline("2025-01-01", "2025-04-01", bi=False)
     return folder / "warehouse.duckdb"
 
 

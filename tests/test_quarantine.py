@@ -74,7 +74,7 @@ def warehouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
         training = next(e for es in fakes.clockify.entries.values() for e in es
                         if e["description"] == "Training")
         training["id"] = None
-        run_pipeline("2025-01-01", "2025-03-01")
+        run_pipeline("2025-01-01", "2025-03-01", bi=False)
     return path
 
 
