@@ -15,6 +15,7 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
 from filelock import FileLock
 
 SHARED_ENV = "CSM_METRICS_TESTS_SHARED"
@@ -60,6 +61,13 @@ def private_copy(shared: Path, into: Path) -> Path:
     shutil.copytree(shared, into, symlinks=True, dirs_exist_ok=True,
                     ignore=shutil.ignore_patterns(DONE, "dagster_home"))
     return into
+
+
+def shared_build(name: str, build: Callable[[Path], None],
+                 tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A module's build, made once per session (`built_once`), as this process's own copy:
+    under xdist a module's tests may run on several workers, which then share one build."""
+    return private_copy(built_once(name, build), tmp_path_factory.mktemp(name))
 
 
 def close_session_folder(stop: list[Callable[[Path], None]]) -> None:

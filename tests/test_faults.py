@@ -29,7 +29,7 @@ from dagster import DagsterInstance
 from pipelines.definitions import build_definitions
 from sandbox.servers import FakeSalesforce, Sandbox
 from sandbox.servers.base import Fault, Request, Response
-from tests.conftest import RANGE_END, RANGE_START, marts_only, point_at
+from tests.conftest import RANGE_END, RANGE_START, TinyBuild, marts_only, point_at
 from tests.fault_summary import TALLY
 from tests.lock_holder import hold_lock
 from tests.tiny_company import tiny_company, tiny_settings
@@ -126,14 +126,10 @@ def compare(result: dict[str, Counter], baseline: dict[str, Counter]) -> None:
 
 
 @pytest.fixture(scope="module")
-def baseline(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Counter]:
-    folder = tmp_path_factory.mktemp("baseline")
-    with Sandbox(tiny_company()).start(str(folder)) as fakes, \
-            pytest.MonkeyPatch.context() as monkeypatch:
-        point_at(monkeypatch, fakes, folder / "warehouse.duckdb")
-        monkeypatch.setenv("CSM_METRICS_SETTINGS", str(settings_file(folder)))
-        assert run()
-    tables = marts(folder / "warehouse.duckdb")
+def baseline(tiny_built: TinyBuild) -> dict[str, Counter]:
+    """A fault-free run's marts: the session's tiny build, the same company, settings and months
+    through both jobs (tests/conftest.py)."""
+    tables = marts(tiny_built.warehouse)
     assert all(tables.values())
     return tables
 
