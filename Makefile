@@ -7,7 +7,8 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-from-lock
 
-.PHONY: install demo ui serve pg pg-stop bi-files report-check test bench lint format lock clean
+.PHONY: install demo ui serve pg pg-stop bi-files report-check test test-fast test-connectors \
+	test-pipeline bench lint format lock clean
 
 # The environment is made from the lock file, and again whenever the lock file changes. The
 # distributed executors' packages (dagster-celery, dagster-k8s and the Kubernetes client) are in
@@ -54,8 +55,22 @@ bi-files: $(STAMP)  ## LookML views and Tableau data sources, into bi/
 report-check: $(STAMP)  ## screenshot the whole of data/demo/report.html to data/demo/report.png
 	$(BIN)/python -m pipelines.report render data/demo/report.html data/demo/report.png
 
-test: $(DIST_STAMP)
-	$(BIN)/python -m pytest -n auto --dist worksteal
+# The tests, in tiers (README, "Tests"): `fast` (pure functions and the contracts' unit tests on
+# in-memory DuckDB, under a minute, no Dagster, HTTP or PostgreSQL), `connectors` (against the
+# fake APIs) and `pipeline` (Dagster runs, PostgreSQL, Hyper, the report). `make test` runs all
+# three on every core; the tiny build and the PostgreSQL server are made once for the session.
+PYTEST := $(BIN)/python -m pytest
+test: $(DIST_STAMP)  ## every tier
+	$(PYTEST) -n auto --dist worksteal
+
+test-fast: $(STAMP)  ## the fast tier, in one process
+	$(PYTEST) -m fast
+
+test-connectors: $(STAMP)  ## the connectors against the fake APIs
+	$(PYTEST) -m connectors -n auto --dist worksteal
+
+test-pipeline: $(DIST_STAMP)  ## Dagster runs, PostgreSQL, Hyper and the report
+	$(PYTEST) -m pipeline -n auto --dist worksteal
 
 # The benchmark (docs/performance.md): SCALE=1 is 300 CSMs, 20,000 accounts, 3,000,000 entries.
 SCALE ?= 1

@@ -1,4 +1,9 @@
-"""Shared fixtures: the fake APIs on real sockets, and the pipeline run through Dagster."""
+"""Shared fixtures: the fake APIs on real sockets, and the pipeline run through Dagster.
+
+The tiny build and the PostgreSQL server are made once per session, shared by every xdist
+worker (tests/session_helpers.py). Tests are in tiers (README, "Tests"): mark a module made only of
+pure tests `pytestmark = pytest.mark.fast`; unmarked tests belong to the pipeline tier.
+"""
 
 from __future__ import annotations
 
@@ -9,11 +14,21 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from dagster import DagsterInstance
+from dagster import AssetKey, DagsterInstance, JobDefinition
+from dagster._core.instance.ref import InstanceRef
 
+from pipelines.bi.assets import POSTGRES, PUBLISHED
 from pipelines.definitions import build_definitions
+from pipelines.report.assets import REPORT
 from sandbox.company import Company, generate_company
 from sandbox.servers import Sandbox
+from tests.session_helpers import (
+    built_once,
+    close_session_folder,
+    is_controller,
+    open_session_folder,
+    private_copy,
+)
 from tests.tiny_company import tiny_company, tiny_settings
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -84,18 +99,32 @@ def tiny_fakes(folder: Path, company: Company | None = None) -> Iterator[Sandbox
 PipelineRunner = Callable[[str, str], duckdb.DuckDBPyConnection]
 
 
+# What `monthly_metrics` does after the marts: the published copy with its Hyper extract, the
+# PostgreSQL publish and the report. `run_pipeline(..., bi=False)` leaves them out for tests that
+# read only the working warehouse (the marts' own checks still run).
+BI_ASSETS = frozenset({PUBLISHED, POSTGRES, REPORT})
+
+
 def run_pipeline(first_month: str, last_month: str,
-                 instance: DagsterInstance | None = None) -> None:
-    """Both jobs of the real definitions, as `make demo` runs them, in this process."""
+                 instance: DagsterInstance | None = None, *, bi: bool = True) -> None:
+    """Both jobs of the real definitions, as `make demo` runs them, in this process; with
+    `bi=False`, without the published copy, PostgreSQL and the report."""
     defs = build_definitions()
     instance = instance or DagsterInstance.ephemeral()
     pulled = defs.resolve_job_def("pull_sources").execute_in_process(instance=instance)
     assert pulled.success
-    months = defs.resolve_job_def("monthly_metrics").execute_in_process(
-        instance=instance, tags={RANGE_START: first_month, RANGE_END: last_month})
+    job = defs.resolve_job_def("monthly_metrics")
+    months = job.execute_in_process(
+        instance=instance, tags={RANGE_START: first_month, RANGE_END: last_month},
+        asset_selection=None if bi else marts_only(job))
     assert months.success
     failed = [e.check_name for e in months.get_asset_check_evaluations() if not e.passed]
     assert not failed, f"asset checks failed: {failed}"
+
+
+def marts_only(job: JobDefinition) -> list[AssetKey]:
+    """The job's assets but the BI ones: an `asset_selection` for `execute_in_process`."""
+    return [key for key in job.asset_layer.selected_asset_keys if key not in BI_ASSETS]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -108,15 +137,24 @@ class TinyBuild:
         return self.folder / "warehouse.duckdb"
 
 
+def build_tiny(folder: Path) -> None:
+    """Both jobs for January and February 2025, the event log kept in `folder/dagster_home`."""
+    home = folder / "dagster_home"
+    home.mkdir()
+    with DagsterInstance.from_ref(InstanceRef.from_dir(str(home))) as instance, \
+            tiny_fakes(folder):
+        run_pipeline("2025-01-01", "2025-03-01", instance)
+
+
 @pytest.fixture(scope="session")
 def tiny_built(tmp_path_factory: pytest.TempPathFactory) -> TinyBuild:
     """The tiny company through both jobs for January and February 2025, built once per test
-    process and shared by the modules that only read it: read it, never write it (copy the
-    file first, as test_full_disk does)."""
-    folder = tmp_path_factory.mktemp("tiny_built")
-    instance = DagsterInstance.ephemeral()
-    with tiny_fakes(folder):
-        run_pipeline("2025-01-01", "2025-03-01", instance)
+    session (by the first xdist worker to need it) and shared by the modules that only read it.
+    Each process gets its own copy of the folder; read it, never write it (copy the file first,
+    as test_full_disk does). The instance reads the build's event log."""
+    shared = built_once("tiny_built", build_tiny)
+    folder = private_copy(shared, tmp_path_factory.mktemp("tiny_built"))
+    instance = DagsterInstance.from_ref(InstanceRef.from_dir(str(shared / "dagster_home")))
     return TinyBuild(folder, instance)
 
 
@@ -125,6 +163,39 @@ def read_rows(warehouse: Path, sql: str, params: dict | None = None) -> list[dic
         cursor = conn.execute(sql, params)
         names = [d[0] for d in cursor.description]
         return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+
+TIERS = ("pipeline", "connectors", "fast")  # slowest first: the session's tail is the fast tests
+
+
+def tier(item: pytest.Item) -> str:
+    return next((t for t in TIERS[1:] if item.get_closest_marker(t)), TIERS[0])
+
+
+@pytest.hookimpl(tryfirst=True)  # before `-m` deselects by marker
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Every test not marked `fast` or `connectors` is in the pipeline tier; the modules run
+    slowest tier first (a module keeps its tests together, for its module fixtures), so xdist
+    workers end on short tests rather than wait on one last long one."""
+    rank: dict[str, int] = {}
+    for item in items:
+        found = tier(item)
+        if found == "pipeline":
+            item.add_marker(pytest.mark.pipeline)
+        module = item.nodeid.split("::")[0]
+        rank[module] = min(rank.get(module, len(TIERS)), TIERS.index(found))
+    items.sort(key=lambda item: rank[item.nodeid.split("::")[0]])
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if is_controller():
+        open_session_folder()
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    from tests.pg_server import stop_shared_cluster  # a plugin: pytest imports it first
+
+    close_session_folder([stop_shared_cluster])
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:

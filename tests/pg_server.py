@@ -1,5 +1,7 @@
 """A real PostgreSQL server for the tests: initdb into a temporary folder, a free port on
-127.0.0.1, started once per test session (so once per xdist worker) and stopped at its end.
+127.0.0.1, started once per test session by the first xdist worker that needs it, shared by the
+others, and stopped by the controller at the session's end (tests/session_helpers.py). Each test
+gets a database and roles of its own (`pg_target`), so the workers never meet.
 
 It is the project's own local cluster (warehouse/postgres/cluster.py), the one `make pg` runs.
 Under root the server runs as the `postgres` user, so its folder lives outside pytest's 0700
@@ -8,6 +10,7 @@ temporary tree, in one the `postgres` user can traverse.
 
 from __future__ import annotations
 
+import json
 import secrets
 import shutil
 import socket
@@ -20,7 +23,10 @@ import psycopg
 import pytest
 from psycopg import sql
 
+from tests.session_helpers import built_once
 from warehouse.postgres.cluster import ADMIN, LocalCluster, find_bindir
+
+STATE = "pg_server"  # the shared folder's entry: server.json names the cluster's root and port
 
 
 def free_port() -> int:
@@ -57,19 +63,35 @@ class Target:
                                autocommit=True)
 
 
-@pytest.fixture(scope="session")
-def pg_server() -> Iterator[LocalCluster]:
-    if find_bindir() is None:
-        pytest.fail("no PostgreSQL server binaries: .ci/run installs Debian's postgresql")
+def start_cluster(state: Path) -> None:
+    """initdb and start a cluster, and note where it is in `state/server.json`."""
     folder = Path(tempfile.mkdtemp(prefix="csm-metrics-pg-"))
     folder.chmod(0o755)
     cluster = LocalCluster(folder, port=free_port())
+    (state / "server.json").write_text(json.dumps({"root": str(folder), "port": cluster.port}))
     cluster.start()
-    try:
-        yield cluster
-    finally:
-        cluster.stop()
-        shutil.rmtree(folder, ignore_errors=True)
+
+
+def shared_cluster(state: Path) -> LocalCluster:
+    found = json.loads((state / "server.json").read_text())
+    return LocalCluster(Path(found["root"]), port=found["port"])
+
+
+def stop_shared_cluster(session: Path) -> None:
+    """In the controller at the session's end: stop the server if a worker started one."""
+    if (session / STATE / "server.json").exists():
+        cluster = shared_cluster(session / STATE)
+        try:
+            cluster.stop()
+        finally:
+            shutil.rmtree(cluster.root, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> LocalCluster:
+    if find_bindir() is None:
+        pytest.fail("no PostgreSQL server binaries: .ci/run installs Debian's postgresql")
+    return shared_cluster(built_once(STATE, start_cluster))
 
 
 @pytest.fixture()

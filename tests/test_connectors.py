@@ -24,6 +24,8 @@ from connectors.toggl import TogglConnector
 from sandbox.company import Company, generate_company
 from sandbox.servers import Sandbox
 
+pytestmark = pytest.mark.connectors
+
 JANUARY = Window(datetime(2025, 1, 1, tzinfo=UTC), datetime(2025, 2, 1, tzinfo=UTC))
 
 

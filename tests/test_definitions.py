@@ -10,33 +10,13 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from dagster import AssetKey, Definitions
+from dagster import AssetKey
 
-from pipelines.definitions import build_definitions
 from sandbox.servers import Sandbox
 from tests.conftest import point_at, read_rows
 from tests.tiny_company import tiny_company
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def test_definitions_load_without_any_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in list(os.environ):
-        if name.startswith(("SALESFORCE_", "HUBSPOT_", "TOGGL_", "CLOCKIFY_")):
-            monkeypatch.delenv(name)
-    defs = build_definitions()
-    Definitions.validate_loadable(defs)
-    keys = defs.resolve_asset_graph().get_all_asset_keys()
-    assert AssetKey(["marts", "csm_period_metrics"]) in keys
-    assert AssetKey(["raw", "salesforce", "account_history"]) in keys
-    assert {"pull_sources", "monthly_metrics"} <= {job.name for job in defs.resolve_all_job_defs()}
-
-
-def test_a_secret_is_an_env_var_reference(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("HUBSPOT_ACCESS_TOKEN", "pat-na1-not-a-real-token")
-    defs = build_definitions()
-    resource = defs.resources["hubspot"]
-    assert "pat-na1-not-a-real-token" not in repr(resource)
 
 
 def dagster(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
@@ -84,51 +64,6 @@ def test_dg_finds_the_definitions() -> None:
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
 
 
-def test_the_asset_graph_is_the_data_flow() -> None:
-    """Raw -> staging -> intermediate -> marts, as the SQL reads it: every staging, intermediate
-    and mart file is an asset, working models are not, and each input parsed from a model's SQL
-    is an edge (a working model's inputs stand in for it) (docs/architecture.md, Dagster)."""
-    from itertools import pairwise
-
-    from transforms.graph import model_graph
-
-    assets = build_definitions().resolve_asset_graph()
-    keys = assets.get_all_asset_keys()
-    models = model_graph()
-    for model in models.models:
-        assert (AssetKey([model.layer, model.name]) in keys) == (model.layer != "working"), model
-
-    def parents(*path: str) -> set[str]:
-        return {key.to_user_string() for key in assets.get(AssetKey(list(path))).parent_keys}
-
-    chain = ["raw/toggl/time_entries", "staging/stg_toggl__time_entries",
-             "intermediate/int_time_entries__keyed", "intermediate/int_time_entries__keys",
-             "intermediate/int_time_entries__accounts",
-             "intermediate/int_time_entries__activities",
-             "intermediate/int_time_entries__resolved", "marts/csm_period_metrics",
-             "marts/team_period_metrics", "bi/published_marts"]
-    for upstream, downstream in pairwise(chain):
-        assert upstream in parents(*downstream.split("/")), (upstream, downstream)
-    for model in models.models:
-        if model.layer == "working":
-            continue
-        read = {name.replace(".", "/") for name in model.inputs
-                if name.split(".")[0] in ("staging", "intermediate", "marts")
-                and AssetKey(name.split(".")) in keys}
-        assert read <= parents(model.layer, model.name), model.name
-        if model.layer == "staging":  # staging reads raw tables only
-            assert parents(model.layer, model.name) <= {
-                k.to_user_string() for k in keys if k.path[0] == "raw"}, model.name
-    # The marts also depend directly on every raw asset below their models, so a run lands
-    # the time entries before it builds them; the shared raw tables map to their writers.
-    below = {p for p in parents("marts", "csm_period_metrics") if p.startswith("raw/")}
-    assert {"raw/toggl/time_entries", "raw/clockify/time_entries",
-            "raw/salesforce/accounts"} <= below
-    assert parents("staging", "stg_pipeline__ownership_snapshots") == {
-        "raw/salesforce/accounts", "raw/hubspot/companies"}
-    assert assets.get(AssetKey(["staging", "stg_toggl__time_entries"])).group_name == "staging"
-
-
 def test_no_run_materializes_the_views_and_every_mart_says_its_rows(tmp_path: Path) -> None:
     """The views are specs no step writes (no event, no partition for them); each mart's
     materialization carries its table's row count and columns (docs/architecture.md,
@@ -141,7 +76,7 @@ def test_no_run_materializes_the_views_and_every_mart_says_its_rows(tmp_path: Pa
 
     instance = DagsterInstance.ephemeral()
     with tiny_fakes(tmp_path):
-        run_pipeline("2025-01-01", "2025-02-01", instance)
+        run_pipeline("2025-01-01", "2025-02-01", instance, bi=False)
     for model in model_graph().models:
         key = AssetKey([model.layer, model.name])
         event = instance.get_latest_materialization_event(key)

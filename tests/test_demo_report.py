@@ -9,6 +9,8 @@ import pytest
 
 from sandbox.demo import print_churn_reasons, print_engagement
 
+pytestmark = pytest.mark.fast
+
 OCTOBER = date(2026, 10, 1)
 
 

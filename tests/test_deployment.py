@@ -11,6 +11,8 @@ from dagster import multiprocess_executor
 from pipelines.definitions import build_definitions
 from warehouse.locations import DeploymentError
 
+pytestmark = pytest.mark.fast
+
 ROOT = Path(__file__).resolve().parents[1]
 
 

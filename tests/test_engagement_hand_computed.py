@@ -51,6 +51,7 @@ import pytest
 
 from sandbox.company import vendor_id
 from tests.conftest import read_rows, run_pipeline, tiny_fakes
+from tests.session_helpers import shared_build
 from tests.tiny_company import ALICE, BOB, CAROL, DAVE
 
 JAN, FEB, MAR = date(2025, 1, 1), date(2025, 2, 1), date(2025, 3, 1)
@@ -74,15 +75,19 @@ NO_INBOUND = {"inbound_messages": 0, "median_response_hours": None,
               "responses_within_24h": None, "unanswered_messages": 0}
 
 
-@pytest.fixture(scope="module")
-def warehouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    folder = tmp_path_factory.mktemp("tiny_engagement")
+def build_engagement(folder: Path) -> None:
     with tiny_fakes(folder):
         # Through April: March's new customer has onboarding hours in April, inside its 90-day
         # window, and a month's onboarding counts the hours the warehouse holds when it is built
         # (docs/metrics.md, Onboarding).
-        run_pipeline("2025-01-01", "2025-04-01")
-    return folder / "warehouse.duckdb"
+        run_pipeline("2025-01-01", "2025-04-01", bi=False)
+
+
+@pytest.fixture(scope="module")
+def warehouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Built once per session, whichever workers run this module (tests/session_helpers.py)."""
+    return shared_build("tiny_engagement", build_engagement,
+                        tmp_path_factory) / "warehouse.duckdb"
 
 
 def _same(value: Any, expected: Any) -> bool:

@@ -21,6 +21,8 @@ from tests.tiny_company import tiny_company
 from warehouse.loading import get_cursor, land
 from warehouse.schema import prepare
 
+pytestmark = pytest.mark.connectors
+
 AT = datetime(2025, 3, 3, 10, 0, tzinfo=UTC)
 ASSOCIATIONS = "/crm/v4/associations/{}/companies/batch/read"
 

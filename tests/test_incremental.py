@@ -407,7 +407,7 @@ def test_a_later_run_pulls_only_its_own_months_time_entries(tmp_path) -> None:
             pytest.MonkeyPatch.context() as monkeypatch:
         point_at(monkeypatch, fakes, tmp_path / "warehouse.duckdb")
         instance = DagsterInstance.ephemeral()
-        run_pipeline("2025-01-01", "2025-03-01", instance)
+        run_pipeline("2025-01-01", "2025-03-01", instance, bi=False)
         toggl, clockify = fakes.toggl.request_count, fakes.clockify.request_count
         result = build_definitions().resolve_job_def("monthly_metrics").execute_in_process(
             instance=instance, partition_key="2025-03-01")

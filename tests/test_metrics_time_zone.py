@@ -18,19 +18,23 @@ import pytest
 
 from sandbox.servers import Sandbox
 from tests.conftest import point_at, read_rows, run_pipeline
+from tests.session_helpers import shared_build
 from tests.tiny_company import ALICE, BOB, tiny_company, tiny_settings
 
 
-@pytest.fixture(scope="module")
-def warehouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    folder = tmp_path_factory.mktemp("berlin")
+def build_berlin(folder: Path) -> None:
     company = tiny_company()
     (folder / "settings.toml").write_text(tiny_settings(company, "Europe/Berlin"))
     with pytest.MonkeyPatch.context() as monkeypatch, Sandbox(company) as sandbox:
         point_at(monkeypatch, sandbox, folder / "warehouse.duckdb")
         monkeypatch.setenv("CSM_METRICS_SETTINGS", str(folder / "settings.toml"))
-        run_pipeline("2025-01-01", "2025-04-01")
-    return folder / "warehouse.duckdb"
+        run_pipeline("2025-01-01", "2025-04-01", bi=False)
+
+
+@pytest.fixture(scope="module")
+def warehouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Built once per session, whichever workers run this module (tests/session_helpers.py)."""
+    return shared_build("berlin", build_berlin, tmp_path_factory) / "warehouse.duckdb"
 
 
 def hours(warehouse: Path, csm_id: str) -> dict[date, float]:

@@ -15,6 +15,8 @@ from transforms.graph import ModelGraphError, build_graph, load_models, model_gr
 from warehouse.marts import MART_TABLES, WHOLE_TABLES
 from warehouse.schema import pipeline_tables
 
+pytestmark = pytest.mark.fast
+
 STREAMS = [*SALESFORCE.values(), *HUBSPOT.values(), *TOGGL.values(), *CLOCKIFY.values()]
 MART = "-- grain: one row.\n"
 

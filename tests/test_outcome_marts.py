@@ -38,6 +38,8 @@ from pipelines.settings import Settings
 from transforms import ROOT, macro_paths
 from warehouse.schema import ensure_schemas, write_settings
 
+pytestmark = pytest.mark.fast
+
 ALICE, BOB = "alice@example.com", "bob@example.com"
 JAN, FEB, MAR = date(2025, 1, 1), date(2025, 2, 1), date(2025, 3, 1)
 FOREVER = ("-infinity", "infinity")

@@ -5,10 +5,13 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+import pytest
 from dagster import TimeWindow
 
 from pipelines.partitions import month_range, month_windows, monthly_partitions
 from pipelines.settings import Settings
+
+pytestmark = pytest.mark.fast
 
 BERLIN = ZoneInfo("Europe/Berlin")
 

@@ -27,6 +27,8 @@ from sandbox.servers import Sandbox
 from tests.tiny_company import tiny_company
 from warehouse.pull import PullCutShort, PullOptions, pull_stream
 
+pytestmark = pytest.mark.connectors
+
 JANUARY = Window(datetime(2025, 1, 1, tzinfo=UTC), datetime(2025, 2, 1, tzinfo=UTC))
 FEBRUARY = Window(datetime(2025, 2, 1, tzinfo=UTC), datetime(2025, 3, 1, tzinfo=UTC))
 

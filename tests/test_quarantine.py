@@ -12,6 +12,7 @@ import pytest
 
 from sandbox.company import Company, Deal, vendor_id
 from tests.conftest import read_rows, run_pipeline, tiny_fakes
+from tests.session_helpers import shared_build
 from tests.tiny_company import tiny_company
 
 ODD_ACCOUNT = "Stark \"Industries\" O'Neil; DROP TABLE marts.account_period_metrics; -- 🚀 株式会社"
@@ -55,10 +56,7 @@ IMPOSSIBLE_AMOUNTS = [
 ]
 
 
-@pytest.fixture(scope="module")
-def warehouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    folder = tmp_path_factory.mktemp("quarantine")
-    path = folder / "warehouse.duckdb"
+def build_quarantine(folder: Path) -> None:
     with tiny_fakes(folder, odd_company()) as fakes:
         # A won opportunity whose account was deleted.
         stark = vendor_id("sf_opportunity", "d6")
@@ -74,8 +72,13 @@ def warehouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
         training = next(e for es in fakes.clockify.entries.values() for e in es
                         if e["description"] == "Training")
         training["id"] = None
-        run_pipeline("2025-01-01", "2025-03-01")
-    return path
+        run_pipeline("2025-01-01", "2025-03-01", bi=False)
+
+
+@pytest.fixture(scope="module")
+def warehouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Built once per session, whichever workers run this module (tests/session_helpers.py)."""
+    return shared_build("quarantine", build_quarantine, tmp_path_factory) / "warehouse.duckdb"
 
 
 def test_every_broken_record_is_kept_aside_with_its_reason(warehouse: Path) -> None:

@@ -13,6 +13,8 @@ from dagster import build_schedule_context
 from pipelines.definitions import build_definitions
 from pipelines.settings import SettingsError, load_settings
 
+pytestmark = pytest.mark.fast
+
 BERLIN = ZoneInfo("Europe/Berlin")
 
 

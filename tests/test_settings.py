@@ -9,6 +9,8 @@ import pytest
 
 from pipelines.settings import Settings, SettingsError, load_settings, parse_settings
 
+pytestmark = pytest.mark.fast
+
 
 def test_defaults_work_without_a_file(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("CSM_METRICS_SETTINGS", raising=False)

@@ -29,6 +29,8 @@ from warehouse.marts import build_month_marts
 from warehouse.schema import prepare
 from warehouse.staging import typed_models
 
+pytestmark = pytest.mark.connectors
+
 START, END = date(2025, 1, 1), date(2025, 5, 1)
 RULES = Settings(reporting_timezone="Europe/Berlin")
 

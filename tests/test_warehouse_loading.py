@@ -11,6 +11,8 @@ import pytest
 from connectors.streams import Page, Stream, Window
 from warehouse.loading import MassDeletion, get_cursor, land
 
+pytestmark = pytest.mark.fast
+
 FULL = Stream("test", "things", "id")
 WINDOWED = Stream("test", "entries", "id", event_time_field="span.start",
                   write_mode="replace_window")

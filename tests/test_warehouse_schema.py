@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import duckdb
+import pytest
 
 from connectors.clockify import STREAMS as CLOCKIFY
 from connectors.hubspot import STREAMS as HUBSPOT
@@ -10,6 +11,8 @@ from connectors.salesforce import STREAMS as SALESFORCE
 from connectors.toggl import STREAMS as TOGGL
 from pipelines.settings import Settings
 from warehouse.schema import prepare
+
+pytestmark = pytest.mark.fast
 
 STREAMS = [*SALESFORCE.values(), *HUBSPOT.values(), *TOGGL.values(), *CLOCKIFY.values()]
 
