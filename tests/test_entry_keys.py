@@ -23,6 +23,7 @@ SF_A, SF_B = "sf:001000000000000AAA", "sf:001000000000000BBB"
 INITECH = "sf:001000000000000III"
 AS_OF = datetime(2025, 2, 1, tzinfo=UTC)
 INTERMEDIATE = ("int_accounts__by_name", "int_activities__project_names",
+                "int_time_entries__projects", "int_time_entries__tags",
                 "int_time_entries__keyed", "int_time_entries__keys", "int_time_entries__accounts",
                 "int_time_entries__activities", "int_time_entries__resolved",
                 "int_time_entries__unified")

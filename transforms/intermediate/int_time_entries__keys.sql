@@ -10,21 +10,11 @@ with entries as (
 ),
 
 projects as (
-    select 'toggl' as source, * from staging.stg_toggl__projects
-    union all by name
-    select 'clockify' as source, * from staging.stg_clockify__projects
-),
-
-clients as (
-    select 'toggl' as source, * from staging.stg_toggl__clients
-    union all by name
-    select 'clockify' as source, * from staging.stg_clockify__clients
+    select * from intermediate.int_time_entries__projects
 ),
 
 tags as (
-    select 'toggl' as source, * from staging.stg_toggl__tags
-    union all by name
-    select 'clockify' as source, * from staging.stg_clockify__tags
+    select * from intermediate.int_time_entries__tags
 ),
 
 distinct_keys as (
@@ -58,16 +48,14 @@ final as (
     select
         keys.*,
         projects.project_name,
-        clients.client_name,
+        projects.client_name,
         coalesce(key_tags.tags, []) as tags,
-        fold_name(clients.client_name) as client_key,
-        fold_name(projects.project_name) as project_key
+        projects.client_key,
+        projects.project_key
     from keys
     left join key_tags on key_tags.key_id = keys.key_id
     left join projects
         on projects.source = keys.source and projects.project_id = keys.project_id
-    left join clients
-        on clients.source = keys.source and clients.client_id = projects.client_id
 )
 
 select * from final

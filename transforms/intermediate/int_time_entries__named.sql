@@ -11,21 +11,11 @@ with entries as (
 ),
 
 projects as (
-    select 'toggl' as source, * from staging.stg_toggl__projects
-    union all by name
-    select 'clockify' as source, * from staging.stg_clockify__projects
-),
-
-clients as (
-    select 'toggl' as source, * from staging.stg_toggl__clients
-    union all by name
-    select 'clockify' as source, * from staging.stg_clockify__clients
+    select * from intermediate.int_time_entries__projects
 ),
 
 tags as (
-    select 'toggl' as source, * from staging.stg_toggl__tags
-    union all by name
-    select 'clockify' as source, * from staging.stg_clockify__tags
+    select * from intermediate.int_time_entries__tags
 ),
 
 entry_tags as (
@@ -39,16 +29,14 @@ final as (
     select
         entries.*,
         projects.project_name,
-        clients.client_name,
+        projects.client_name,
         coalesce(entry_tags.tags, []) as tags,
-        fold_name(clients.client_name) as client_key,
-        fold_name(projects.project_name) as project_key
+        projects.client_key,
+        projects.project_key
     from entries
     left join entry_tags on entry_tags.entry_id = entries.entry_id
     left join projects
         on projects.source = entries.source and projects.project_id = entries.project_id
-    left join clients
-        on clients.source = entries.source and clients.client_id = projects.client_id
 )
 
 select * from final

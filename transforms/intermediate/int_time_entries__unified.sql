@@ -29,9 +29,7 @@ final as (
         entry_reject_reason(entries.start_at, entries.stop_at) as reject_reason,
         entries.stop_at is null as is_running
     from entries
-    inner join keys
-        on keys.key_hash = entries.key_hash
-        and keys.entry_key = entries.entry_key
+    inner join keys on same_key(keys, entries)
 )
 
 select * from final

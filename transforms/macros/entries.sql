@@ -22,3 +22,18 @@ create or replace macro entry_reject_reason(start_at, stop_at) as
         when stop_at <= start_at then 'zero or negative length'
         when stop_at - start_at > max_entry_length() then 'longer than 24 hours'
     end;
+
+-- Whether two rows carry the same resolution key (docs/architecture.md, Hours as a cube): the
+-- hash finds the candidates, the key itself decides, so two keys whose hashes collide never
+-- merge. Used as a join condition between rows passed by their aliases.
+create or replace macro same_key(a, b) as
+    a.key_hash = b.key_hash and a.entry_key = b.entry_key;
+
+-- Whether an entry [start_at, stop_at) overlaps the interval [from_instant, to_instant), and
+-- the milliseconds it spends inside it: an entry across an edge counts only its part inside
+-- (docs/metrics.md, Hours). Milliseconds add up, so months sum to quarters and years.
+create or replace macro overlaps_interval(start_at, stop_at, from_instant, to_instant) as
+    start_at < to_instant and stop_at > from_instant;
+
+create or replace macro ms_inside(start_at, stop_at, from_instant, to_instant) as
+    date_diff('millisecond', greatest(start_at, from_instant), least(stop_at, to_instant));

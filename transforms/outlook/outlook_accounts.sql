@@ -113,12 +113,12 @@ clipped_entries as (
         entries.csm_id,
         entries.account_id,
         entries.is_leave,
-        date_diff('millisecond', greatest(entries.start_at, window_bounds.window_start),
-                  least(entries.stop_at, window_bounds.as_of)) as milliseconds
+        ms_inside(entries.start_at, entries.stop_at, window_bounds.window_start,
+                  window_bounds.as_of) as milliseconds
     from entries
     cross join window_bounds
-    where entries.start_at < window_bounds.as_of
-      and entries.stop_at > window_bounds.window_start
+    where overlaps_interval(entries.start_at, entries.stop_at, window_bounds.window_start,
+                   window_bounds.as_of)
 ),
 
 account_hours as (

@@ -122,9 +122,7 @@ first_revenue as (
 entries as (
     select keys.account_id, keyed.start_at, keyed.stop_at
     from keyed
-    inner join keys
-        on keys.key_hash = keyed.key_hash
-        and keys.entry_key = keyed.entry_key
+    inner join keys on same_key(keys, keyed)
 ),
 
 onboarding as (

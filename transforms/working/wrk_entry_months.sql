@@ -40,14 +40,13 @@ final as (
     select
         months.month_start,
         keys.key_id,
-        sum(date_diff('millisecond', greatest(entries.start_at, months.start_instant),
-                      least(entries.stop_at, months.end_instant))) as milliseconds
+        sum(ms_inside(entries.start_at, entries.stop_at, months.start_instant,
+                      months.end_instant)) as milliseconds
     from entries
-    inner join keys
-        on keys.key_hash = entries.key_hash
-        and keys.entry_key = entries.entry_key
+    inner join keys on same_key(keys, entries)
     inner join months
-        on entries.start_at < months.end_instant and entries.stop_at > months.start_instant
+        on overlaps_interval(entries.start_at, entries.stop_at, months.start_instant,
+                             months.end_instant)
     group by all
 )
 

@@ -42,9 +42,7 @@ ownership as (
 entries as (
     select keys.account_id, keyed.start_at, keyed.stop_at
     from keyed
-    inner join keys
-        on keys.key_hash = keyed.key_hash
-        and keys.entry_key = keyed.entry_key
+    inner join keys on same_key(keys, keyed)
 ),
 
 starts as (
@@ -71,13 +69,13 @@ windows as (
 hours as (
     select
         windows.account_id,
-        sum(date_diff('millisecond', greatest(entries.start_at, windows.start_instant),
-                      least(entries.stop_at, windows.window_end))) as onboarding_ms
+        sum(ms_inside(entries.start_at, entries.stop_at, windows.start_instant,
+                      windows.window_end)) as onboarding_ms
     from windows
     inner join entries
         on entries.account_id = windows.account_id
-        and entries.start_at < windows.window_end
-        and entries.stop_at > windows.start_instant
+        and overlaps_interval(entries.start_at, entries.stop_at, windows.start_instant,
+                              windows.window_end)
     group by windows.account_id
 ),
 
