@@ -5,6 +5,7 @@ each, as pulling each stream alone does."""
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections import defaultdict
@@ -143,3 +144,40 @@ def test_the_trackers_time_entries_pull_at_the_same_time_for_a_range_of_months(
     assert {e.step_key for e in result.all_events if e.is_step_success} == {"raw_time_entries"}
     assert landed_keys(tmp_path / "warehouse.duckdb", [s.table for s in windowed]) == expected
     assert all(rows > 0 for rows, _ in expected.values())
+
+
+def test_a_source_that_fails_fails_the_step_after_the_others_land(tmp_path: Path) -> None:
+    """HubSpot partly configured, Toggl not configured at all: Salesforce and Clockify land,
+    each Toggl stream is skipped with a warning, and the step then fails naming HubSpot's
+    missing variable."""
+    import pytest
+
+    streams = [s for s in STREAMS if s.write_mode != "replace_window"]
+    with tiny_fakes(tmp_path), pytest.MonkeyPatch.context() as monkeypatch:
+        monkeypatch.delenv("HUBSPOT_ACCESS_TOKEN")
+        for name in ("TOGGL_API_TOKEN", "TOGGL_WORKSPACE_ID", "TOGGL_BASE_URL"):
+            monkeypatch.delenv(name, raising=False)
+        job = build_definitions().resolve_job_def("pull_sources")
+        instance = DagsterInstance.ephemeral()
+        result = job.execute_in_process(instance=instance, raise_on_error=False)
+    assert not result.success
+    failures = [e for e in result.all_events if e.is_step_failure]
+    assert len(failures) == 1
+    message = failures[0].step_failure_data.user_failure_data.description or ""
+    assert "hubspot is partly configured" in message and "HUBSPOT_ACCESS_TOKEN" in message
+    materialized = {e.asset_key: e.materialization.metadata
+                    for e in result.get_asset_materialization_events()}
+    for stream in streams:
+        key = AssetKey(["raw", stream.source, stream.name])
+        if stream.source in ("salesforce", "clockify"):
+            assert "rows_written" in materialized[key], key
+        elif stream.source == "toggl":
+            assert materialized[key]["skipped"].value == "source not configured"
+        else:
+            assert key not in materialized
+    skipped = {e.user_message for e in instance.all_logs(result.run_id)
+               if e.level == logging.WARNING and "toggl is not configured" in e.user_message}
+    assert skipped == {f"toggl is not configured: {s.name} not pulled"
+                       for s in streams if s.source == "toggl"}
+    with duckdb.connect(str(tmp_path / "warehouse.duckdb"), read_only=True) as conn:
+        assert conn.execute("select count(*) from raw.salesforce__accounts").fetchone()[0] > 0
