@@ -127,7 +127,12 @@ def _pull_asset(name: str, streams: list[Stream],
         pulls = [SourcePull(source, [s for s in selected if s.source == source],
                             getattr(context.resources, source))
                  for source in sources if any(s.source == source for s in selected)]
-        yield from run_pulls(context, pulls, warehouse, settings.get(), config, time_window)
+        judged = {check.asset_key for check in context.selected_asset_check_keys}
+        # A key check selected without its stream judges what the table holds.
+        alone = [by_key[key] for key in by_key if key in judged and key not in
+                 context.selected_asset_keys]
+        yield from run_pulls(context, pulls, warehouse, settings.get(), config, time_window,
+                             judged, alone)
 
     return _pull
 
@@ -146,9 +151,11 @@ class SourcePull:
 
 def run_pulls(context: AssetExecutionContext, pulls: list[SourcePull],
               warehouse: WarehouseResource, settings: Settings, config: PullConfig,
-              time_window: TimeWindow | None) -> Iterator[Any]:
-    """Pull every source of `pulls` on its own thread, then judge every landed stream's keys in
-    one connection and yield each stream's result; raise the sources' failures after."""
+              time_window: TimeWindow | None, judged: set[AssetKey],
+              alone: list[Stream]) -> Iterator[Any]:
+    """Pull every source of `pulls` on its own thread, then judge the keys of every landed
+    stream whose check is selected (`judged`) and of the checks selected `alone`, in one
+    connection; yield each stream's result; raise the sources' failures after."""
     logs: queue.Queue[tuple[str, str] | None] = queue.Queue()
     threads = []
     for pull in pulls:
@@ -180,17 +187,20 @@ def run_pulls(context: AssetExecutionContext, pulls: list[SourcePull],
         getattr(context.log, level)(message)
     landed = [stream for pull in pulls for stream in pull.streams
               if pull.skipped or stream.name in pull.totals]
-    checks = keys_unique(warehouse, landed)
+    checks = keys_unique(warehouse, [s for s in landed + alone if raw_key(s) in judged])
     for pull in pulls:
         for stream in pull.streams:
+            check = [checks[stream.table]] if stream.table in checks else []
             if pull.skipped:
                 yield MaterializeResult(asset_key=raw_key(stream),
                                         metadata={"skipped": "source not configured"},
-                                        check_results=[checks[stream.table]])
+                                        check_results=check)
             elif stream.name in pull.totals:
                 yield MaterializeResult(asset_key=raw_key(stream),
                                         metadata=pull.totals[stream.name].metadata(),
-                                        check_results=[checks[stream.table]])
+                                        check_results=check)
+    for stream in alone:
+        yield checks[stream.table]
     failed = [pull for pull in pulls if pull.error is not None]
     if failed:
         raise _failure([pull.error for pull in failed if pull.error is not None])
@@ -202,10 +212,10 @@ def _pull_source(pull: SourcePull, warehouse: WarehouseResource, settings: Setti
     """One source's streams, one after another; the first error stops the source."""
     try:
         for stream in pull.streams:
+            # Its figures are its materialization's metadata: no log line (events are the
+            # run's cost, docs/performance.md).
             pull.totals[stream.name] = _pull_one(stream, pull.resource, warehouse, settings,
                                                  config, run_id, time_window, log)
-            log("info", f"{stream.table}: {pull.totals[stream.name].records} records, "
-                f"{pull.totals[stream.name].elapsed_seconds} s")
     except BaseException as error:  # handed to the step's thread, which raises it
         pull.error = error
 

@@ -181,3 +181,18 @@ def test_a_source_that_fails_fails_the_step_after_the_others_land(tmp_path: Path
                        for s in streams if s.source == "toggl"}
     with duckdb.connect(str(tmp_path / "warehouse.duckdb"), read_only=True) as conn:
         assert conn.execute("select count(*) from raw.salesforce__accounts").fetchone()[0] > 0
+
+
+def test_a_key_check_runs_alone_without_pulling(tmp_path: Path) -> None:
+    from dagster import AssetCheckKey
+
+    check = AssetCheckKey(AssetKey(["raw", "toggl", "users"]), "primary_key_unique")
+    with tiny_fakes(tmp_path) as sandbox:
+        job = build_definitions().resolve_implicit_global_asset_job_def().get_subset(
+            asset_selection=set(), asset_check_selection={check})
+        result = job.execute_in_process(instance=DagsterInstance.ephemeral())
+        assert sandbox.toggl.request_count == 0
+    assert result.success
+    assert [(e.asset_check_key, e.passed) for e in result.get_asset_check_evaluations()] == [
+        (check, True)]
+    assert not result.get_asset_materialization_events()
