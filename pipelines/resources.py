@@ -102,7 +102,6 @@ class WarehouseResource(DuckDBResource):
         finally:
             conn.close()
 
-
     @contextmanager
     def write_connection(self) -> Iterator[duckdb.DuckDBPyConnection]:
         """A connection held by one thread of this process at a time: the pulls of several
