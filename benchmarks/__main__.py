@@ -330,9 +330,48 @@ def ask(fakes: subprocess.Popen[str], command: str) -> Any:
     return json.loads(fakes.stdout.readline())
 
 
+# The daily refresh as the daemon's schedule runs it: one Python process that has already
+# imported the definitions runs the refresh selection for the open month (the same assets the
+# two CLI commands select), in process. argv: the open month, where to write what it measured.
+WARM_REFRESH = """
+import json, sys, time
+started = time.monotonic()
+from dagster import AssetSelection, DagsterInstance
+from pipelines.definitions import defs
+imported = time.monotonic() - started
+selection = (AssetSelection.tag("partitioning", "none") | AssetSelection.tag(
+    "partitioning", "monthly") | AssetSelection.assets("bi/published_marts"))
+with DagsterInstance.get() as instance:
+    job = defs.resolve_job_def("refresh")
+    keys = selection.resolve(defs.resolve_asset_graph())
+    started = time.monotonic()
+    result = job.execute_in_process(instance=instance, partition_key=sys.argv[1],
+                                    asset_selection=list(keys), raise_on_error=False)
+    ran = time.monotonic() - started
+with open(sys.argv[2], "w") as out:
+    json.dump({"import_seconds": round(imported, 2), "run_seconds": round(ran, 2),
+               "success": result.success, "run_id": result.run_id}, out)
+sys.exit(0 if result.success else 1)
+"""
+
+
+def overlapped_http(meta: dict[str, dict[str, Any]]) -> float:
+    """The APIs' waits as the wall sees them: each raw step pulls its sources on threads at the
+    same time (pipelines/raw.py), so a step waits for its slowest source's HTTP, not the sum;
+    per step (directories, time entries), the largest of its sources' summed http_seconds."""
+    per: dict[tuple[bool, str], float] = {}
+    for name, m in meta.items():
+        source, stream = name.split("/", 1)
+        key = (stream == "time_entries", source)
+        per[key] = per.get(key, 0.0) + float(m.get("http_seconds") or 0)
+    return sum(max((v for (entries, _), v in per.items() if entries == step), default=0.0)
+               for step in (False, True))
+
+
 def refresh(fakes: subprocess.Popen[str], env: dict[str, str], home: Path, scale: Scale,
             full: dict[str, dict[str, Any]]) -> dict[str, Any]:
-    """1% of the CRM edited, then the daily refresh: the sources, then the open month."""
+    """1% of the CRM edited, then the daily refresh: the sources, then the open month, from the
+    CLI (two processes); then 1% more edited and the same refresh in one warm process."""
     changed = ask(fakes, "change 0.01")
     print(f"incremental refresh after {changed} ...", flush=True)
     open_month = scale.last_month.isoformat()
@@ -346,15 +385,40 @@ def refresh(fakes: subprocess.Popen[str], env: dict[str, str], home: Path, scale
     crm_requests = sum(int(incremental[k]["requests"]) for k in crm)
     # Every raw stream is pulled again by one of the two runs: their HTTP waits are the runs'.
     http = sum(float(m.get("http_seconds") or 0) for m in incremental.values())
+    http_wall = overlapped_http(incremental)
     wall = inc_sources["wall_seconds"] + inc_months["wall_seconds"]
+    cli_runs = run_steps(home, 2)
+    warm = warm_refresh(fakes, env, home, open_month)
     return {
         "changed": changed, "sources_run": inc_sources, "months_run": inc_months,
         "streams": pull_table(incremental), "requests": inc_requests,
         "full_requests": full_requests, "share_of_full": round(inc_requests / full_requests, 4),
         "crm_requests": crm_requests,
         "crm_share_of_full": round(crm_requests / full_requests, 4),
-        "http_seconds": round(http, 2), "wall_seconds": round(wall, 2),
-        "pipeline_seconds": round(wall - http, 2), "runs": run_steps(home, 2)}
+        "http_seconds": round(http, 2), "http_wall_seconds": round(http_wall, 2),
+        "wall_seconds": round(wall, 2),
+        # The wall less the APIs' waits as the wall saw them (sources overlap).
+        "pipeline_seconds": round(wall - http_wall, 2), "runs": cli_runs, "warm": warm}
+
+
+def warm_refresh(fakes: subprocess.Popen[str], env: dict[str, str], home: Path,
+                 open_month: str) -> dict[str, Any]:
+    """1% more of the CRM edited, then the refresh in one process that imported the
+    definitions first (WARM_REFRESH): its run's wall, its pipeline time, its import apart."""
+    changed = ask(fakes, "change 0.01")
+    print(f"the same refresh in one warm process, after {changed} ...", flush=True)
+    report = home / "warm_refresh.json"
+    process = measured([sys.executable, "-c", WARM_REFRESH, open_month, str(report)], env)
+    done = json.loads(report.read_text())
+    meta = stream_metadata(home)
+    http_wall = overlapped_http(meta)
+    return {"changed": changed, "process": process, **done,
+            "requests": sum(int(m["requests"]) for m in meta.values()),
+            "http_seconds": round(sum(float(m.get("http_seconds") or 0)
+                                      for m in meta.values()), 2),
+            "http_wall_seconds": round(http_wall, 2),
+            "pipeline_seconds": round(done["run_seconds"] - http_wall, 2),
+            "runs": run_steps(home, 1)}
 
 
 def refresh_again(args: argparse.Namespace, scale: Scale) -> int:
@@ -413,7 +477,9 @@ def targets(r: dict[str, Any]) -> list[dict[str, Any]]:
          (r["marts"].get("best_seconds") or math.inf) <= 2),
         ("the daily refresh's pipeline time, HTTP waits excluded, <= 5 s",
          f"{refresh.get('pipeline_seconds')} s ({refresh.get('wall_seconds')} s wall less "
-         f"{refresh.get('http_seconds')} s on the APIs)",
+         f"{refresh.get('http_wall_seconds', refresh.get('http_seconds'))} s on the APIs) "
+         f"from the CLI; {(refresh.get('warm') or {}).get('pipeline_seconds')} s in one warm "
+         "process",
          (refresh.get("pipeline_seconds") or math.inf) <= 5),
         (f"peak memory < 1 GB at the full scale, flat at 1x/2x/4x (the largest within "
          f"{FLAT:.0%} of the first)",
@@ -449,6 +515,15 @@ def print_report(r: dict[str, Any]) -> None:
     for run in r["incremental"].get("runs", []):
         print(f"  {run['job']}: " + ", ".join(f"{s['step']} {s['seconds']} s"
                                              for s in run["steps"][:6]))
+    warm = r["incremental"].get("warm") or {}
+    if warm:
+        print(f"the same refresh in one warm process: pipeline time "
+              f"{warm.get('pipeline_seconds')} s of {warm.get('run_seconds')} s "
+              f"(definitions imported first in {warm.get('import_seconds')} s; "
+              f"{warm.get('requests')} requests)")
+        for run in warm.get("runs", []):
+            print(f"  {run['job']}: " + ", ".join(f"{s['step']} {s['seconds']} s"
+                                                 for s in run["steps"][:6]))
     print(f"marts, 36 months, all grains: {r['marts'].get('best_seconds')} s "
           f"(views prepared in {r['marts'].get('prepare_seconds')} s)")
     pg = r.get("postgres") or {}

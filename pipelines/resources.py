@@ -4,6 +4,7 @@ that write it) and the business-rule settings."""
 from __future__ import annotations
 
 import shutil
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -23,6 +24,10 @@ from warehouse.locations import DEFAULT_MEMORY_LIMIT, is_motherduck
 # step of an overlapping run waits for the slot instead of failing on DuckDB's file lock
 # (docs/scheduling.md).
 WAREHOUSE_POOL = "warehouse"
+# One write lock per warehouse file in this process: the sources' pulls of a step run on
+# threads (pipelines/raw.py) and take it to read a cursor, land a window or judge keys.
+_WRITE_LOCKS: dict[str, threading.Lock] = {}
+_WRITE_LOCKS_GUARD = threading.Lock()
 # Staging folders older than this were left by a killed process: removed.
 STALE_STAGING_SECONDS = 24 * 3600
 
@@ -96,6 +101,21 @@ class WarehouseResource(DuckDBResource):
             yield conn
         finally:
             conn.close()
+
+    @contextmanager
+    def write_connection(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A connection held by one thread of this process at a time: the pulls of several
+        sources on threads of one step land one after another, as steps did; between their
+        writes the file is closed, so another process can write it while they wait on APIs."""
+        with _write_lock(self.database), self.get_connection() as conn:
+            yield conn
+
+
+def _write_lock(database: str) -> threading.Lock:
+    with _WRITE_LOCKS_GUARD:
+        return _WRITE_LOCKS.setdefault(str(Path(database).resolve()) if database and
+                                       not is_motherduck(database) and database != ":memory:"
+                                       else database, threading.Lock())
 
 
 class SettingsResource(ConfigurableResource):

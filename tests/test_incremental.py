@@ -433,13 +433,14 @@ def test_full_refresh_run_config_pulls_a_merge_stream_whole(tmp_path) -> None:
 
         def mode(run_config: dict | None = None) -> str:
             result = job.execute_in_process(instance=instance, run_config=run_config)
-            events = result.asset_materializations_for_node("raw__salesforce__accounts")
-            assert events and events[0].asset_key == key
+            events = [e for e in result.asset_materializations_for_node("raw_sources")
+                      if e.asset_key == key]
+            assert len(events) == 1
             return events[0].metadata["mode"].value
 
         assert mode() == "full"  # no cursor yet
         assert mode() == "incremental"
-        refresh = {"ops": {"raw__salesforce__accounts": {"config": {"full_refresh": True}}}}
+        refresh = {"ops": {"raw_sources": {"config": {"full_refresh": True}}}}
         assert mode(refresh) == "full"
 
 
@@ -518,7 +519,7 @@ def test_a_pull_that_would_empty_most_of_a_table_needs_run_config_to_go_ahead(
     with duckdb.connect(str(tmp_path / "warehouse.duckdb"), read_only=True) as conn:
         assert conn.execute("select count(*) from raw.toggl__projects").fetchone() == (total,)
 
-    allowed = {"ops": {"raw__toggl__projects": {"config": {"allow_mass_delete": True}}}}
+    allowed = {"ops": {"raw_sources": {"config": {"allow_mass_delete": True}}}}
     assert job.execute_in_process(instance=instance, asset_selection=[key],
                                   run_config=allowed).success
     with duckdb.connect(str(tmp_path / "warehouse.duckdb"), read_only=True) as conn:

@@ -71,7 +71,7 @@ def test_a_run_killed_holding_the_pool_slot_frees_it_for_the_run_waiting(tmp_pat
             def holder() -> str | None:
                 slots = instance.event_log_storage.get_concurrency_info(
                     WAREHOUSE_POOL).claimed_slots
-                return next((s.run_id for s in slots if "toggl" in s.step_key), None)
+                return next((s.run_id for s in slots if "time_entries" in s.step_key), None)
             search = f"/reports/api/v3/workspace/{fakes.toggl.workspace_id}/search/time_entries"
             wait_until(lambda: fakes.toggl.requests[search], 120, "the victim reads Toggl")
             victim_run = str(wait_until(holder, 10, "the victim holds the slot"))
