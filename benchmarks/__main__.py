@@ -185,8 +185,9 @@ from pipelines.time_tracking import assets as tt
 from warehouse.marts import build_month_marts
 from warehouse.schema import prepare
 from warehouse.locations import DEFAULT_MEMORY_LIMIT
-conn = duckdb.connect({str(warehouse)!r}, config={{"memory_limit": DEFAULT_MEMORY_LIMIT,
-                                                   "enable_progress_bar": False}})
+conn = duckdb.connect({str(warehouse)!r}, config={{"memory_limit": DEFAULT_MEMORY_LIMIT}})
+# A session option: DuckDB refuses it in the connection's (global) config.
+conn.execute("set enable_progress_bar = false")
 settings = SettingsResource(path=Deployment.from_env().settings_path).get()
 started = time.monotonic()
 prepare(conn, [*crm.STREAMS, *tt.STREAMS], settings.for_warehouse(), settings.tables())
@@ -197,10 +198,19 @@ for _ in range(3):
     written = build_month_marts(conn, date.fromisoformat({FIRST_MONTH.isoformat()!r}),
                                 date.fromisoformat({scale.end.isoformat()!r}), "bench")
     times.append(time.monotonic() - started)
+# The daily refresh's build: the open month, and the quarter, year and ttm periods it is in.
+last = date.fromisoformat({scale.last_month.isoformat()!r})
+month_times = []
+for _ in range(3):
+    started = time.monotonic()
+    build_month_marts(conn, last, date.fromisoformat({scale.end.isoformat()!r}), "bench")
+    month_times.append(time.monotonic() - started)
 entries = conn.execute("select (select count(*) from raw.clockify__time_entries) + "
                        "(select count(*) from raw.toggl__time_entries)").fetchone()[0]
 print(json.dumps({{"prepare_seconds": round(prepared, 3), "best_seconds": round(min(times), 3),
                   "runs": [round(t, 3) for t in times], "rows_written": written,
+                  "month_best_seconds": round(min(month_times), 3),
+                  "month_runs": [round(t, 3) for t in month_times],
                   "entries": entries}}))
 """
     done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
@@ -459,10 +469,13 @@ def targets(r: dict[str, Any]) -> list[dict[str, Any]]:
     refresh = r["incremental"]
     peaks = [c["peak_rss_mb"] for c in r["load_path"]]
     checks = [
-        ("load path >= 400,000 rows/s (half read_ndjson_objects') and >= 100x dlt's default",
+        ("landing >= 500,000 rows/s, >= half of read_ndjson_objects' and >= 100x dlt's "
+         "default",
          f"{first['land_rows_per_s']:,} rows/s; read_ndjson_objects "
          f"{first.get('ndjson_rows_per_s', 0):,}; {first.get('land_vs_dlt')}x dlt",
-         first["land_rows_per_s"] >= 400_000 and (first.get("land_vs_dlt") or 0) >= 100),
+         first["land_rows_per_s"] >= 500_000
+         and first["land_rows_per_s"] >= first.get("ndjson_rows_per_s", math.inf) / 2
+         and (first.get("land_vs_dlt") or 0) >= 100),
         ("full pull within 5% of the minimum requests",
          f"worst stream {worst:+.1%}; time entries {entries.get('requests')} vs per-user "
          f"minimum {entries.get('minimum_per_user_api')}; Toggl's time entries "
@@ -473,20 +486,25 @@ def targets(r: dict[str, Any]) -> list[dict[str, Any]]:
         ("incremental after 1% changed <= 2% of the full run's requests",
          f"CRM pulls {refresh['crm_share_of_full']:.2%}; with the open month's time "
          f"entries re-read {refresh['share_of_full']:.2%}", refresh["crm_share_of_full"] <= 0.02),
-        ("all marts, 36 months, every grain <= 2 s", f"{r['marts'].get('best_seconds')} s",
-         (r["marts"].get("best_seconds") or math.inf) <= 2),
+        ("all marts, 36 months, every grain <= 5 s", f"{r['marts'].get('best_seconds')} s",
+         (r["marts"].get("best_seconds") or math.inf) <= 5),
+        ("the one-month build the daily refresh runs <= 1 s",
+         f"{r['marts'].get('month_best_seconds')} s",
+         (r["marts"].get("month_best_seconds") or math.inf) <= 1),
         ("the daily refresh's pipeline time, HTTP waits excluded, <= 5 s",
          f"{refresh.get('pipeline_seconds')} s ({refresh.get('wall_seconds')} s wall less "
          f"{refresh.get('http_wall_seconds', refresh.get('http_seconds'))} s on the APIs) "
          f"from the CLI; {(refresh.get('warm') or {}).get('pipeline_seconds')} s in one warm "
          "process",
          (refresh.get("pipeline_seconds") or math.inf) <= 5),
-        (f"peak memory < 1 GB at the full scale, flat at 1x/2x/4x (the largest within "
-         f"{FLAT:.0%} of the first)",
+        (f"peak memory < 1,000 MB in every phase, landing flat at 1x/2x/4x (the largest "
+         f"within {FLAT:.0%} of the first)",
          ", ".join(f"{c['multiple']}x {c['peak_rss_mb']} MB" for c in r["load_path"])
-         + f"; full backfill run {r['full']['months_run']['peak_rss_mb']} MB",
-         max(peaks) < 1024 and max(peaks) <= peaks[0] * (1 + FLAT)
-         and r["full"]["months_run"]["peak_rss_mb"] < 1024),
+         + f"; backfill runs {r['full']['sources_run']['peak_rss_mb']} and "
+         f"{r['full']['months_run']['peak_rss_mb']} MB",
+         max(peaks) < 1000 and max(peaks) <= peaks[0] * (1 + FLAT)
+         and r["full"]["sources_run"]["peak_rss_mb"] < 1000
+         and r["full"]["months_run"]["peak_rss_mb"] < 1000),
     ]
     return [{"target": t, "measured": m, "met": bool(ok)} for t, m, ok in checks]
 
@@ -525,7 +543,8 @@ def print_report(r: dict[str, Any]) -> None:
             print(f"  {run['job']}: " + ", ".join(f"{s['step']} {s['seconds']} s"
                                                  for s in run["steps"][:6]))
     print(f"marts, 36 months, all grains: {r['marts'].get('best_seconds')} s "
-          f"(views prepared in {r['marts'].get('prepare_seconds')} s)")
+          f"(views prepared in {r['marts'].get('prepare_seconds')} s); the last month "
+          f"alone: {r['marts'].get('month_best_seconds')} s")
     pg = r.get("postgres") or {}
     if "rows_per_s" in pg:
         print(f"PostgreSQL publish (COPY): {pg['rows']:,} rows in {pg['load_seconds']} s = "
