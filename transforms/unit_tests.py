@@ -19,7 +19,7 @@ import duckdb
 
 from transforms import macro_paths
 from transforms.contracts import Contract, GivenInput, UnitTestSpec
-from transforms.graph import references
+from transforms.graph import references, strip_sql
 
 _PARAMETER = re.compile(r"\$([A-Za-z_]\w*)")
 
@@ -91,9 +91,11 @@ def run_unit_test(contract: Contract, test: UnitTestSpec,
         for path in macro_paths():
             conn.execute(path.read_text())
         variables = dict(test.overrides.get("vars", {}))
-        params = {name: variables[name] for name in set(_PARAMETER.findall(sql))
-                  if name in variables}
-        unset = sorted(set(_PARAMETER.findall(sql)) - set(params))
+        # A `$name` in a comment (a header saying "at $as_of") is no parameter: DuckDB would
+        # refuse a value for it.
+        taken = set(_PARAMETER.findall(strip_sql(sql)))
+        params = {name: variables[name] for name in taken if name in variables}
+        unset = sorted(taken - set(params))
         if unset:
             raise ValueError(f"{where}: the model takes {unset}: set them in overrides.vars")
         result = conn.execute(sql, params)
