@@ -1,11 +1,12 @@
+# ruff: noqa: F811
+# (tests.small_sandbox's fixtures, imported, are named again as the tests' parameters)
 """Incremental pulls: the second run reads only what changed, deletes stay as deleted, and a
 spent API quota mid-pull loses nothing and doubles nothing."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from contextlib import nullcontext
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 
 import duckdb
 import pytest
@@ -13,27 +14,14 @@ import pytest
 from connectors.salesforce import STREAMS as SALESFORCE
 from connectors.salesforce import SalesforceConnector
 from connectors.salesforce.client import OVERLAP
-from sandbox.company import Company, generate_company
 from sandbox.servers import Sandbox
+from tests.small_sandbox import company, sandbox  # noqa: F401 (fixtures)
 from warehouse.loading import get_cursor, land
 from warehouse.pull import pull_stream
 
 SF_TIME = "%Y-%m-%dT%H:%M:%S.%f%z"
 OPPORTUNITIES = SALESFORCE["opportunities"]
 ACCOUNTS = SALESFORCE["accounts"]
-
-
-@pytest.fixture(scope="module")
-def company() -> Company:
-    return generate_company(seed=5, csm_count=6, account_count=300, start=date(2025, 1, 1),
-                            end=date(2025, 5, 1), entries_per_day=1)
-
-
-@pytest.fixture()
-def sandbox(company: Company, tmp_path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Sandbox]:
-    with Sandbox(company, salesforce_batch_size=200).start(str(tmp_path)) as sandbox:
-        monkeypatch.setenv("REQUESTS_CA_BUNDLE", sandbox.ca_bundle)
-        yield sandbox
 
 
 def pull(conn: duckdb.DuckDBPyConnection, sandbox: Sandbox, stream, run_id: str):

@@ -1,3 +1,5 @@
+# ruff: noqa: F811
+# (tests.small_sandbox's fixtures, imported, are named again as the tests' parameters)
 """Each source's pages, read by its real client from the fakes, land from the response's bytes:
 no record is parsed in Python, and raw holds what Python would have decoded from them."""
 
@@ -5,7 +7,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Iterator
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 
 import duckdb
 import pytest
@@ -20,24 +22,11 @@ from connectors.salesforce import SalesforceConnector
 from connectors.streams import AnyPage, Window
 from connectors.toggl import STREAMS as TOGGL
 from connectors.toggl import TogglConnector
-from sandbox.company import Company, generate_company
 from sandbox.servers import Sandbox
+from tests.small_sandbox import company, sandbox  # noqa: F401 (fixtures)
 from warehouse.loading import land
 
 JANUARY = Window(datetime(2025, 1, 1, tzinfo=UTC), datetime(2025, 2, 1, tzinfo=UTC))
-
-
-@pytest.fixture(scope="module")
-def company() -> Company:
-    return generate_company(seed=5, csm_count=6, account_count=300, start=date(2025, 1, 1),
-                            end=date(2025, 5, 1), entries_per_day=1)
-
-
-@pytest.fixture()
-def sandbox(company: Company, tmp_path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Sandbox]:
-    with Sandbox(company, salesforce_batch_size=200).start(str(tmp_path)) as sandbox:
-        monkeypatch.setenv("REQUESTS_CA_BUNDLE", sandbox.ca_bundle)
-        yield sandbox
 
 
 def kept(pages: Iterable[AnyPage], seen: list[AnyPage]) -> Iterator[AnyPage]:
