@@ -9,6 +9,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from tests.test_model_graph import write  # writes a temporary tree of models and contracts
 from transforms import ROOT
 from transforms.contracts import (
     Contract,
@@ -70,13 +71,6 @@ models:
 """
 UNDESCRIBED = CONTRACT.replace("    description: Its length.\n", "")
 
-
-def write(root: Path, files: dict[str, str]) -> Path:
-    for name, text in files.items():
-        path = root / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text)
-    return root
 
 
 def test_a_column_takes_its_shared_meaning_unless_it_says_its_own(tmp_path: Path) -> None:
