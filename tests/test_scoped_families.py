@@ -159,12 +159,11 @@ def test_engagement_counts_each_scope_from_the_same_events() -> None:
     account_periods(conn)
     conn.execute("""
         create temp table wrk_touchpoint_periods as select * from (values
-            ('month', date '2025-01-01', 'alice', 'A'),
-            ('month', date '2025-01-01', 'alice', 'A'),
-            ('month', date '2025-01-01', 'bob', 'D'),
-            ('month', date '2025-01-01', 'bob', 'B'),
-            ('month', date '2025-01-01', 'alice', 'C'))
-            as t(period_grain, period_start, csm_id, account_id)""")
+            ('month', date '2025-01-01', 'alice', 'A', 2),
+            ('month', date '2025-01-01', 'bob', 'D', 1),
+            ('month', date '2025-01-01', 'bob', 'B', 1),
+            ('month', date '2025-01-01', 'alice', 'C', 1))
+            as t(period_grain, period_start, csm_id, account_id, touchpoints)""")
     conn.execute("""
         create temp table wrk_inbound_message_periods as select * from (values
             ('month', date '2025-01-01', 'unassigned', 'C', 2.0,

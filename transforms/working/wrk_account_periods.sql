@@ -26,25 +26,48 @@ known_accounts as (
     select account_id from schedules
 ),
 
+-- The ARR each account has at each day a snapshot is taken (every period's start and
+-- snapshot date; few, as periods share them), and when it was first a customer.
+snapshot_days as (
+    select period_start as day from periods
+    union
+    select snapshot_date from periods
+),
+
+arr_at as (
+    select
+        snapshot_days.day,
+        schedules.account_id,
+        sum(schedules.annual_value) as arr
+    from schedules
+    inner join snapshot_days
+        on schedules.service_start <= snapshot_days.day
+        and snapshot_days.day < schedules.service_end
+    group by all
+),
+
+first_served as (
+    select account_id, min(service_start) as first_service_start
+    from schedules
+    group by all
+),
+
 arr as (
     select
         periods.period_grain,
         periods.period_start,
         known_accounts.account_id,
-        coalesce(sum(schedules.annual_value) filter (
-            where schedules.service_start <= periods.period_start
-              and periods.period_start < schedules.service_end), 0) as s,
-        coalesce(sum(schedules.annual_value) filter (
-            where schedules.service_start <= periods.snapshot_date
-              and periods.snapshot_date < schedules.service_end), 0) as e,
-        coalesce(bool_or(schedules.service_start < periods.period_start), false)
+        coalesce(at_start.arr, 0) as s,
+        coalesce(at_end.arr, 0) as e,
+        coalesce(first_served.first_service_start < periods.period_start, false)
             as was_customer_before
     from periods
     cross join known_accounts
-    left join schedules
-        on schedules.account_id = known_accounts.account_id
-        and schedules.service_start <= periods.snapshot_date
-    group by all
+    left join arr_at as at_start
+        on at_start.day = periods.period_start and at_start.account_id = known_accounts.account_id
+    left join arr_at as at_end
+        on at_end.day = periods.snapshot_date and at_end.account_id = known_accounts.account_id
+    left join first_served on first_served.account_id = known_accounts.account_id
 ),
 
 owned as (
