@@ -49,7 +49,8 @@ def built() -> tuple[duckdb.DuckDBPyConnection, list[tuple[str, str, datetime]]]
     for instant in ("2025-03-01 04:59:59+00", "2025-03-01 05:00:00+00",
                     "2025-05-10 11:59:59+00", "2025-05-10 12:00:00+00"):
         touchpoints.append(("carol", "A9", datetime.fromisoformat(instant)))
-    conn.execute("create table wrk_touchpoints (csm_id text, account_id text, occurred_at timestamptz)")
+    conn.execute(
+        "create table wrk_touchpoints (csm_id text, account_id text, occurred_at timestamptz)")
     conn.executemany("insert into wrk_touchpoints values (?, ?, ?)", touchpoints)
     params = {"range_start": date(2025, 1, 1), "range_end": date(2025, 6, 1), "as_of": AS_OF}
     for name in ("wrk_periods", "wrk_months", "wrk_touchpoint_periods"):
