@@ -26,8 +26,28 @@ known_accounts as (
     select account_id from schedules
 ),
 
--- The ARR each account has at each day a snapshot is taken (every period's start and
--- snapshot date; few, as periods share them), and when it was first a customer.
+-- Every known account in every period, with its owner at the period's start and end instants.
+owned as (
+    select
+        periods.period_grain,
+        periods.period_start,
+        periods.period_end,
+        periods.snapshot_date,
+        known_accounts.account_id,
+        coalesce(at_start.csm_id, 'unassigned') as owner_at_start,
+        at_start.ownership_source as ownership_source_at_start,
+        coalesce(at_end.csm_id, 'unassigned') as owner_at_end,
+        at_end.ownership_source as ownership_source_at_end
+    from periods
+    cross join known_accounts
+    left join ownership as at_start
+        on owned_at(at_start, known_accounts.account_id, periods.start_instant)
+    left join ownership as at_end
+        on owned_at(at_end, known_accounts.account_id, periods.end_instant)
+),
+
+-- The ARR of each account at each day a snapshot is taken (every period's start and snapshot
+-- date: few, as periods share them), and the day it first was a customer.
 snapshot_days as (
     select period_start as day from periods
     union
@@ -54,35 +74,17 @@ first_served as (
 
 arr as (
     select
-        periods.period_grain,
-        periods.period_start,
-        known_accounts.account_id,
+        owned.*,
         coalesce(at_start.arr, 0) as s,
         coalesce(at_end.arr, 0) as e,
-        coalesce(first_served.first_service_start < periods.period_start, false)
+        coalesce(first_served.first_service_start < owned.period_start, false)
             as was_customer_before
-    from periods
-    cross join known_accounts
+    from owned
     left join arr_at as at_start
-        on at_start.day = periods.period_start and at_start.account_id = known_accounts.account_id
+        on at_start.day = owned.period_start and at_start.account_id = owned.account_id
     left join arr_at as at_end
-        on at_end.day = periods.snapshot_date and at_end.account_id = known_accounts.account_id
-    left join first_served on first_served.account_id = known_accounts.account_id
-),
-
-owned as (
-    select
-        arr.*,
-        periods.period_end,
-        coalesce(at_start.csm_id, 'unassigned') as owner_at_start,
-        at_start.ownership_source as ownership_source_at_start,
-        coalesce(at_end.csm_id, 'unassigned') as owner_at_end,
-        at_end.ownership_source as ownership_source_at_end
-    from arr
-    inner join periods
-        on periods.period_grain = arr.period_grain and periods.period_start = arr.period_start
-    left join ownership as at_start on owned_at(at_start, arr.account_id, periods.start_instant)
-    left join ownership as at_end on owned_at(at_end, arr.account_id, periods.end_instant)
+        on at_end.day = owned.snapshot_date and at_end.account_id = owned.account_id
+    left join first_served on first_served.account_id = owned.account_id
 ),
 
 final as (
@@ -118,7 +120,7 @@ final as (
             else 0 end as decimal(18, 2)) as contraction_arr,
         cast(case when owned.s > 0 and owned.e = 0 then owned.s else 0 end
             as decimal(18, 2)) as churned_arr
-    from owned
+    from arr as owned
     left join accounts on accounts.account_id = owned.account_id
 )
 

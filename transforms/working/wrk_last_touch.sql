@@ -1,4 +1,5 @@
--- grain: one row per (period, account) for every account of wrk_account_periods.
+-- grain: one row per (period, account) for every account of wrk_account_periods, at every grain
+-- but `ttm` (its one reader, account_period_metrics, has no `ttm` rows).
 -- rule: last_touch_at is the latest touchpoint (by anyone in the CSM population) before the
 -- period's end instant, in this period or any earlier one; days_since_last_touch is the time from
 -- it to the end instant, in days (docs/metrics.md, Engagement). An account's touchpoints in the
@@ -27,6 +28,7 @@ ends as (
         periods.end_instant
     from account_periods
     inner join periods using (period_grain, period_start)
+    where account_periods.period_grain <> 'ttm'
 ),
 
 last_touch as (
