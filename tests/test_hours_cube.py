@@ -68,6 +68,10 @@ def connect(aliases: dict[str, str] | None = None, timezone: str = "UTC",
                  "from staging.stg_toggl__time_entries")
     conn.executemany("insert into staging.stg_toggl__time_entries values "
                      "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", ENTRIES)
+    for vendor in ("toggl", "clockify"):  # computed when typed (stg_*__time_entries.sql)
+        conn.execute(f"alter table staging.stg_{vendor}__time_entries add column key_hash ubigint")
+        conn.execute(f"update staging.stg_{vendor}__time_entries set key_hash = hash(entry_key("
+                     "source, user_id, project_id, tag_ids, description, entry_type))")
     for vendor in ("toggl", "clockify"):
         conn.execute(f"create table staging.stg_{vendor}__projects (project_id varchar, "
                      "project_name varchar, client_id varchar)")
@@ -98,6 +102,12 @@ def connect(aliases: dict[str, str] | None = None, timezone: str = "UTC",
         select 'month', date '2025-02-01', date '2025-03-01', $as_of::timestamptz""",
                  {"as_of": AS_OF})
     return conn
+
+
+def retype(conn: duckdb.DuckDBPyConnection) -> None:
+    """What typing a changed record does to its key's hash."""
+    conn.execute("update staging.stg_toggl__time_entries set key_hash = hash(entry_key("
+                 "source, user_id, project_id, tag_ids, description, entry_type))")
 
 
 def build(conn: duckdb.DuckDBPyConnection) -> list[str]:
@@ -175,12 +185,14 @@ def test_a_relanded_a_deleted_and_a_new_entry_change_their_month() -> None:
     # A new entry of an existing key, landed late into the closed month.
     conn.execute("insert into staging.stg_toggl__time_entries values ('toggl:6', 'toggl:6', "
                  "'toggl', 'u1', 'p2', 'call', [], '2025-01-20 09:00:00+00', "
-                 "'2025-01-20 09:30:00+00', 'REGULAR')")
+                 "'2025-01-20 09:30:00+00', 'REGULAR', null)")
+    retype(conn)
     assert build(conn) == ["2025-01-01"]
     assert hours(conn)[("2025-01-01", None)] == 2 * HOUR + HOUR // 2
     # A changed key (the entry moved to another project) changes its month too.
     conn.execute("update staging.stg_toggl__time_entries set project_id = 'p1', "
                  "description = 'QBR sf:001000000000000AAA' where entry_id = 'toggl:6'")
+    retype(conn)
     assert build(conn) == ["2025-01-01"]
     assert hours(conn)[("2025-01-01", SF_A)] == 3 * HOUR + HOUR // 2
 

@@ -12,7 +12,7 @@ account, activity and leave are resolved by each build (`wrk_entry_keys`), so a 
 CRM name moves the hours with no recomputation (docs/architecture.md, Hours as a cube).
 
 The cube is dropped whole when what it was computed with changes: the SQL that splits entries,
-the macros, the time-entry key's model or the reporting time zone.
+the macros, the time-entry key's models (typed staging hashes it) or the reporting time zone.
 """
 
 from __future__ import annotations
@@ -30,7 +30,10 @@ CUBE = "staging._hours_cube"
 MONTHS = "staging._hours_cube_months"
 TABLES = frozenset({CUBE, MONTHS})
 STALE = "hours_cube_stale"  # the months a refresh recomputes (a temporary table)
-KEYED = ROOT / "intermediate" / "int_time_entries__keyed.sql"
+# The models the kept keys and their hashes come from.
+KEY_MODELS = (ROOT / "intermediate" / "int_time_entries__keyed.sql",
+              ROOT / "staging" / "stg_toggl__time_entries.sql",
+              ROOT / "staging" / "stg_clockify__time_entries.sql")
 
 
 def ensure_tables(conn: duckdb.DuckDBPyConnection) -> None:
@@ -54,7 +57,7 @@ def ensure_tables(conn: duckdb.DuckDBPyConnection) -> None:
 def definition(conn: duckdb.DuckDBPyConnection) -> str:
     """What the kept months were computed with besides the entries."""
     row = conn.execute("select reporting_timezone from staging.settings").fetchone()
-    parts = [(FOLDER / "month_hours.sql").read_text(), KEYED.read_text(),
+    parts = [(FOLDER / "month_hours.sql").read_text(), *(path.read_text() for path in KEY_MODELS),
              *(path.read_text() for path in macro_paths()), str(row[0] if row else "")]
     return hashlib.sha256("\0".join(parts).encode()).hexdigest()
 

@@ -1,8 +1,8 @@
 -- grain: one row per month of the build's periods (wrk_periods) closed by `as_of`.
 -- rule: what a month's hours depend on among the time entries: the entries that can overlap it
 -- (starting from the longest counted entry before its first instant to its end, in the reporting
--- time zone), as their number and the sum of a hash of each one's resolution key, start and stop
--- (docs/architecture.md, Hours as a cube). A landed, re-landed or deleted entry changes its
+-- time zone), as their number and the sum of a hash of each one's key hash (typed staging's),
+-- start and stop (docs/architecture.md, Hours as a cube). A landed, re-landed or deleted entry changes its
 -- month's fingerprint, and the hours cube recomputes that month. Entries are read between
 -- $entries_from and $entries_to, constants that reach the typed staging scans.
 with settings as (
@@ -28,7 +28,7 @@ months as (
 ),
 
 entries as (
-    select start_at, hash(entry_key, start_at, stop_at) as entry_hash
+    select start_at, hash(key_hash, start_at, stop_at) as entry_hash
     from intermediate.int_time_entries__keyed
     where start_at >= $entries_from and start_at < $entries_to
 ),
