@@ -10,7 +10,9 @@ the old periods or the new ones, and a re-run never duplicates.
 While the working models run, the build's entry window is set (`set_entry_window`): the time-entry
 models then read from the typed staging tables only the entries that can overlap the periods
 built, instead of every entry in history (docs/performance.md, Incremental marts). The marts
-themselves run without it, so the quarantine still sees every rejected entry.
+themselves run without it, so the quarantine still sees every rejected entry. Before that, the
+hours cube kept between builds is brought up to date for the build's closed months
+(warehouse/hours_cube.py), so `wrk_entry_months` splits only the month of `as_of` from entries.
 """
 
 from __future__ import annotations
