@@ -36,16 +36,17 @@ KEY_MODELS = (ROOT / "intermediate" / "int_time_entries__keyed.sql",
               ROOT / "staging" / "stg_clockify__time_entries.sql")
 
 
-def ensure_tables(conn: duckdb.DuckDBPyConnection) -> None:
+KEY_TYPE = ("struct(source varchar, user_id varchar, project_id varchar, tag_ids varchar[], "
+            "description varchar, entry_type varchar)")  # int_time_entries__keyed's entry_key
+
+
+def ensure_tables(conn: duckdb.DuckDBPyConnection, key_type: str = KEY_TYPE) -> None:
     """The cube and its months, empty in a new warehouse (every month is then split fresh)."""
     conn.execute("create schema if not exists staging")
     conn.execute(f"""
         create table if not exists {CUBE} (
             month_start date not null, key_hash ubigint not null,
-            entry_key struct(source varchar, user_id varchar, project_id varchar,
-                             tag_ids varchar[], description varchar, entry_type varchar)
-                not null,
-            milliseconds bigint not null
+            entry_key {key_type} not null, milliseconds bigint not null
         )""")
     conn.execute(f"""
         create table if not exists {MONTHS} (
@@ -62,10 +63,24 @@ def definition(conn: duckdb.DuckDBPyConnection) -> str:
     return hashlib.sha256("\0".join(parts).encode()).hexdigest()
 
 
+def _match_key_type(conn: duckdb.DuckDBPyConnection) -> None:
+    """A key whose fields changed (the key's model, or a relation standing for it) makes the
+    kept keys another type: the cube is made anew, empty, with the key's type."""
+    row = conn.execute("describe select entry_key from intermediate.int_time_entries__keyed"
+                       ).fetchone()
+    wanted = str(row[1]) if row else KEY_TYPE
+    kept = {name: kind for name, kind, *_ in conn.execute(f"describe {CUBE}").fetchall()}
+    if kept.get("entry_key") != wanted:
+        conn.execute(f"drop table {CUBE}")
+        conn.execute(f"drop table {MONTHS}")
+        ensure_tables(conn, wanted)
+
+
 def refresh(conn: duckdb.DuckDBPyConnection, as_of: datetime) -> list[str]:
     """Bring the cube's months of the build (`wrk_periods`) closed by `as_of` up to date with
     the entries, in the caller's transaction; returns the months recomputed (ISO dates)."""
     ensure_tables(conn)
+    _match_key_type(conn)
     digest = definition(conn)
     if conn.execute(f"select count(*) from {MONTHS} where definition <> $d",
                     {"d": digest}).fetchone()[0]:
