@@ -18,6 +18,7 @@ the macros, the time-entry key's models (typed staging hashes it) or the reporti
 from __future__ import annotations
 
 import hashlib
+from contextlib import suppress
 from datetime import datetime
 
 import duckdb
@@ -34,8 +35,6 @@ STALE = "hours_cube_stale"  # the months a refresh recomputes (a temporary table
 KEY_MODELS = (ROOT / "intermediate" / "int_time_entries__keyed.sql",
               ROOT / "staging" / "stg_toggl__time_entries.sql",
               ROOT / "staging" / "stg_clockify__time_entries.sql")
-
-
 KEY_TYPE = ("struct(source varchar, user_id varchar, project_id varchar, tag_ids varchar[], "
             "description varchar, entry_type varchar)")  # int_time_entries__keyed's entry_key
 
@@ -115,4 +114,7 @@ def refresh(conn: duckdb.DuckDBPyConnection, as_of: datetime) -> list[str]:
                      f"from {STALE}", {"d": digest})
         return [month.isoformat() for month in stale]
     finally:
-        conn.execute(f"drop table if exists temp.{STALE}")
+        # After an error the transaction is aborted, and its rollback drops the table anyway:
+        # the error raised is the block's own.
+        with suppress(duckdb.Error):
+            conn.execute(f"drop table if exists temp.{STALE}")
