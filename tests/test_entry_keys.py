@@ -66,6 +66,10 @@ def connect(*, initech_landed: bool, colliding_hashes: bool = False
                  "from staging.stg_toggl__time_entries")
     conn.executemany("insert into staging.stg_toggl__time_entries values "
                      "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", ENTRIES)
+    for vendor in ("toggl", "clockify"):  # computed when typed (stg_*__time_entries.sql)
+        conn.execute(f"alter table staging.stg_{vendor}__time_entries add column key_hash ubigint")
+        conn.execute(f"update staging.stg_{vendor}__time_entries set key_hash = hash(entry_key("
+                     "source, user_id, project_id, tag_ids, description, entry_type))")
     for vendor in ("toggl", "clockify"):
         conn.execute(f"create table staging.stg_{vendor}__projects (project_id varchar, "
                      "project_name varchar, client_id varchar)")

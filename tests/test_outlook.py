@@ -157,6 +157,15 @@ def build(fitted: RetentionFit, database: str = ":memory:", march: bool = True,
         if rows:
             conn.executemany(f"insert into {table} values ({', '.join('?' for _ in rows[0])})",
                              rows)
+    # The outlook reads entries through their resolution keys: here each entry is its own key.
+    conn.execute("""create table intermediate.int_time_entries__keyed as
+        select entry_id, start_at, stop_at, {'entry_id': entry_id} as entry_key,
+               hash(entry_key) as key_hash
+        from intermediate.int_time_entries__counted""")
+    conn.execute("""create table intermediate.int_time_entries__resolved as
+        select key_hash, entry_key, csm_id, account_id, activity, is_leave, in_population
+        from intermediate.int_time_entries__keyed
+        inner join intermediate.int_time_entries__counted using (entry_id)""")
     conn.execute("create view intermediate.int_feedback__nps_scores as\n" + (
         ROOT / "intermediate" / "int_feedback__nps_scores.sql").read_text())
     conn.executemany("insert into raw._windows values (?, ?, ?, ?, ?, ?)", pulled_windows(march))

@@ -10,7 +10,9 @@ the old periods or the new ones, and a re-run never duplicates.
 While the working models run, the build's entry window is set (`set_entry_window`): the time-entry
 models then read from the typed staging tables only the entries that can overlap the periods
 built, instead of every entry in history (docs/performance.md, Incremental marts). The marts
-themselves run without it, so the quarantine still sees every rejected entry.
+themselves run without it, so the quarantine still sees every rejected entry. Before that, the
+hours cube kept between builds is brought up to date for the build's closed months
+(warehouse/hours_cube.py), so `wrk_entry_months` splits only the month of `as_of` from entries.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ import duckdb
 from transforms.graph import Model, ModelGraph, model_graph
 from warehouse.columns import comment_marts
 from warehouse.drivers import write_retention_drivers
+from warehouse.hours_cube import refresh as refresh_hours_cube
 from warehouse.outlook import MARTS as OUTLOOK_MARTS
 from warehouse.outlook import build_outlook
 from warehouse.sql import run, transaction
@@ -34,6 +37,7 @@ MART_TABLES = tuple(m.name for m in model_graph().layer("marts") if m.replaces =
 WHOLE_TABLES = tuple(m.name for m in model_graph().layer("marts") if m.replaces == "table")
 LINEAGE_COLUMNS = ("as_of", "loaded_at", "run_id")
 PERIODS = "wrk_periods"  # the periods a build replaces; every working model but it reads them
+CUBE_READER = "wrk_entry_months"  # reads the hours cube kept between builds (hours_cube.py)
 # The session variables the macro in_entry_window reads (transforms/macros/entries.sql).
 WINDOW_VARIABLES = ("entry_window_from", "entry_window_to")
 
@@ -72,6 +76,8 @@ def build_month_marts(
             for model in working:
                 run(conn, f"create or replace temp table {model.name} as\n{model.sql}", params)
                 if model.name == PERIODS:
+                    if any(m.name == CUBE_READER for m in working):
+                        refresh_hours_cube(conn, as_of)  # its closed months, before the window
                     set_entry_window(conn)
                 _drop_read_out(conn, model, last_readers)
             clear_entry_window(conn)  # the quarantine mart reads every rejected entry

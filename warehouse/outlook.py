@@ -11,6 +11,8 @@ their inputs are checked here, as the drivers' units are, rather than by the mod
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 
 import duckdb
@@ -48,7 +50,9 @@ def build_outlook(conn: duckdb.DuckDBPyConnection, fitted: RetentionFit, run_id:
     params = {"as_of": as_of, "run_id": run_id}
     try:
         for name in TEMPORARY:
-            run(conn, f"create or replace temp table {name} as\n{outlook_sql(name)}", params)
+            with entry_window(conn, as_of):
+                run(conn, f"create or replace temp table {name} as\n{outlook_sql(name)}",
+                    params)
         write_scores(conn, fitted)
         written = {}
         for name in MARTS:
@@ -61,6 +65,23 @@ def build_outlook(conn: duckdb.DuckDBPyConnection, fitted: RetentionFit, run_id:
     finally:
         for name in (*TEMPORARY, SCORES):
             conn.execute(f"drop table if exists temp.{name}")
+
+
+@contextmanager
+def entry_window(conn: duckdb.DuckDBPyConnection, as_of: datetime) -> Iterator[None]:
+    """The time-entry models read only the entries that start in the year before `as_of` (less
+    the longest entry that counts): the outlook's inputs reach back 12 months at most (onboarding
+    hours; the hours of the three months before), so it never resolves nor reads every entry in
+    history (the window variables of in_entry_window, transforms/macros/entries.sql)."""
+    conn.execute("set variable entry_window_from = "
+                 "cast($as_of as timestamptz) - interval 12 month - max_entry_length()",
+                 {"as_of": as_of})
+    conn.execute("set variable entry_window_to = cast($as_of as timestamptz)", {"as_of": as_of})
+    try:
+        yield
+    finally:
+        conn.execute("reset variable entry_window_from")
+        conn.execute("reset variable entry_window_to")
 
 
 def write_scores(conn: duckdb.DuckDBPyConnection, fitted: RetentionFit) -> None:

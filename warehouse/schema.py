@@ -19,6 +19,8 @@ from connectors.streams import Stream
 from pipelines.settings import Settings
 from transforms import VIEW_LAYERS, macro_paths
 from transforms.graph import model_graph
+from warehouse.hours_cube import TABLES as HOURS_CUBE_TABLES
+from warehouse.hours_cube import ensure_tables as ensure_hours_cube
 from warehouse.sql import transaction
 from warehouse.staging import PIPELINE_RAW_TABLES, ensure_current, record_table
 
@@ -68,6 +70,7 @@ def ensure_schemas(conn: duckdb.DuckDBPyConnection) -> None:
             snapshot_date date not null, source varchar not null, account_ref varchar not null,
             owner_ref varchar, run_id varchar not null
         )""")
+    ensure_hours_cube(conn)  # the hours per (month, key) kept between marts builds
 
 
 def ensure_raw_table(conn: duckdb.DuckDBPyConnection, stream: Stream) -> str:
@@ -112,7 +115,7 @@ def _sql_type(kind: Any) -> str:
 def pipeline_tables(streams: list[Stream]) -> set[str]:
     """The tables the pipeline itself creates, which models may read besides other models."""
     return ({f"raw.{stream.table}" for stream in streams}
-            | PIPELINE_RAW_TABLES | {"staging.settings"}
+            | PIPELINE_RAW_TABLES | HOURS_CUBE_TABLES | {"staging.settings"}
             | {f"staging.{name}" for name in SETTINGS_TABLES})
 
 

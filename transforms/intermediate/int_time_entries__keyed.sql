@@ -2,7 +2,8 @@
 -- rule: every rule that places an entry's hours (its account, activity, person, leave and
 -- population, docs/metrics.md, Hours; Who is a CSM) reads only its resolution key: source, user,
 -- project, tags, description and type (`entry_key`), of which there are a few thousand against
--- millions of entries; `key_hash` is its hash, for joins, which also compare `entry_key` (a
+-- millions of entries; `key_hash` is its hash, computed when the entry was typed (typed staging),
+-- for joins, which also compare `entry_key` (a
 -- struct, never NULL, compared field by field with NULL fields equal), so two keys with the same
 -- hash never merge (int_time_entries__keys resolves each key once). A marts
 -- build reads only the entries of its window (in_entry_window, macros/entries.sql).
@@ -18,11 +19,11 @@ clockify as (
 
 entries as (
     select entry_id, source, user_id, project_id, tag_ids, description, entry_type, start_at,
-           stop_at
+           stop_at, key_hash
     from toggl
     union all
     select entry_id, source, user_id, project_id, tag_ids, description, entry_type, start_at,
-           stop_at
+           stop_at, key_hash
     from clockify
 ),
 
@@ -31,9 +32,8 @@ final as (
         entry_id,
         start_at,
         stop_at,
-        {'source': source, 'user_id': user_id, 'project_id': project_id, 'tag_ids': tag_ids,
-         'description': description, 'entry_type': entry_type} as entry_key,
-        hash(entry_key) as key_hash
+        entry_key(source, user_id, project_id, tag_ids, description, entry_type) as entry_key,
+        key_hash
     from entries
 )
 

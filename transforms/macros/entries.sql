@@ -23,6 +23,14 @@ create or replace macro entry_reject_reason(start_at, stop_at) as
         when stop_at - start_at > max_entry_length() then 'longer than 24 hours'
     end;
 
+-- A time entry's resolution key (docs/architecture.md, Hours as a cube): every rule that places
+-- its hours reads only these fields. Typed staging carries its hash (`key_hash`, computed when a
+-- record is typed); int_time_entries__keyed builds the key itself beside it.
+create or replace macro entry_key(source, user_id, project_id, tag_ids, description,
+                                  entry_type) as
+    {'source': source, 'user_id': user_id, 'project_id': project_id, 'tag_ids': tag_ids,
+     'description': description, 'entry_type': entry_type};
+
 -- Whether two rows carry the same resolution key (docs/architecture.md, Hours as a cube): the
 -- hash finds the candidates, the key itself decides, so two keys whose hashes collide never
 -- merge. Used as a join condition between rows passed by their aliases.

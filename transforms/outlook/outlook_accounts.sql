@@ -38,9 +38,30 @@ people as (
     select * from intermediate.int_people__csms
 ),
 
-entries as (
-    select * from intermediate.int_time_entries__counted
+-- The counted entries of the CSM population, read through their resolution keys (resolved once
+-- per key), and only those of the year before $as_of: warehouse/outlook.py sets the entry window
+-- to it, so neither the keys nor the entries of all history are read (docs/architecture.md,
+-- Hours as a cube).
+keys as (
+    select * from intermediate.int_time_entries__resolved
     where in_population
+),
+
+keyed as (
+    select * from intermediate.int_time_entries__keyed
+    where stop_at is not null and entry_reject_reason(start_at, stop_at) is null
+),
+
+entries as (
+    select
+        keys.csm_id,
+        keys.account_id,
+        keys.activity,
+        keys.is_leave,
+        keyed.start_at,
+        keyed.stop_at
+    from keyed
+    inner join keys on same_key(keys, keyed)
 ),
 
 nps_responses as (

@@ -3,6 +3,8 @@
 -- Durations arrive as ISO-8601 (`PT2H54M`); an entry with a duration but no end ends there.
 -- Each record is parsed once, into the fields read (`->>` would parse it once a field): the
 -- widest staging table, typed as it lands (docs/performance.md).
+-- `key_hash` is the hash of the entry's resolution key (macro entry_key), computed once, when
+-- the record is typed: int_time_entries__keyed joins on it and on the key itself.
 with source as (
     select * from raw.clockify__time_entries
 ),
@@ -33,7 +35,7 @@ parsed as (
     from fields
 ),
 
-final as (
+typed as (
     select
         _pk,
         prefixed_id('clockify', r.id) as entry_id,
@@ -51,6 +53,14 @@ final as (
         upper(coalesce(r.type, 'REGULAR')) as entry_type
     from parsed
     where _deleted_at is null
+),
+
+final as (
+    select
+        *,
+        hash(entry_key(source, user_id, project_id, tag_ids, description, entry_type))
+            as key_hash
+    from typed
 )
 
 select * from final

@@ -2,6 +2,8 @@
 -- less those deleted in Toggl.
 -- rule: a running entry has no stop (and a negative duration); it is not counted until stopped.
 -- Each record is parsed once, into the fields read (docs/performance.md).
+-- `key_hash` is the hash of the entry's resolution key (macro entry_key), computed once, when
+-- the record is typed: int_time_entries__keyed joins on it and on the key itself.
 with source as (
     select * from raw.toggl__time_entries
 ),
@@ -16,7 +18,7 @@ fields as (
     from source
 ),
 
-final as (
+typed as (
     select
         _pk,
         prefixed_id('toggl', r.id) as entry_id,
@@ -30,6 +32,14 @@ final as (
         'REGULAR' as entry_type
     from fields
     where _deleted_at is null
+),
+
+final as (
+    select
+        *,
+        hash(entry_key(source, user_id, project_id, tag_ids, description, entry_type))
+            as key_hash
+    from typed
 )
 
 select * from final
