@@ -27,7 +27,7 @@ INTERMEDIATE = ("int_accounts__by_name", "int_activities__project_names",
                 "int_time_entries__keyed", "int_time_entries__keys", "int_time_entries__accounts",
                 "int_time_entries__activities", "int_time_entries__resolved",
                 "int_time_entries__unified")
-WORKING = ("wrk_entry_keys", "wrk_entry_months", "wrk_entry_periods")
+WORKING = ("wrk_months", "wrk_entry_keys", "wrk_entry_months", "wrk_entry_periods")
 HOUR = 3_600_000
 
 

@@ -48,7 +48,7 @@ def test_every_project_model_runs_after_the_models_it_reads() -> None:
         "wrk_csm_hours") < order.index("marts.csm_period_metrics") < order.index(
         "marts.team_period_metrics")  # the team's cost is the sum of its people's rows
     assert {m.name for m in graph.layer("working")} == {
-        "wrk_periods", "wrk_entry_keys", "wrk_entry_months", "wrk_entry_periods",
+        "wrk_periods", "wrk_months", "wrk_entry_keys", "wrk_entry_months", "wrk_entry_periods",
         "wrk_onboardings",
         "wrk_account_periods", "wrk_csm_hours",
         "wrk_csm_capacity", "wrk_touchpoints", "wrk_inbound_messages", "wrk_touchpoint_periods",

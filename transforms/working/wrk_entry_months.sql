@@ -4,17 +4,13 @@
 -- Running and rejected entries are left out (docs/metrics.md, Hours; Periods). Lengths are whole
 -- milliseconds, which add up exactly, so every quarter, year and trailing twelve months is the
 -- sum of its months (wrk_entry_periods, wrk_csm_hours): their boundaries are month instants. The
--- months are every month of the build's periods begun by `as_of`; an entry finds its key by the
--- key's hash and the key itself (wrk_entry_keys). A month closed by `as_of` that the hours cube
--- kept between builds (staging._hours_cube, brought up to date with the entries before the
--- working models run, warehouse/hours_cube.py) is read from it; only the others (the month of
--- `as_of`, or every month where nothing is kept) are split from entries here.
+-- months are every month of the build's periods begun by `as_of` (wrk_months); an entry finds
+-- its key by the key's hash and the key itself (wrk_entry_keys). A month closed by `as_of` that
+-- the hours cube kept between builds (staging._hours_cube, brought up to date with the entries
+-- before the working models run, warehouse/hours_cube.py) is read from it; only the others (the
+-- month of `as_of`, or every month where nothing is kept) are split from entries here.
 with settings as (
     select * from staging.settings
-),
-
-periods as (
-    select * from wrk_periods
 ),
 
 keys as (
@@ -30,16 +26,7 @@ kept as (
 ),
 
 months as (
-    select
-        cast(month_start as date) as month_start,
-        local_midnight(month_start, settings.reporting_timezone) as start_instant,
-        least(local_midnight(month_start + interval 1 month, settings.reporting_timezone),
-              (select max(as_of) from periods)) as end_instant
-    from range((select cast(min(period_start) as timestamp) from periods),
-               (select cast(max(period_end) as timestamp) from periods),
-               interval 1 month) as spine(month_start)
-    cross join settings
-    where local_midnight(month_start, settings.reporting_timezone) < (select max(as_of) from periods)
+    select * from wrk_months
 ),
 
 -- Months closed by `as_of` whose hours the cube keeps: measured to their end either way.

@@ -13,6 +13,10 @@ periods as (
     select * from wrk_periods
 ),
 
+measured_to as (
+    select max(as_of) as as_of from periods
+),
+
 spine as (
     select cast(month_start as date) as month_start
     from range((select cast(min(period_start) as timestamp) from periods),
@@ -25,10 +29,11 @@ final as (
         spine.month_start,
         local_midnight(spine.month_start, settings.reporting_timezone) as start_instant,
         least(local_midnight(spine.month_start + interval 1 month, settings.reporting_timezone),
-              $as_of) as end_instant
+              measured_to.as_of) as end_instant
     from spine
     cross join settings
-    where local_midnight(spine.month_start, settings.reporting_timezone) < $as_of
+    cross join measured_to
+    where local_midnight(spine.month_start, settings.reporting_timezone) < measured_to.as_of
 )
 
 select * from final
