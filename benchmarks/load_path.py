@@ -116,7 +116,7 @@ def main(count: int, folder: Path, compare_only: bool) -> dict[str, Any]:
     def connect() -> AbstractContextManager[duckdb.DuckDBPyConnection]:
         return duckdb.connect(str(path), config={"memory_limit": DEFAULT_MEMORY_LIMIT})
 
-    options = PullOptions(staging_folder=str(folder), memory_limit=DEFAULT_MEMORY_LIMIT)
+    options = PullOptions(staging_folder=str(folder))
     started, cpu = time.monotonic(), time.process_time()
     stats = pull_stream(stream, GeneratedEntries(count), connect, "bench", [window], options)
     landing = time.monotonic() - started - making
