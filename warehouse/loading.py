@@ -131,6 +131,7 @@ def land(
     stream)."""
     if (write_mode or stream.write_mode) == "replace_window" and window is None:
         raise ValueError(f"{stream.table} is windowed: a window is required")
+    prepared(conn, stream)
     with stage(stream, pages, write_mode, staging_folder or _beside(conn)) as staged:
         return land_staged(conn, staged, run_id, window, allow_mass_delete)
 
