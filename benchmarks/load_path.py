@@ -17,7 +17,7 @@ import json
 import sys
 import time
 from collections.abc import Iterator
-from contextlib import AbstractContextManager
+from contextlib import nullcontext
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -112,13 +112,13 @@ def main(count: int, folder: Path, compare_only: bool) -> dict[str, Any]:
     path.unlink(missing_ok=True)
     stream = STREAMS["time_entries"]
     window = Window(START - timedelta(days=1), START + timedelta(days=3 * 366))
-    # The pipeline's own connection settings (pipelines/resources.py).
-    def connect() -> AbstractContextManager[duckdb.DuckDBPyConnection]:
-        return duckdb.connect(str(path), config={"memory_limit": DEFAULT_MEMORY_LIMIT})
-
+    # As the raw step lands: one connection with the pipeline's settings for the step's writes,
+    # closed (and checkpointed) when it ends (pipelines/resources.py, `shared_writes`).
     options = PullOptions(staging_folder=str(folder))
     started, cpu = time.monotonic(), time.process_time()
-    stats = pull_stream(stream, GeneratedEntries(count), connect, "bench", [window], options)
+    with duckdb.connect(str(path), config={"memory_limit": DEFAULT_MEMORY_LIMIT}) as conn:
+        stats = pull_stream(stream, GeneratedEntries(count), lambda: nullcontext(conn),
+                            "bench", [window], options)
     landing = time.monotonic() - started - making
     landing_cpu = time.process_time() - cpu - making_cpu
     report: dict[str, Any] = {
