@@ -26,8 +26,9 @@ import duckdb
 import orjson
 
 from connectors.clockify.streams import STREAMS
-from connectors.pages import RawPage, array_page
+from connectors.pages import RawPage, array_page, warm
 from connectors.streams import Stream, Window
+from transforms.graph import model_graph
 from warehouse.locations import DEFAULT_MEMORY_LIMIT
 from warehouse.pull import PullOptions, pull_stream
 
@@ -87,6 +88,7 @@ class GeneratedEntries:
         self.count = count
         self.request_count = 0
         self.http_seconds = 0.0  # no API: the records are made here
+        warm()  # as the connectors' constructors do
 
     def read(self, stream: Stream, window: Window | None = None,
              since: str | None = None) -> Iterator[RawPage]:
@@ -115,6 +117,9 @@ def main(count: int, folder: Path, compare_only: bool) -> dict[str, Any]:
     # As the raw step lands: one connection with the pipeline's settings for the step's writes,
     # closed (and checkpointed) when it ends (pipelines/resources.py, `shared_writes`).
     options = PullOptions(staging_folder=str(folder))
+    # Loaded before any step runs, as the code location loads it (pipelines/definitions.py):
+    # not a cost of landing.
+    model_graph()
     started, cpu = time.monotonic(), time.process_time()
     with duckdb.connect(str(path), config={"memory_limit": DEFAULT_MEMORY_LIMIT}) as conn:
         stats = pull_stream(stream, GeneratedEntries(count), lambda: nullcontext(conn),

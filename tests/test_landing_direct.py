@@ -58,3 +58,14 @@ def test_a_page_cut_short_leaves_the_connection_clean_for_the_next_landing(
                         "where _deleted_at is null").fetchone() == (4, "first")
     stats = land(conn, ENTRIES, [page(range(0, 6))], "again", JAN)  # same connection
     assert (stats.rows_written, stats.deleted) == (6, 0)
+
+
+def test_a_warehouse_table_named_like_the_landing_s_own_is_left_alone(
+        conn: duckdb.DuckDBPyConnection) -> None:
+    for name in ("landing", "landing_once", "staging_slice"):
+        conn.execute(f"create table {name} as select 'mine' as x")
+    conn.execute("create view landed as select 'mine' as x")
+    land(conn, ENTRIES, [page(range(0, 3)), page(range(2, 4))], "run", JAN)  # e2 twice
+    for name in ("landing", "landing_once", "staging_slice", "landed"):
+        assert conn.execute(f"select x from main.{name}").fetchall() == [("mine",)], name
+    assert conn.execute("select count(*) from raw.test__entries").fetchone() == (4,)

@@ -239,11 +239,12 @@ def land_staged(conn: duckdb.DuckDBPyConnection, staged: Staged, run_id: str,
                 run(conn, "insert into raw._windows values ($source, $stream, $window_start, "
                     "$window_end, now(), $run_id)", params)
     finally:
-        conn.execute(f"drop table if exists {staging.SLICE}")
-        conn.execute("drop view if exists landed")
-        conn.execute("drop view if exists landed_all")
-        conn.execute("drop table if exists landing_once")
-        conn.execute("drop table if exists landing")
+        # Qualified: a table of the warehouse's own by one of these names is never dropped.
+        conn.execute(f"drop table if exists temp.{staging.SLICE}")
+        conn.execute("drop view if exists temp.landed")
+        conn.execute("drop view if exists temp.landed_all")
+        conn.execute("drop table if exists temp.landing_once")
+        conn.execute("drop table if exists temp.landing")
     return stats
 
 
