@@ -148,7 +148,7 @@ class _SharedWriter:
     """One warehouse file's write lock, and the connection `shared_writes` keeps open."""
 
     def __init__(self) -> None:
-        self.lock = threading.RLock()  # reentrant: a session may start while a write holds it
+        self.lock = threading.Lock()
         self.conn: duckdb.DuckDBPyConnection | None = None
         self.sessions = 0
         self._timer: threading.Timer | None = None
