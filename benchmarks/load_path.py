@@ -120,9 +120,10 @@ def main(count: int, folder: Path, compare_only: bool) -> dict[str, Any]:
     # Loaded before any step runs, as the code location loads it (pipelines/definitions.py):
     # not a cost of landing.
     model_graph()
+    source = GeneratedEntries(count)
     started, cpu = time.monotonic(), time.process_time()
     with duckdb.connect(str(path), config={"memory_limit": DEFAULT_MEMORY_LIMIT}) as conn:
-        stats = pull_stream(stream, GeneratedEntries(count), lambda: nullcontext(conn),
+        stats = pull_stream(stream, source, lambda: nullcontext(conn),
                             "bench", [window], options)
     landing = time.monotonic() - started - making
     landing_cpu = time.process_time() - cpu - making_cpu
