@@ -9,7 +9,9 @@ asset key (`raw/<source>/<stream>`), metadata and key check; both steps can be s
 pulls on its own thread (its streams one after another), so a run waits for its slowest source,
 not the sum; the writes are serialised by the warehouse's write lock
 (`WarehouseResource.write_connection`), held only to read a cursor, land a staged window, or
-judge the keys. All Dagster calls (logs, results) happen on the step's own thread.
+judge the keys, and share one connection for the step (`shared_writes`: the file is opened
+once, not once a stream), each write its own transaction. All Dagster calls (logs,
+results) happen on the step's own thread.
 
 Incremental (merge) streams read from their stored cursor; run config `full_refresh: true`
 pulls the selected ones whole and replaces their tables. A pull that would delete more than half
@@ -176,18 +178,20 @@ def run_pulls(context: AssetExecutionContext, pulls: list[SourcePull],
                 args=(pull, warehouse, settings, config, context.run_id, time_window,
                       lambda level, message: logs.put((level, message))))
             threads.append(thread)
-    for thread in threads:
-        thread.start()
-    watcher = threading.Thread(target=lambda: ([t.join() for t in threads], logs.put(None)),
-                               daemon=True)
-    watcher.start()
-    # Dagster is called from this thread only: the pulls' logs arrive through the queue.
-    while (entry := logs.get()) is not None:
-        level, message = entry
-        getattr(context.log, level)(message)
-    landed = [stream for pull in pulls for stream in pull.streams
-              if pull.skipped or stream.name in pull.totals]
-    checks = keys_unique(warehouse, [s for s in landed + alone if raw_key(s) in judged])
+    # The step's writes share one warehouse connection (pipelines/resources.py).
+    with warehouse.shared_writes():
+        for thread in threads:
+            thread.start()
+        watcher = threading.Thread(target=lambda: ([t.join() for t in threads], logs.put(None)),
+                                   daemon=True)
+        watcher.start()
+        # Dagster is called from this thread only: the pulls' logs arrive through the queue.
+        while (entry := logs.get()) is not None:
+            level, message = entry
+            getattr(context.log, level)(message)
+        landed = [stream for pull in pulls for stream in pull.streams
+                  if pull.skipped or stream.name in pull.totals]
+        checks = keys_unique(warehouse, [s for s in landed + alone if raw_key(s) in judged])
     for pull in pulls:
         for stream in pull.streams:
             check = [checks[stream.table]] if stream.table in checks else []
@@ -231,7 +235,7 @@ def _pull_one(stream: Stream, source: Any, warehouse: WarehouseResource, setting
                if time_window is not None else None)
     options = PullOptions(
         full_refresh=config.full_refresh, allow_mass_delete=config.allow_mass_delete,
-        staging_folder=warehouse.staging_folder, memory_limit=warehouse.memory_limit,
+        staging_folder=warehouse.staging_folder,
         owner_path=settings.owner_path(stream.source) if stream.snapshots_ownership else None)
 
     def landed(window: Window | None, stats: LandingStats) -> None:

@@ -24,10 +24,9 @@ from warehouse.locations import DEFAULT_MEMORY_LIMIT, is_motherduck
 # step of an overlapping run waits for the slot instead of failing on DuckDB's file lock
 # (docs/scheduling.md).
 WAREHOUSE_POOL = "warehouse"
-# One write lock per warehouse file in this process: the sources' pulls of a step run on
-# threads (pipelines/raw.py) and take it to read a cursor, land a window or judge keys.
-_WRITE_LOCKS: dict[str, threading.Lock] = {}
-_WRITE_LOCKS_GUARD = threading.Lock()
+# A step's shared write connection is closed after this long without a write, so a long wait
+# on an API (Toggl's pacing) leaves the file to other processes (docs/scaling.md).
+SHARED_IDLE_SECONDS = 2.0
 # Staging folders older than this were left by a killed process: removed.
 STALE_STAGING_SECONDS = 24 * 3600
 
@@ -105,17 +104,94 @@ class WarehouseResource(DuckDBResource):
     @contextmanager
     def write_connection(self) -> Iterator[duckdb.DuckDBPyConnection]:
         """A connection held by one thread of this process at a time: the pulls of several
-        sources on threads of one step land one after another, as steps did; between their
-        writes the file is closed, so another process can write it while they wait on APIs."""
-        with _write_lock(self.database), self.get_connection() as conn:
-            yield conn
+        sources on threads of one step land one after another, as steps did.
+
+        Inside `shared_writes` the writes reuse one open connection (opening the file, and
+        closing it, which checkpoints, cost more than landing a few changed rows); it is closed
+        after `SHARED_IDLE_SECONDS` without a write, so another process can write the file while
+        the pulls wait on APIs, and after a write that raised (the next one reopens it).
+        Outside, each write opens and closes the file."""
+        writer = _writer(self.database)
+        with writer.lock:
+            if not writer.sessions:
+                with self.get_connection() as conn:
+                    yield conn
+                return
+            writer.cancel_close()
+            if writer.conn is None:
+                writer.conn = self._connect()
+            try:
+                yield writer.conn
+            except BaseException:
+                writer.close()
+                raise
+            writer.close_when_idle(SHARED_IDLE_SECONDS)
+
+    @contextmanager
+    def shared_writes(self) -> Iterator[None]:
+        """Let this process's `write_connection`s on this file share one connection until the
+        block ends (a step's pulls and checks: pipelines/raw.py). Each write is still its own
+        transaction, so a failing write undoes only itself."""
+        writer = _writer(self.database)
+        with writer.lock:
+            writer.sessions += 1
+        try:
+            yield
+        finally:
+            with writer.lock:
+                writer.sessions -= 1
+                if not writer.sessions:
+                    writer.close()
 
 
-def _write_lock(database: str) -> threading.Lock:
-    with _WRITE_LOCKS_GUARD:
-        return _WRITE_LOCKS.setdefault(str(Path(database).resolve()) if database and
-                                       not is_motherduck(database) and database != ":memory:"
-                                       else database, threading.Lock())
+class _SharedWriter:
+    """One warehouse file's write lock, and the connection `shared_writes` keeps open."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.conn: duckdb.DuckDBPyConnection | None = None
+        self.sessions = 0
+        self._timer: threading.Timer | None = None
+
+    def cancel_close(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+
+    def close_when_idle(self, seconds: float) -> None:
+        self.cancel_close()
+        timer = threading.Timer(seconds, self._close_if_idle)
+        timer.daemon = True
+        self._timer = timer
+        timer.start()
+
+    def _close_if_idle(self) -> None:
+        # A write holding the lock now schedules its own close when it ends.
+        if self.lock.acquire(blocking=False):
+            try:
+                if self._timer is threading.current_thread():
+                    self.close()
+            finally:
+                self.lock.release()
+
+    def close(self) -> None:
+        self.cancel_close()
+        if self.conn is not None:
+            conn, self.conn = self.conn, None
+            conn.close()
+
+
+# One per warehouse file in this process: the sources' pulls of a step run on threads
+# (pipelines/raw.py) and take its lock to read a cursor, land a window or judge keys.
+_WRITERS: dict[str, _SharedWriter] = {}
+_WRITERS_GUARD = threading.Lock()
+
+
+def _writer(database: str) -> _SharedWriter:
+    key = (str(Path(database).resolve()) if database and not is_motherduck(database)
+           and database != ":memory:" else database)
+    with _WRITERS_GUARD:
+        return _WRITERS.setdefault(key, _SharedWriter())
 
 
 class SettingsResource(ConfigurableResource):

@@ -12,7 +12,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from pipelines.resources import WarehouseLocked, WarehouseResource
+from pipelines.resources import SHARED_IDLE_SECONDS, WarehouseLocked, WarehouseResource
 from sandbox.servers import Sandbox
 from tests.lock_holder import hold_lock, released_at
 from tests.tiny_company import tiny_company
@@ -73,8 +73,9 @@ def test_a_slow_pull_does_not_hold_the_warehouse(tmp_path: Path) -> None:
                 assert run.poll() is None, run.stderr.read() if run.stderr else ""
                 time.sleep(0.05)
             assert fakes.toggl.requests[path] == 1, "the run never asked for the projects"
-            # The run is waiting for the API: the warehouse is free to write.
-            with duckdb.connect(str(warehouse)) as conn:
+            # The run is waiting for the API: the warehouse is free to write, once the step's
+            # shared connection has gone unused for SHARED_IDLE_SECONDS.
+            with free_connection(warehouse, SHARED_IDLE_SECONDS + 2) as conn:
                 conn.execute("create table meanwhile as select 1 as x")
             assert run.poll() is None, "the slow request was over before the write"
             _, errors = run.communicate(timeout=120)
@@ -87,3 +88,13 @@ def test_a_slow_pull_does_not_hold_the_warehouse(tmp_path: Path) -> None:
     assert projects is not None and projects[0] == len(fakes.toggl.projects) > 0
 
 
+def free_connection(path: Path, within: float) -> duckdb.DuckDBPyConnection:
+    """A read-write connection to `path`, retried until another process lets the file go."""
+    deadline = time.monotonic() + within
+    while True:
+        try:
+            return duckdb.connect(str(path))
+        except duckdb.IOException:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.1)

@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import shutil
 import tempfile
+import weakref
 from collections.abc import Collection, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -51,7 +52,6 @@ from connectors.errors import SourceError, SourceLimitReached
 from connectors.pages import TOGGL_ROW_FIELDS, RawPage, Shape, dumps, repaired
 from connectors.streams import AnyPage, Stream, Window
 from warehouse import staging
-from warehouse.locations import DEFAULT_MEMORY_LIMIT
 from warehouse.schema import ensure_raw_table, ensure_schemas
 from warehouse.sql import literal, run, transaction
 
@@ -81,43 +81,38 @@ class LandingStats:
 
 @dataclass
 class Staged:
-    """A finished pull, waiting in its own DuckDB file to be landed."""
+    """A finished read: its pages as files, waiting to be landed (read by DuckDB then)."""
 
     stream: Stream
     mode: str
-    path: Path
+    folder: Path
+    files: dict[Shape, list[str]]  # each shape's page files, in the order read
     stats: LandingStats
 
 
 @contextmanager
 def stage(stream: Stream, pages: Iterable[AnyPage], write_mode: str | None = None,
-          folder: str | Path | None = None,
-          memory_limit: str = DEFAULT_MEMORY_LIMIT) -> Iterator[Staged]:
-    """Read every page into a staging DuckDB file under `folder` (the system's temporary
-    folder by default), deleted when the block ends. Holds no warehouse connection."""
+          folder: str | Path | None = None) -> Iterator[Staged]:
+    """Write every page to a folder under `folder` (the system's temporary folder by default),
+    deleted when the block ends. Opens no database: the pages are read by the warehouse's own
+    connection when they land (`land_staged`)."""
     mode = write_mode or stream.write_mode
     directory = Path(tempfile.mkdtemp(prefix=f"staging-{stream.table}-", dir=folder))
     try:
-        path = directory / "staged.duckdb"
         stats = LandingStats()
-        config = {"memory_limit": memory_limit, "temp_directory": str(directory / "spill")}
-        with duckdb.connect(str(path), config=config) as conn:
-            conn.execute("create table landing "
-                         "(_seq bigint, _pk varchar, _event_at timestamptz, _record json)")
-            files = _PageFiles(conn, directory / "pages", stream)
-            try:
-                for page in pages:
-                    stats.pages += 1
-                    files.add(page)
-            except SourceLimitReached as error:
-                if mode != "merge" or not error.resumable:
-                    # A partial full pull would delete what it did not reach; pages out of
-                    # cursor order (a Salesforce Bulk job's) would advance past unread records.
-                    raise
-                stats.limit_reached = str(error)
-            files.flush()
-            stats.records, stats.repaired = files.records, files.repaired
-        yield Staged(stream, mode, path, stats)
+        files = _PageFiles(directory / "pages")
+        try:
+            for page in pages:
+                stats.pages += 1
+                files.add(page)
+        except SourceLimitReached as error:
+            if mode != "merge" or not error.resumable:
+                # A partial full pull would delete what it did not reach; pages out of
+                # cursor order (a Salesforce Bulk job's) would advance past unread records.
+                raise
+            stats.limit_reached = str(error)
+        stats.repaired = files.repaired
+        yield Staged(stream, mode, directory, files.batch, stats)
     finally:
         shutil.rmtree(directory, ignore_errors=True)
 
@@ -136,11 +131,8 @@ def land(
     stream)."""
     if (write_mode or stream.write_mode) == "replace_window" and window is None:
         raise ValueError(f"{stream.table} is windowed: a window is required")
-    ensure_schemas(conn)
-    ensure_raw_table(conn, stream)
-    memory = conn.execute("select current_setting('memory_limit')").fetchone()
-    with stage(stream, pages, write_mode, staging_folder or _beside(conn),
-               memory[0] if memory else DEFAULT_MEMORY_LIMIT) as staged:
+    prepared(conn, stream)
+    with stage(stream, pages, write_mode, staging_folder or _beside(conn)) as staged:
         return land_staged(conn, staged, run_id, window, allow_mass_delete)
 
 
@@ -161,8 +153,7 @@ def land_staged(conn: duckdb.DuckDBPyConnection, staged: Staged, run_id: str,
     neither replaced nor marked deleted.
     """
     stream, mode, stats = staged.stream, staged.mode, staged.stats
-    ensure_schemas(conn)
-    table = ensure_raw_table(conn, stream)
+    table = prepared(conn, stream)
     params: dict[str, Any] = {"run_id": run_id,
                               "source": stream.source, "stream": stream.name,
                               "cursor_path": f"$.{stream.cursor_field}"}
@@ -179,20 +170,19 @@ def land_staged(conn: duckdb.DuckDBPyConnection, staged: Staged, run_id: str,
                           "in (select unnest($scope::varchar[])), false)")
     check_cursor = bool(stream.cursor_field) and mode == "merge"
 
-    conn.execute("detach database if exists staged")
-    conn.execute(f"attach {literal(str(staged.path))} as staged (read_only)")
     try:
         with transaction(conn):
+            stats.records = _read_pages(conn, staged)
             # A record read twice (an incremental boundary, a page that shifted) counts once,
             # as last read; most pulls have no such record, and then nothing is copied.
             # Records without a key are each kept (and quarantined), never folded into one.
             row = conn.execute("select count(_pk) - count(distinct _pk) "
-                               "from staged.landing").fetchone()
-            source = "staged.landing"
+                               "from landing").fetchone()
+            source = "landing"
             if row and row[0]:
                 conn.execute("""
                     create or replace temp table landing_once as
-                    select * from staged.landing
+                    select * from landing
                     qualify _pk is null or row_number() over (
                         partition by _pk order by _seq desc, rowid desc) = 1""")
                 source = "landing_once"
@@ -249,12 +239,34 @@ def land_staged(conn: duckdb.DuckDBPyConnection, staged: Staged, run_id: str,
                 run(conn, "insert into raw._windows values ($source, $stream, $window_start, "
                     "$window_end, now(), $run_id)", params)
     finally:
-        conn.execute(f"drop table if exists {staging.SLICE}")
-        conn.execute("drop view if exists landed")
-        conn.execute("drop view if exists landed_all")
-        conn.execute("drop table if exists landing_once")
-        conn.execute("detach database if exists staged")
+        # Qualified: a table of the warehouse's own by one of these names is never dropped.
+        conn.execute(f"drop table if exists temp.{staging.SLICE}")
+        conn.execute("drop view if exists temp.landed")
+        conn.execute("drop view if exists temp.landed_all")
+        conn.execute("drop table if exists temp.landing_once")
+        conn.execute("drop table if exists temp.landing")
     return stats
+
+
+def prepared(conn: duckdb.DuckDBPyConnection, stream: Stream) -> str:
+    """The stream's raw table, its schemas and the staging macros made sure of once per
+    connection (committed on their own: a landing that fails leaves them), not once a landing:
+    a step's streams share one connection (pipelines/resources.py)."""
+    done = _PREPARED.setdefault(conn, set())
+    table = f"raw.{stream.table}"
+    if "schemas" not in done:
+        ensure_schemas(conn)
+        staging.create_macros(conn)
+        done.add("schemas")
+    if table not in done:
+        ensure_raw_table(conn, stream)
+        done.add(table)
+    return table
+
+
+# What `prepared` made sure of, per open connection.
+_PREPARED: weakref.WeakKeyDictionary[duckdb.DuckDBPyConnection, set[str]] = (
+    weakref.WeakKeyDictionary())
 
 
 def _refresh_staging(conn: duckdb.DuckDBPyConnection, stream: Stream, mode: str, table: str,
@@ -263,12 +275,12 @@ def _refresh_staging(conn: duckdb.DuckDBPyConnection, stream: Stream, mode: str,
     row for a full pull; the upserted keys for an incremental one; the window's rows, those
     just marked deleted included, for a windowed one (warehouse/staging.py)."""
     if mode == "replace":
-        staging.refresh(conn, table, sliced=False)
+        staging.refresh(conn, table, sliced=False, macros=False)
         return
     touched = ("select _pk from landed" if mode == "merge"
                else f"select _pk from {table} where {in_window}")
     run(conn, f"create or replace temp table {staging.SLICE} as {touched}", params)
-    staging.refresh(conn, table, sliced=True)
+    staging.refresh(conn, table, sliced=True, macros=False)
 
 
 # An instant, and not one further ahead than clock skew explains.
@@ -390,32 +402,18 @@ def _quarantine(conn: duckdb.DuckDBPyConnection, stream: Stream, run_id: str,
 
 
 class _PageFiles:
-    """Pages written to files as they come, read into `landing` by DuckDB's readers.
+    """Pages written to files as they come: memory holds one page, the disk the pull's pages.
 
     A `RawPage` is written as the API sent it; a page a client handed over as dicts is written
-    once, as a JSON array, by orjson. Every ~`BATCH_BYTES` of pages, one statement a shape
-    reads them (in parallel, in C) into records with their key and instant, and the files go:
-    memory holds one page, the disk one batch. Each file is named by its page's number, which
-    orders records as they were read (`_seq`, then place in the page).
+    once, as a JSON array, by orjson. Each file is named by its page's number, which orders
+    records as they were read (`_seq`, then place in the page).
     """
 
-    BATCH_BYTES = 256 * 1024 * 1024
-
-    def __init__(self, conn: duckdb.DuckDBPyConnection, folder: Path, stream: Stream) -> None:
-        self.conn = conn
-        self.stream = stream
+    def __init__(self, folder: Path) -> None:
         self.folder = folder
         folder.mkdir()
-        key = f"$.{stream.primary_key}"
-        event = f"$.{stream.event_time_field}" if stream.event_time_field else None
-        # One parse of each record for both fields (a list of paths).
-        paths = f"[{literal(key)}, {literal(event)}]" if event else f"[{literal(key)}]"
-        self.fields = (f"json_extract_string(record, {paths})",
-                       "try_cast(v[2] as timestamptz)" if event else "null::timestamptz")
         self.number = 0
         self.batch: dict[Shape, list[str]] = {}
-        self.bytes = 0
-        self.records = 0
         self.repaired = 0
 
     def add(self, page: AnyPage) -> None:
@@ -430,9 +428,6 @@ class _PageFiles:
         file.write_bytes(body)
         self.number += 1
         self.batch.setdefault(shape, []).append(str(file))
-        self.bytes += len(body)
-        if self.bytes >= self.BATCH_BYTES:
-            self.flush()
 
     def _array(self, records: list[dict[str, Any]]) -> bytes:
         try:
@@ -449,27 +444,36 @@ class _PageFiles:
         self.repaired += sum(new != old for new, old in zip(fixed, records, strict=True))
         return dumps(fixed)
 
-    def flush(self) -> None:
-        key, event = self.fields
-        for shape, files in self.batch.items():
-            for source in ([files] if shape != "csv" else [[f] for f in files]):
-                try:
-                    row = run(self.conn, f"""
-                        insert into landing
-                        select parse_filename(filename, true)::bigint, nullif(v[1], ''),
-                               {event}, record
-                        from (select filename, record, {key} as v from ({_SHAPES[shape]}))""",
-                              {"files": source}).fetchone()
-                except duckdb.InvalidInputException as error:  # a body cut short, say
-                    raise SourceError(
-                        self.stream.source, f"{self.stream.name}: the API sent a body that is "
-                        f"not valid {'CSV' if shape == 'csv' else 'JSON'} (truncated?): "
-                        f"{str(error)[:300]}") from error
-                self.records += int(row[0]) if row else 0
-        for files in self.batch.values():
-            for file in files:
-                Path(file).unlink()
-        self.batch, self.bytes = {}, 0
+
+def _read_pages(conn: duckdb.DuckDBPyConnection, staged: Staged) -> int:
+    """Read the staged page files into the temporary table `landing` (spilled to disk beyond
+    the memory limit), each record with its key and instant, in one statement a shape (one a
+    file for CSV): DuckDB's readers parse them, in parallel, in C. Returns the records read."""
+    stream = staged.stream
+    key = f"$.{stream.primary_key}"
+    event = f"$.{stream.event_time_field}" if stream.event_time_field else None
+    # One parse of each record for both fields (a list of paths).
+    paths = f"[{literal(key)}, {literal(event)}]" if event else f"[{literal(key)}]"
+    instant = "try_cast(v[2] as timestamptz)" if event else "null::timestamptz"
+    conn.execute("create or replace temp table landing "
+                 "(_seq bigint, _pk varchar, _event_at timestamptz, _record json)")
+    records = 0
+    for shape, files in staged.files.items():
+        for source in ([files] if shape != "csv" else [[f] for f in files]):
+            try:
+                row = run(conn, f"""
+                    insert into landing
+                    select parse_filename(filename, true)::bigint, nullif(v[1], ''),
+                           {instant}, record
+                    from (select filename, record, json_extract_string(record, {paths}) as v
+                          from ({_SHAPES[shape]}))""", {"files": source}).fetchone()
+            except duckdb.InvalidInputException as error:  # a body cut short, say
+                raise SourceError(
+                    stream.source, f"{stream.name}: the API sent a body that is "
+                    f"not valid {'CSV' if shape == 'csv' else 'JSON'} (truncated?): "
+                    f"{str(error)[:300]}") from error
+            records += int(row[0]) if row else 0
+    return records
 
 
 # Each shape's records (connectors/pages.py), in page order then place in the page.

@@ -1,10 +1,11 @@
 """Pull one stream and land it: the whole job of a raw asset, as a plain function.
 
-`pull_stream` reads the stream's cursor, reads each window from the connector into a staging
-file (warehouse/loading.py's `stage`, outside the warehouse), lands it in one transaction
-(`land_staged`), snapshots account owners for a stream that declares it, and adds up what each
-window did. The warehouse is opened only to read the cursor and to land, never while the API is
-read (Toggl's pacing, long Retry-Afters): others can write it meanwhile. The Dagster asset
+`pull_stream` reads the stream's cursor, writes each window's pages from the connector to a
+staging folder (warehouse/loading.py's `stage`, outside the warehouse), lands them in one
+transaction (`land_staged`: DuckDB's readers read the page files into the warehouse), snapshots
+account owners for a stream that declares it, and adds up what each window did. The warehouse
+is used only to read the cursor and to land, never while the API is read (Toggl's pacing, long
+Retry-Afters): others can write it meanwhile. The Dagster asset
 (pipelines/raw.py), the tests and the benchmark all call this; no Dagster here.
 """
 
@@ -26,12 +27,11 @@ from warehouse.loading import (
     get_cursor,
     get_fields,
     land_staged,
+    prepared,
     set_fields,
     snapshot_ownership,
     stage,
 )
-from warehouse.locations import DEFAULT_MEMORY_LIMIT
-from warehouse.schema import ensure_raw_table, ensure_schemas
 
 Connect = Callable[[], AbstractContextManager[duckdb.DuckDBPyConnection]]
 COUNTS = ("pages", "records", "rows_written", "quarantined", "repaired", "deleted")
@@ -44,7 +44,6 @@ class PullOptions:
     full_refresh: bool = False  # pull an incremental stream whole and replace its table
     allow_mass_delete: bool = False  # the source really lost those records
     staging_folder: str | None = None  # None: the system's temporary folder
-    memory_limit: str = DEFAULT_MEMORY_LIMIT  # the staging file's DuckDB memory limit
     # Where a landed account record holds its owner (settings' `owner_path`), for a stream
     # that `snapshots_ownership`.
     owner_path: str | None = None
@@ -120,17 +119,17 @@ def pull_stream(stream: Stream, connector: Connector, connect: Connect, run_id: 
     fields_of = getattr(connector, "fields", None)
     fields = ",".join(fields_of(stream)) if fields_of and stream.write_mode == "merge" else None
     with connect() as conn:
-        ensure_schemas(conn)
-        ensure_raw_table(conn, stream)
+        prepared(conn, stream)
         since = get_cursor(conn, stream.source, stream.name) if incremental else None
         if since and fields is not None and get_fields(conn, stream.source, stream.name) != fields:
             since = None  # read every record once with the new fields, merged as usual
     for window in reads:
         pages = connector.read(stream, window, since=since)
         try:
-            # Pages are read into the staging file first; only then is the warehouse opened.
-            with stage(stream, pages, write_mode, options.staging_folder,
-                       options.memory_limit) as staged, connect() as conn:
+            # The pages are written to the staging folder first; only then is the warehouse
+            # opened (or its shared connection taken), and DuckDB reads them into it.
+            with stage(stream, pages, write_mode, options.staging_folder) as staged, \
+                    connect() as conn:
                 # A per-person read says whom it covered once its pages are staged.
                 scope = (connector.read_scope(stream)  # type: ignore[attr-defined]
                          if stream.scope_field else None)

@@ -100,7 +100,8 @@ def _sliced(model: Model, table: str) -> str:
     return pattern.sub(touched, model.sql)
 
 
-def _create_macros(conn: duckdb.DuckDBPyConnection) -> None:
+def create_macros(conn: duckdb.DuckDBPyConnection) -> None:
+    """The shared macros the models may use (`create or replace`)."""
     for path in macro_paths():  # `create or replace`: the models may use them
         conn.execute(path.read_text())
 
@@ -125,16 +126,18 @@ def _record(conn: duckdb.DuckDBPyConnection, model: Model, digest: str) -> None:
                  {"model": model.name, "digest": digest})
 
 
-def refresh(conn: duckdb.DuckDBPyConnection, table: str, sliced: bool) -> list[str]:
+def refresh(conn: duckdb.DuckDBPyConnection, table: str, sliced: bool,
+            macros: bool = True) -> list[str]:
     """Bring the staging tables of `table` (`raw.<stream>`) up to date with its raw rows, in the
     caller's transaction: with `sliced`, only the keys in the temporary table `staging_slice`
     (the rows a pull touched: their staging rows are replaced, or removed when the model no
     longer yields them); else whole. A table whose definition changed is rebuilt whole either
-    way. Returns the models refreshed (a model waiting for settings is skipped)."""
+    way. Returns the models refreshed (a model waiting for settings is skipped). `macros`: False
+    when the caller made them on this connection already (the loader, once a connection)."""
     _ensure_meta(conn)
     models = typed_models(table)
-    if models:
-        _create_macros(conn)
+    if models and macros:
+        create_macros(conn)
     done = []
     for model in models:
         digest = definition_hash(conn, model)
@@ -160,7 +163,7 @@ def ensure_current(conn: duckdb.DuckDBPyConnection) -> list[str]:
     """Rebuild whole every staging table that is missing or whose definition or settings
     changed; a current table is left as it is. Returns the tables rebuilt."""
     _ensure_meta(conn)
-    _create_macros(conn)
+    create_macros(conn)
     rebuilt = []
     for model in typed_models():
         digest = definition_hash(conn, model)
