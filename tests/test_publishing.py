@@ -17,7 +17,7 @@ from dagster import AssetKey
 
 from sandbox.company import vendor_id
 from sandbox.servers import Sandbox
-from tests.conftest import ROOT, TinyBuild, run_pipeline, tiny_fakes
+from tests.conftest import ROOT, TinyBuild, run_pipeline, tiny_copy, tiny_fakes
 from tests.published_reader import TABLES, fingerprint
 from warehouse.columns import mart_docs
 from warehouse.publishing import VERSIONS as VERSIONS_DIR
@@ -32,7 +32,10 @@ def state_of(version: Path) -> dict:
 
 
 @pytest.fixture()
-def fakes(tmp_path: Path):
+def fakes(tiny_built: TinyBuild, tmp_path: Path):
+    """The fakes, over a copy of the session's tiny build: the months pulled, built and
+    published by both jobs (copied first: the fakes write their own CA bundle there)."""
+    tiny_copy(tiny_built, tmp_path)
     with tiny_fakes(tmp_path) as sandbox:
         yield sandbox
 
@@ -40,7 +43,6 @@ def fakes(tmp_path: Path):
 def test_a_reader_held_open_during_a_backfill_sees_old_or_new_never_half(
         fakes: Sandbox, tmp_path: Path) -> None:
     published = tmp_path / "published" / "csm_metrics.duckdb"
-    run_pipeline(FIRST, LAST)
     before = state_of(current_version(published))
     # The CRM changes: a bigger deal, so the backfill rewrites every period from January on.
     acme = vendor_id("sf_opportunity", "d1")
