@@ -158,6 +158,13 @@ def tiny_built(tmp_path_factory: pytest.TempPathFactory) -> TinyBuild:
     return TinyBuild(folder, instance)
 
 
+def tiny_copy(tiny_built: TinyBuild, folder: Path) -> Path:
+    """The session's tiny build (its warehouse, published copy and settings) copied into
+    `folder`, for a test that builds on a good, published build and then writes: what
+    `tiny_fakes(folder)` and `run_pipeline(FIRST, LAST)` would make, without running them."""
+    return private_copy(tiny_built.folder, folder)
+
+
 def read_rows(warehouse: Path, sql: str, params: dict | None = None) -> list[dict]:
     with duckdb.connect(str(warehouse), read_only=True) as conn:
         cursor = conn.execute(sql, params)

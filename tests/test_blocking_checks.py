@@ -15,7 +15,7 @@ import pytest
 from dagster import DagsterInstance
 
 from pipelines.definitions import build_definitions
-from tests.conftest import RANGE_END, RANGE_START, run_pipeline, tiny_fakes
+from tests.conftest import RANGE_END, RANGE_START, TinyBuild, tiny_copy, tiny_fakes
 from tests.tiny_company import tiny_company, tiny_settings
 from warehouse.publishing import current_version
 
@@ -35,10 +35,11 @@ def published_state(folder: Path) -> tuple[Path, str]:
 
 
 def test_a_failed_blocking_check_publishes_nothing_and_names_the_keys(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture) -> None:
+        tiny_built: TinyBuild, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture) -> None:
     company = tiny_company()
+    tiny_copy(tiny_built, tmp_path)  # both jobs' good build, published (tests/conftest.py)
     with tiny_fakes(tmp_path, company):
-        run_pipeline(FIRST, LAST)
         good = published_state(tmp_path)
 
         settings = tmp_path / "settings.toml"

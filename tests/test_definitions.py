@@ -13,7 +13,7 @@ import pytest
 from dagster import AssetKey
 
 from sandbox.servers import Sandbox
-from tests.conftest import point_at, read_rows
+from tests.conftest import TinyBuild, point_at, read_rows
 from tests.tiny_company import tiny_company
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -64,19 +64,14 @@ def test_dg_finds_the_definitions() -> None:
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
 
 
-def test_no_run_materializes_the_views_and_every_mart_says_its_rows(tmp_path: Path) -> None:
+def test_no_run_materializes_the_views_and_every_mart_says_its_rows(
+        tiny_built: TinyBuild) -> None:
     """The views are specs no step writes (no event, no partition for them); each mart's
     materialization carries its table's row count and columns (docs/architecture.md,
-    Dagster)."""
-    import duckdb
-    from dagster import DagsterInstance
-
-    from tests.conftest import run_pipeline, tiny_fakes
+    Dagster). Read from the session's tiny build: both jobs' runs, in their event log."""
     from transforms.graph import model_graph
 
-    instance = DagsterInstance.ephemeral()
-    with tiny_fakes(tmp_path):
-        run_pipeline("2025-01-01", "2025-02-01", instance, bi=False)
+    instance = tiny_built.instance
     for model in model_graph().models:
         key = AssetKey([model.layer, model.name])
         event = instance.get_latest_materialization_event(key)
@@ -85,7 +80,7 @@ def test_no_run_materializes_the_views_and_every_mart_says_its_rows(tmp_path: Pa
         elif model.layer == "marts":
             assert event is not None and event.asset_materialization is not None, model.name
             metadata = event.asset_materialization.metadata
-            with duckdb.connect(str(tmp_path / "warehouse.duckdb"), read_only=True) as conn:
+            with duckdb.connect(str(tiny_built.warehouse), read_only=True) as conn:
                 rows = conn.execute(f"select count(*) from marts.{model.name}").fetchone()
             assert metadata["dagster/row_count"].value == rows[0], model.name
             assert metadata["dagster/column_schema"].value.columns, model.name

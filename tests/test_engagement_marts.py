@@ -45,7 +45,7 @@ from connectors.salesforce import STREAMS as SALESFORCE
 from connectors.toggl import STREAMS as TOGGL
 from pipelines.definitions import build_definitions
 from pipelines.settings import Settings
-from tests.conftest import RANGE_END, RANGE_START, run_pipeline, tiny_fakes
+from tests.conftest import RANGE_END, RANGE_START, TinyBuild, tiny_copy, tiny_fakes
 from tests.test_blocking_checks import published_state
 from warehouse.marts import build_month_marts
 from warehouse.schema import prepare
@@ -255,13 +255,13 @@ CORRUPTIONS = {
 }
 
 
-def test_engagement_checks_block_publishing(tmp_path: Path,
+def test_engagement_checks_block_publishing(tiny_built: TinyBuild, tmp_path: Path,
                                            monkeypatch: pytest.MonkeyPatch) -> None:
     """The last line of defence: marts that break the engagement invariants (written here by
     hand after the build) fail their checks, and nothing is published."""
     build = marts_asset.build_month_marts
+    tiny_copy(tiny_built, tmp_path)  # both jobs' good build, published (tests/conftest.py)
     with tiny_fakes(tmp_path):
-        run_pipeline("2025-01-01", "2025-03-01")
         good = published_state(tmp_path)
         for checks, statements in CORRUPTIONS.items():
             def corrupted(conn: duckdb.DuckDBPyConnection, *args: Any,

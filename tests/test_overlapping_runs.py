@@ -20,7 +20,7 @@ from dagster import DagsterInstance
 from pipelines.bi.assets import PUBLISHED
 from pipelines.definitions import build_definitions
 from pipelines.resources import WAREHOUSE_POOL
-from tests.conftest import RANGE_END, RANGE_START, ROOT, run_pipeline, tiny_fakes
+from tests.conftest import RANGE_END, RANGE_START, ROOT, TinyBuild, tiny_copy, tiny_fakes
 from tests.test_blocking_checks import DUPLICATE_BOB, published_state
 from tests.test_stale_runs import shipped_home, wait_until
 from tests.tiny_company import tiny_company, tiny_settings
@@ -36,6 +36,9 @@ class Gate:
         self.storage = instance.event_log_storage
 
     def hold(self) -> None:
+        # The pool at the shipped dagster.yaml's `default_limit`, as a step's first claim on a
+        # fresh instance would set it up.
+        self.storage.initialize_concurrency_limit_to_default(WAREHOUSE_POOL)
         wait_until(lambda: self.storage.claim_concurrency_slot(
             WAREHOUSE_POOL, *GATE, priority=1000).is_claimed, 120, "the test holds the slot")
 
@@ -62,13 +65,13 @@ def repeated_keys(version: Path) -> int:
 
 
 def test_a_run_built_over_by_a_failing_run_neither_fails_nor_publishes_its_build(
-        tmp_path: Path) -> None:
+        tiny_built: TinyBuild, tmp_path: Path) -> None:
+    tiny_copy(tiny_built, tmp_path)  # the pulls, and a good build published (tests/conftest.py)
     home = shipped_home(tmp_path)
     company = tiny_company()
     bad = tmp_path / "duplicated_roster.toml"
     bad.write_text(tiny_settings(company) + DUPLICATE_BOB)
     with tiny_fakes(tmp_path, company), DagsterInstance.from_config(str(home)) as instance:
-        run_pipeline(FIRST, LAST, instance)  # the pulls, and a good build published
         good = published_state(tmp_path)
         env = {**os.environ, "DAGSTER_HOME": str(home)}
         gate = Gate(instance)

@@ -9,8 +9,10 @@ from pathlib import Path
 
 import pytest
 
+from sandbox.company import Company
 from sandbox.servers import Sandbox
 from tests.conftest import point_at, read_rows, run_pipeline
+from tests.session_helpers import shared_build
 
 MOVEMENTS = ("starting_arr", "new_arr", "reactivation_arr", "expansion_arr", "contraction_arr",
              "churned_arr")
@@ -18,12 +20,15 @@ LINEAGE = {"as_of", "loaded_at", "run_id"}
 
 
 @pytest.fixture(scope="module")
-def warehouse(demo_sandbox: Sandbox, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("demo") / "warehouse.duckdb"
-    with pytest.MonkeyPatch.context() as monkeypatch:
-        point_at(monkeypatch, demo_sandbox, path)
-        run_pipeline("2025-01-01", "2025-06-01", bi=False)
-    return path
+def warehouse(demo_company: Company, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The demo company's January to June, built once per session however many xdist workers
+    run this module's tests (tests/session_helpers.py); each process reads its own copy."""
+    def build(folder: Path) -> None:
+        with Sandbox(demo_company).start(str(folder)) as sandbox, \
+                pytest.MonkeyPatch.context() as monkeypatch:
+            point_at(monkeypatch, sandbox, folder / "warehouse.duckdb")
+            run_pipeline("2025-01-01", "2025-06-01", bi=False)
+    return shared_build("demo_months", build, tmp_path_factory) / "warehouse.duckdb"
 
 
 def marts(path: Path, grain: str = "month") -> dict[str, list[dict]]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -12,11 +13,11 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from dagster import AssetKey, DagsterInstance
+from dagster import AssetKey
 
 from sandbox.company import vendor_id
 from sandbox.servers import Sandbox
-from tests.conftest import ROOT, TinyBuild, run_pipeline, tiny_fakes
+from tests.conftest import ROOT, TinyBuild, run_pipeline, tiny_copy, tiny_fakes
 from tests.published_reader import TABLES, fingerprint
 from warehouse.columns import mart_docs
 from warehouse.publishing import VERSIONS as VERSIONS_DIR
@@ -31,7 +32,10 @@ def state_of(version: Path) -> dict:
 
 
 @pytest.fixture()
-def fakes(tmp_path: Path):
+def fakes(tiny_built: TinyBuild, tmp_path: Path):
+    """The fakes, over a copy of the session's tiny build: the months pulled, built and
+    published by both jobs (copied first: the fakes write their own CA bundle there)."""
+    tiny_copy(tiny_built, tmp_path)
     with tiny_fakes(tmp_path) as sandbox:
         yield sandbox
 
@@ -39,7 +43,6 @@ def fakes(tmp_path: Path):
 def test_a_reader_held_open_during_a_backfill_sees_old_or_new_never_half(
         fakes: Sandbox, tmp_path: Path) -> None:
     published = tmp_path / "published" / "csm_metrics.duckdb"
-    run_pipeline(FIRST, LAST)
     before = state_of(current_version(published))
     # The CRM changes: a bigger deal, so the backfill rewrites every period from January on.
     acme = vendor_id("sf_opportunity", "d1")
@@ -76,9 +79,9 @@ def test_a_reader_held_open_during_a_backfill_sees_old_or_new_never_half(
 
 
 def test_each_publish_is_a_new_version_and_old_ones_are_pruned(
-        fakes: Sandbox, tmp_path: Path) -> None:
-    run_pipeline(FIRST, LAST)
-    warehouse = tmp_path / "warehouse.duckdb"
+        tiny_built: TinyBuild, tmp_path: Path) -> None:
+    warehouse = tmp_path / "warehouse.duckdb"  # the session's build, copied: publish writes it
+    shutil.copyfile(tiny_built.warehouse, warehouse)
     link = tmp_path / "elsewhere" / "bi.duckdb"
     with duckdb.connect(str(warehouse)) as conn:
         first = publish(conn, link, "run-one", keep=2)
@@ -99,16 +102,15 @@ def test_each_publish_is_a_new_version_and_old_ones_are_pruned(
             reader.execute("delete from marts.csm_period_metrics")
 
 
-def test_every_published_column_carries_its_description(fakes: Sandbox, tmp_path: Path) -> None:
-    instance = DagsterInstance.ephemeral()
-    run_pipeline(FIRST, LAST, instance)
+def test_every_published_column_carries_its_description(tiny_built: TinyBuild) -> None:
+    """The session's tiny build (both jobs, BI included) and its runs' event log."""
     # The Dagster UI's column schema for each mart: DuckDB's types, columns.toml's meanings.
     for table, doc in mart_docs().items():
-        event = instance.get_latest_materialization_event(AssetKey(["marts", table]))
+        event = tiny_built.instance.get_latest_materialization_event(AssetKey(["marts", table]))
         schema = event.asset_materialization.metadata["dagster/column_schema"].value
         assert schema.columns and all(c.description == doc.columns[c.name] and c.type
                                       for c in schema.columns)
-    for path in (tmp_path / "warehouse.duckdb", tmp_path / "published" / "csm_metrics.duckdb"):
+    for path in (tiny_built.warehouse, tiny_built.folder / "published" / "csm_metrics.duckdb"):
         with duckdb.connect(str(path), read_only=True) as conn:
             tables = dict(conn.execute(
                 "select table_name, comment from duckdb_tables() where schema_name = 'marts'"
@@ -127,8 +129,6 @@ def test_a_foreign_file_beside_the_link_is_never_overwritten_nor_another_deploym
     """A shared folder: a user's own `bi.hyper` and `report.html` beside the link stop the
     publish, named, with nothing written; another deployment's `bi-eu-*` versions (whose names
     start with this one's stem) are never pruned."""
-    import shutil
-
     from warehouse.publishing import ForeignFile
 
     warehouse = tmp_path / "warehouse.duckdb"
