@@ -27,7 +27,8 @@ def demo_folder(tiny_built: TinyBuild, tmp_path: Path, monkeypatch: pytest.Monke
     monkeypatch.setattr(demo, "PUBLISHED", published)
     monkeypatch.setattr(demo, "BI_FILES", folder / "bi")
     monkeypatch.setattr(demo, "REPORT", folder / "report.html")
-    monkeypatch.setattr(demo, "DAGSTER_HOME", folder / "dagster_home")
+    # The build's run storage (the copy leaves it out): read, never written.
+    monkeypatch.setattr(demo, "DAGSTER_HOME", Path(tiny_built.instance.root_directory))
     return folder
 
 
