@@ -123,11 +123,14 @@ def build_definitions(deployment: Deployment | None = None) -> Definitions:
     settings = SettingsResource(path=deployment.settings_path).get()
     monthly = monthly_partitions(settings)
     streams = [*crm.STREAMS, *time_tracking.STREAMS]
+    # The freshness checks are the `freshness_checks` sensor's (docs/scheduling.md): a run
+    # that has just written the marts would judge them fresh, at the cost of a step.
+    unjudged = AssetSelection.checks(*FRESHNESS_CHECKS)
     sources = AssetSelection.tag("partitioning", "none")
-    months = AssetSelection.tag("partitioning", "monthly") | AssetSelection.assets(
-        PUBLISHED, POSTGRES, REPORT)
+    months = (AssetSelection.tag("partitioning", "monthly") | AssetSelection.assets(
+        PUBLISHED, POSTGRES, REPORT)) - unjudged
     refresh = define_asset_job(
-        "refresh", selection=AssetSelection.all(),
+        "refresh", selection=AssetSelection.all() - unjudged,
         description="Everything for a month (or a range): incremental CRM pulls, time entries, "
                     "marts, and the published copy. What the schedules run.")
     freshness = FRESHNESS_CHECKS

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import subprocess
 import sys
 import time
@@ -19,11 +20,12 @@ from typing import Any
 
 import duckdb
 
-from pipelines.report import write_report
+from pipelines.report import report_path, write_report
 from pipelines.settings import load_settings
 from sandbox.company import HISTORY_END, HISTORY_START, add_months, generate_company
 from sandbox.servers import Sandbox
 from warehouse.bi_files import write_bi_files
+from warehouse.dbt_sources import write_dbt_sources
 from warehouse.publishing import current_version, extract_path
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
@@ -107,20 +109,54 @@ def demo() -> int:
     print(f"  HTTP requests served: {requests}")
     with duckdb.connect(str(WAREHOUSE), read_only=True) as conn:
         print_report(conn, LAST_MONTH)
-    version = current_version(PUBLISHED)
-    with duckdb.connect(str(version), read_only=True) as conn:
-        files = write_bi_files(conn, BI_FILES, PUBLISHED)
-    shown = write_report(version, load_settings(SETTINGS), REPORT)
+    version, files, shown = write_demo_files()
     print(f"\nWarehouse (the pipeline's own): {WAREHOUSE}")
     print(f"Published for BI (read-only, swapped whole per run): {PUBLISHED} -> {version.name}")
     extract = extract_path(PUBLISHED)
     print(f"Tableau Hyper extract of it: {extract} -> {current_version(extract).name}")
-    print(f"LookML views and Tableau data sources: {BI_FILES} ({len(files)} files)")
+    print(f"LookML views, Tableau data sources and a dbt sources.yml: {BI_FILES} "
+          f"({len(files)} files)")
     print("Next: make ui (Dagster UI with this run history, http://127.0.0.1:3000); make pg (a "
           "local PostgreSQL with the marts for Looker or psql, 127.0.0.1:5433; make pg-stop "
           "stops it)")
     print(f"The CS leader's report, month of {shown} (opens offline in a browser): {REPORT}")
     return 0
+
+
+def write_demo_files() -> tuple[Path, list[Path], date | None]:
+    """The published version, the BI files written from it (LookML, .tds and the dbt
+    sources.yml, as `make bi-files` writes them) and the month the report shows. The report is
+    the one the run's `bi/report` asset wrote from this version, copied to REPORT; rendered
+    again only when the run wrote none (docs/report.md)."""
+    version = current_version(PUBLISHED)
+    with duckdb.connect(str(version), read_only=True) as conn:
+        files = write_bi_files(conn, BI_FILES, PUBLISHED)
+        files.append(write_dbt_sources(conn, BI_FILES))
+    written = reported_month(version)
+    if written is None:
+        return version, files, write_report(version, load_settings(SETTINGS), REPORT)
+    REPORT.parent.mkdir(parents=True, exist_ok=True)
+    staged = REPORT.with_name(f".{REPORT.name}.copying")
+    shutil.copyfile(report_path(PUBLISHED), staged)
+    os.replace(staged, REPORT)
+    return version, files, written[0]
+
+
+def reported_month(version: Path) -> tuple[date | None] | None:
+    """The month of the report the last run wrote from `version` (its materialization's
+    metadata), in a 1-tuple; None when no run wrote one from it."""
+    from dagster import AssetKey, DagsterInstance  # the runs' storage, read once at the end
+
+    with DagsterInstance.from_config(str(DAGSTER_HOME)) as instance:
+        event = instance.get_latest_materialization_event(AssetKey(["bi", "report"]))
+    if event is None or event.asset_materialization is None:
+        return None
+    meta = {k: v.value for k, v in event.asset_materialization.metadata.items()}
+    if not meta.get("written") or meta.get("published_version") != version.name \
+            or not report_path(PUBLISHED).is_file():
+        return None
+    month = meta.get("month")
+    return (date.fromisoformat(str(month)) if month else None,)
 
 
 def print_report(conn: duckdb.DuckDBPyConnection, month: date) -> None:

@@ -131,7 +131,11 @@ def write_retention_drivers(conn: duckdb.DuckDBPyConnection, run_id: str,
     written and the fitted model, which predicts churn risk."""
     inputs = conn.execute("select retention_driver_inputs from staging.settings").fetchone()
     units = conn.execute(units_sql()).df()
-    fitted = fit_retention(units, list(inputs[0]) if inputs else [])
+    # The last fit when its units are these (warehouse/driver_fits.py, which imports this
+    # module): the daily refresh of an open month rarely changes a complete quarter's units.
+    from warehouse.driver_fits import fit_or_reuse
+
+    fitted = fit_or_reuse(conn, units, list(inputs[0]) if inputs else [])
     if not write:
         return fitted
     import pandas as pd

@@ -20,12 +20,14 @@ import duckdb
 from transforms import ROOT
 from transforms.graph import model_graph, unknown_reads
 from warehouse.drivers import RetentionFit
-from warehouse.sql import run
+from warehouse.sql import literal, run
 
 FOLDER = ROOT / "outlook"
 TEMPORARY = ("outlook_accounts", "outlook_renewal_events")  # in this order
 SCORES = "outlook_scores"
 MARTS = ("account_risk", "renewals", "csm_outlook")  # in this order; each reads the ones before
+# The entry window's session variables (transforms/macros/entries.sql), as a marts build sets them.
+WINDOW_FROM, WINDOW_TO = "entry_window_from", "entry_window_to"
 
 
 def outlook_sql(name: str) -> str:
@@ -49,8 +51,8 @@ def build_outlook(conn: duckdb.DuckDBPyConnection, fitted: RetentionFit, run_id:
     """Replace the outlook marts in the caller's transaction; returns the rows written."""
     params = {"as_of": as_of, "run_id": run_id}
     try:
-        for name in TEMPORARY:
-            with entry_window(conn, as_of):
+        with entry_window(conn, as_of):
+            for name in TEMPORARY:
                 run(conn, f"create or replace temp table {name} as\n{outlook_sql(name)}",
                     params)
         write_scores(conn, fitted)
@@ -69,19 +71,20 @@ def build_outlook(conn: duckdb.DuckDBPyConnection, fitted: RetentionFit, run_id:
 
 @contextmanager
 def entry_window(conn: duckdb.DuckDBPyConnection, as_of: datetime) -> Iterator[None]:
-    """The time-entry models read only the entries that start in the year before `as_of` (less
-    the longest entry that counts): the outlook's inputs reach back 12 months at most (onboarding
-    hours; the hours of the three months before), so it never resolves nor reads every entry in
-    history (the window variables of in_entry_window, transforms/macros/entries.sql)."""
-    conn.execute("set variable entry_window_from = "
-                 "cast($as_of as timestamptz) - interval 12 month - max_entry_length()",
-                 {"as_of": as_of})
-    conn.execute("set variable entry_window_to = cast($as_of as timestamptz)", {"as_of": as_of})
+    """While the outlook's inputs are read, the time-entry models read only the entries that
+    can count in them (transforms/macros/entries.sql, in_entry_window): those starting in the
+    12 months before `as_of` (the onboarding hours; the hours of the three months are within),
+    less the longest entry that counts, not every entry in history. Unset after, as a marts
+    build leaves it."""
+    instant = literal(as_of.isoformat())
+    conn.execute(f"set variable {WINDOW_FROM} = cast({instant} as timestamptz) "
+                 "- interval 12 month - max_entry_length()")
+    conn.execute(f"set variable {WINDOW_TO} = cast({instant} as timestamptz)")
     try:
         yield
     finally:
-        conn.execute("reset variable entry_window_from")
-        conn.execute("reset variable entry_window_to")
+        for name in (WINDOW_FROM, WINDOW_TO):
+            conn.execute(f"reset variable {name}")
 
 
 def write_scores(conn: duckdb.DuckDBPyConnection, fitted: RetentionFit) -> None:

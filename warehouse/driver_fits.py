@@ -1,0 +1,108 @@
+"""The retention drivers' last fit, kept with a fingerprint of what it was fitted on, so a build
+whose units are those of the last fit reuses it instead of fitting again.
+
+The drivers are fitted over every complete quarter (docs/metrics.md, Retention drivers): their
+units change when a quarter closes or when a rebuild changes a closed quarter's inputs, not on
+the daily refresh of an open month. The fit is a pure function of the units, the inputs
+setting and the fitting code, so the fingerprint is the units (sorted as the fit sorts them),
+the inputs, the fitting module's source and the versions of the libraries that fit; equal
+fingerprints give the same rows, and a reused fit writes exactly what fitting again would. The
+fit is kept in `raw._retention_fit` (one row, the latest), written in the build's transaction,
+so a build that rolls back leaves the fit of the build before it. The fit is JSON text (floats
+as Python writes them, exact; NaN kept), not DuckDB's JSON type, which refuses NaN.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict
+from datetime import date
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import duckdb
+
+from warehouse.drivers import Driver, RetentionFit, RiskModel, fit_retention
+
+if TYPE_CHECKING:  # pandas is imported where frames are made, not at load
+    import pandas as pd
+
+TABLE = "raw._retention_fit"
+# What fits: the module's code and the libraries it calls.
+FIT_CODE = Path(__file__).with_name("drivers.py")
+FIT_LIBRARIES = ("statsmodels", "numpy", "scipy", "pandas")
+
+
+def fit_or_reuse(conn: duckdb.DuckDBPyConnection, units: pd.DataFrame,
+                 inputs: list[str]) -> RetentionFit:
+    """The fit of `units`: the kept one when it was fitted on the same units, inputs and code;
+    else a new fit, kept for the next build (in the caller's transaction)."""
+    key = fingerprint(units, inputs)
+    kept = _kept(conn, key)
+    if kept is not None:
+        return kept
+    fitted = fit_retention(units, inputs)
+    conn.execute(f"create or replace table {TABLE} (fingerprint varchar not null, "
+                 "fitted_at timestamptz not null, fit varchar not null)").fetchall()
+    conn.execute(f"insert into {TABLE} values ($key, now(), $fit)",
+                 {"key": key, "fit": json.dumps(to_json(fitted))}).fetchall()
+    return fitted
+
+
+def fingerprint(units: pd.DataFrame, inputs: list[str]) -> str:
+    """A digest of everything the fit depends on."""
+    import pandas as pd
+
+    ordered = units.sort_values(["quarter_start", "account_id"], kind="stable",
+                                ignore_index=True)
+    digest = hashlib.sha256()
+    digest.update(json.dumps({"inputs": list(inputs), "columns": list(map(str, ordered.columns)),
+                              "types": [str(t) for t in ordered.dtypes],
+                              "code": FIT_CODE.read_text(),
+                              "libraries": [_version(name) for name in FIT_LIBRARIES]}
+                             ).encode())
+    digest.update(pd.util.hash_pandas_object(ordered, index=False).to_numpy().tobytes())
+    return digest.hexdigest()
+
+
+def _version(package: str) -> str:
+    try:
+        return version(package)
+    except PackageNotFoundError:
+        return "-"
+
+
+def _kept(conn: duckdb.DuckDBPyConnection, key: str) -> RetentionFit | None:
+    # fetchall, not fetchone: a result left unfinished makes DuckDB refuse `register` next.
+    [(exists,)] = conn.execute(
+        "select count(*) from duckdb_tables() where database_name = current_database() "
+        "and schema_name = 'raw' and table_name = $name",
+        {"name": TABLE.split(".")[1]}).fetchall()
+    if not exists:
+        return None
+    rows = conn.execute(f"select fit from {TABLE} where fingerprint = $key",
+                        {"key": key}).fetchall()
+    return from_json(json.loads(rows[0][0])) if rows else None
+
+
+def to_json(fitted: RetentionFit) -> dict[str, Any]:
+    """The fit as JSON: floats as Python writes them (exact), dates as ISO text."""
+    drivers = [{k: v.isoformat() if isinstance(v, date) else v for k, v in asdict(d).items()}
+               for d in fitted.drivers]
+    model = asdict(fitted.model) if fitted.model is not None else None
+    return {"drivers": drivers, "model": model, "reason": fitted.reason}
+
+
+def from_json(data: dict[str, Any]) -> RetentionFit:
+    drivers = [Driver(**{k: date.fromisoformat(v) if k.endswith("_quarter") and v else v
+                         for k, v in row.items()}) for row in data["drivers"]]
+    model = data["model"]
+    risk = None if model is None else RiskModel(
+        intercept=model["intercept"],
+        terms=tuple((name, bool(indicator), coefficient)
+                    for name, indicator, coefficient in model["terms"]),
+        means=model["means"], sds=model["sds"], churn_rate=model["churn_rate"],
+        left_out=model["left_out"])
+    return RetentionFit(drivers=drivers, model=risk, reason=data["reason"])
