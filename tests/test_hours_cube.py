@@ -15,9 +15,10 @@ import duckdb
 import pytest
 
 from pipelines.settings import Settings
-from transforms import ROOT, macro_paths
+from tests.entry_staging import HOUR, WORKING, entry, staged_time_entries
+from transforms import ROOT
 from warehouse import hours_cube
-from warehouse.schema import ensure_schemas, write_settings
+from warehouse.schema import write_settings
 
 pytestmark = pytest.mark.fast
 
@@ -27,14 +28,6 @@ INTERMEDIATE = ("int_accounts__by_name", "int_activities__project_names",
                 "int_time_entries__projects", "int_time_entries__tags",
                 "int_time_entries__keyed", "int_time_entries__keys", "int_time_entries__accounts",
                 "int_time_entries__activities", "int_time_entries__resolved")
-WORKING = ("wrk_months", "wrk_entry_keys", "wrk_entry_months", "wrk_entry_periods")
-HOUR = 3_600_000
-
-
-def entry(entry_id: str, description: str, start: str, stop: str, project: str = "p1"
-          ) -> tuple:
-    return (entry_id, entry_id, "toggl", "u1", project, description, [], start, stop,
-            "REGULAR")
 
 
 ENTRIES = [
@@ -53,34 +46,8 @@ ENTRIES = [
 
 def connect(aliases: dict[str, str] | None = None, timezone: str = "UTC",
             colliding_hashes: bool = False) -> duckdb.DuckDBPyConnection:
-    conn = duckdb.connect()
-    ensure_schemas(conn)
-    settings = Settings(account_aliases=aliases or {}, reporting_timezone=timezone)
-    write_settings(conn, settings.for_warehouse(), settings.tables())
-    for path in macro_paths():
-        conn.execute(path.read_text())
-    conn.execute("""create table staging.stg_toggl__time_entries (
-        _pk varchar, entry_id varchar, source varchar, user_id varchar, project_id varchar,
-        description varchar, tag_ids varchar[], start_at timestamptz, stop_at timestamptz,
-        entry_type varchar)""")
-    conn.execute("create table staging.stg_clockify__time_entries as "
-                 "select *, null::bigint as duration_seconds "
-                 "from staging.stg_toggl__time_entries")
-    conn.executemany("insert into staging.stg_toggl__time_entries values "
-                     "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", ENTRIES)
-    for vendor in ("toggl", "clockify"):  # computed when typed (stg_*__time_entries.sql)
-        conn.execute(f"alter table staging.stg_{vendor}__time_entries add column key_hash ubigint")
-        conn.execute(f"update staging.stg_{vendor}__time_entries set key_hash = hash(entry_key("
-                     "source, user_id, project_id, tag_ids, description, entry_type))")
-    for vendor in ("toggl", "clockify"):
-        conn.execute(f"create table staging.stg_{vendor}__projects (project_id varchar, "
-                     "project_name varchar, client_id varchar)")
-        conn.execute(f"create table staging.stg_{vendor}__clients (client_id varchar, "
-                     "client_name varchar)")
-        conn.execute(f"create table staging.stg_{vendor}__tags (tag_id varchar, "
-                     "tag_name varchar)")
-    conn.execute("insert into staging.stg_toggl__projects values ('p1', 'Customer work', null), "
-                 "('p2', 'Initech', null)")
+    conn = staged_time_entries(
+        Settings(account_aliases=aliases or {}, reporting_timezone=timezone), ENTRIES)
     conn.execute("create table intermediate.int_accounts__unified (account_id varchar, "
                  "account_name varchar, name_key varchar, is_deleted boolean)")
     conn.executemany("insert into intermediate.int_accounts__unified "

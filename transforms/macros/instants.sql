@@ -20,3 +20,9 @@ create or replace macro owned_at(interval_row, account, instant) as
 -- months' figures (docs/metrics.md, Periods).
 create or replace macro in_period(period_row, instant) as
     period_row.start_instant <= instant and instant < period_row.end_instant;
+
+-- Whether the month starting `month` is one of a period's months (a row of wrk_periods, passed by
+-- its alias): every period is whole months, [period_start, period_end), so what is counted per
+-- month adds up to the period by this join (docs/metrics.md, Periods).
+create or replace macro month_of(period_row, month) as
+    period_row.period_start <= month and month < period_row.period_end;

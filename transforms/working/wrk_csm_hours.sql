@@ -38,8 +38,7 @@ counted as (
         month_hours.milliseconds
     from month_hours
     inner join periods
-        on month_hours.month_start >= periods.period_start
-        and month_hours.month_start < periods.period_end
+        on month_of(periods, month_hours.month_start)
 ),
 
 final as (

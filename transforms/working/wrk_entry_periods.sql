@@ -44,8 +44,7 @@ final as (
         sum(key_months.milliseconds) as milliseconds
     from key_months
     inner join periods
-        on key_months.month_start >= periods.period_start
-        and key_months.month_start < periods.period_end
+        on month_of(periods, key_months.month_start)
     group by all
 )
 

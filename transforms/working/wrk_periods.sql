@@ -80,8 +80,7 @@ period_months as (
     from instants
     cross join settings
     inner join months
-        on months.month_start >= instants.period_start
-        and months.month_start < instants.period_end
+        on month_of(instants, months.month_start)
     where local_midnight(months.month_start, settings.reporting_timezone)
           < instants.end_instant
 ),

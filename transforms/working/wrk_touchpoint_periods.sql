@@ -37,8 +37,7 @@ final as (
         sum(month_counts.touchpoints) as touchpoints
     from month_counts
     inner join periods
-        on month_counts.month_start >= periods.period_start
-        and month_counts.month_start < periods.period_end
+        on month_of(periods, month_counts.month_start)
     group by all
 )
 
