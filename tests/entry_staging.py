@@ -10,7 +10,7 @@ from typing import Any
 import duckdb
 
 from pipelines.settings import Settings
-from transforms import macro_paths
+from transforms import ROOT, macro_paths
 from warehouse.schema import ensure_schemas, write_settings
 
 # The hours chain's working models, in the order a build runs them.
@@ -56,3 +56,23 @@ def staged_time_entries(settings: Settings,
     conn.execute("insert into staging.stg_toggl__projects values ('p1', 'Customer work', null), "
                  "('p2', 'Initech', null)")
     return conn
+
+
+def resolving_views(conn: duckdb.DuckDBPyConnection, accounts: list[tuple[str, str]],
+                    views: tuple[str, ...], colliding_hashes: bool = False) -> None:
+    """The CRM side the keys resolve against (`accounts` as (id, name); one CSM, alice, tracking
+    as Toggl's u1), then the project's own intermediate `views`. With `colliding_hashes` every
+    key gets the same hash: what a collision would do, everywhere at once."""
+    conn.execute("create table intermediate.int_accounts__unified (account_id varchar, "
+                 "account_name varchar, name_key varchar, is_deleted boolean)")
+    conn.executemany("insert into intermediate.int_accounts__unified "
+                     "values (?, ?, fold_name(?), false)", [(a, n, n) for a, n in accounts])
+    conn.execute("create table intermediate.int_people__identities as "
+                 "select 'toggl' as system, 'u1' as ref, 'alice@example.com' as csm_id")
+    conn.execute("create table intermediate.int_people__csms as "
+                 "select 'alice@example.com' as csm_id")
+    for name in views:
+        sql = (ROOT / "intermediate" / f"{name}.sql").read_text()
+        if name == "int_time_entries__keyed" and colliding_hashes:
+            sql = f"select * replace (0::ubigint as key_hash) from ({sql})"
+        conn.execute(f"create view intermediate.{name} as\n{sql}")

@@ -14,7 +14,7 @@ import duckdb
 import pytest
 
 from pipelines.settings import Settings
-from tests.entry_staging import HOUR, WORKING, entry, staged_time_entries
+from tests.entry_staging import HOUR, WORKING, entry, resolving_views, staged_time_entries
 from transforms import ROOT
 
 pytestmark = pytest.mark.fast
@@ -46,20 +46,7 @@ def connect(*, initech_landed: bool, colliding_hashes: bool = False
     conn = staged_time_entries(Settings(), ENTRIES)
     accounts = [(SF_A, "Acme"), (SF_B, "Globex")] + ([(INITECH, "Initech")]
                                                      if initech_landed else [])
-    conn.execute("create table intermediate.int_accounts__unified (account_id varchar, "
-                 "account_name varchar, name_key varchar, is_deleted boolean)")
-    conn.executemany("insert into intermediate.int_accounts__unified "
-                     "values (?, ?, fold_name(?), false)", [(a, n, n) for a, n in accounts])
-    conn.execute("create table intermediate.int_people__identities as "
-                 "select 'toggl' as system, 'u1' as ref, 'alice@example.com' as csm_id")
-    conn.execute("create table intermediate.int_people__csms as "
-                 "select 'alice@example.com' as csm_id")
-    for name in INTERMEDIATE:
-        sql = (ROOT / "intermediate" / f"{name}.sql").read_text()
-        if name == "int_time_entries__keyed" and colliding_hashes:
-            # Every key given the same hash: what a collision would do, everywhere at once.
-            sql = f"select * replace (0::ubigint as key_hash) from ({sql})"
-        conn.execute(f"create view intermediate.{name} as\n{sql}")
+    resolving_views(conn, accounts, INTERMEDIATE, colliding_hashes)
     conn.execute("""create temp table wrk_periods as
         select 'month' as period_grain, date '2025-01-01' as period_start,
                date '2025-02-01' as period_end, $as_of::timestamptz as as_of""",

@@ -15,7 +15,7 @@ import duckdb
 import pytest
 
 from pipelines.settings import Settings
-from tests.entry_staging import HOUR, WORKING, entry, staged_time_entries
+from tests.entry_staging import HOUR, WORKING, entry, resolving_views, staged_time_entries
 from transforms import ROOT
 from warehouse import hours_cube
 from warehouse.schema import write_settings
@@ -48,20 +48,8 @@ def connect(aliases: dict[str, str] | None = None, timezone: str = "UTC",
             colliding_hashes: bool = False) -> duckdb.DuckDBPyConnection:
     conn = staged_time_entries(
         Settings(account_aliases=aliases or {}, reporting_timezone=timezone), ENTRIES)
-    conn.execute("create table intermediate.int_accounts__unified (account_id varchar, "
-                 "account_name varchar, name_key varchar, is_deleted boolean)")
-    conn.executemany("insert into intermediate.int_accounts__unified "
-                     "values (?, ?, fold_name(?), false)",
-                     [(SF_A, "Acme", "Acme"), (INITECH, "Initrode Corp", "Initrode Corp")])
-    conn.execute("create table intermediate.int_people__identities as "
-                 "select 'toggl' as system, 'u1' as ref, 'alice@example.com' as csm_id")
-    conn.execute("create table intermediate.int_people__csms as "
-                 "select 'alice@example.com' as csm_id")
-    for name in INTERMEDIATE:
-        sql = (ROOT / "intermediate" / f"{name}.sql").read_text()
-        if name == "int_time_entries__keyed" and colliding_hashes:
-            sql = f"select * replace (0::ubigint as key_hash) from ({sql})"
-        conn.execute(f"create view intermediate.{name} as\n{sql}")
+    resolving_views(conn, [(SF_A, "Acme"), (INITECH, "Initrode Corp")], INTERMEDIATE,
+                    colliding_hashes)
     conn.execute("""create temp table wrk_periods as
         select 'month' as period_grain, date '2025-01-01' as period_start,
                date '2025-02-01' as period_end, $as_of::timestamptz as as_of

@@ -5,7 +5,6 @@ came for a while (the pulls wait on their APIs) and after a write that failed.""
 
 from __future__ import annotations
 
-import threading
 import time
 from itertools import pairwise
 from pathlib import Path
@@ -15,6 +14,7 @@ import pytest
 
 from pipelines import resources
 from pipelines.resources import WarehouseResource
+from tests.write_threads import write_in_threads
 
 pytestmark = pytest.mark.fast
 
@@ -35,32 +35,11 @@ def test_the_writes_of_a_step_share_one_connection_one_thread_at_a_time(
     # Two resources on one file, as two assets' would be: one shared connection per file.
     warehouses = [WarehouseResource(database=path),
                   WarehouseResource(database=str(tmp_path / "." / "warehouse.duckdb"))]
-    used: list[int] = []
-    spans: list[tuple[float, float]] = []
-    errors: list[BaseException] = []
-
-    def write(n: int) -> None:
-        try:
-            with warehouses[n % 2].write_connection() as conn:
-                started = time.monotonic()
-                conn.execute(f"create table t{n} as select {n} as x")
-                used.append(id(conn))
-                time.sleep(0.05)
-                spans.append((started, time.monotonic()))
-        except BaseException as error:
-            errors.append(error)
-
     with warehouses[0].shared_writes():
-        threads = [threading.Thread(target=write, args=(n,)) for n in range(6)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
-        assert not errors
-        assert len(set(used)) == 1  # one connection for every write
+        writes = write_in_threads(warehouses, 6, hold=0.05)
+        assert len({w.connection for w in writes}) == 1  # one connection for every write
         assert not file_is_closed(path)  # held between the writes
-    ordered = sorted(spans)
-    assert all(end <= start for (_, end), (start, _) in pairwise(ordered))
+    assert all(a.ended <= b.started for a, b in pairwise(writes))
     assert file_is_closed(path)  # closed with the step
     with duckdb.connect(path, read_only=True) as conn:
         assert sum(conn.execute(f"select x from t{n}").fetchone()[0] for n in range(6)) == 15
