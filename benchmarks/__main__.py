@@ -6,7 +6,8 @@
    A quarter of the CSMs track time in Toggl, under its hourly quota scaled down: 402s drawn.
 3. 1% of the CRM changes; an incremental refresh of the open month: its requests against the
    full run's, and its pipeline time without the HTTP waits (per step, from the run storage).
-   `--phase refresh` repeats this step alone on the warehouse a previous run left.
+   `--phase refresh` and `--phase marts` repeat steps 3 and 4 alone on the warehouse a previous
+   run left.
 4. Every mart, every grain, rebuilt for the 36 months on the loaded warehouse: seconds.
 5. The load path alone (records to raw rows) at 1x, 2x and 4x the entries: rows/s and peak
    memory, against DuckDB's `read_ndjson_objects` on the same records, and dlt if installed.
@@ -174,6 +175,8 @@ def pull_table(meta: dict[str, dict[str, Any]], rows_per_user: dict[str, int] | 
 
 
 def rebuild_marts(warehouse: Path, scale: Scale) -> dict[str, Any]:
+    """Every mart rebuilt three times for the 36 months, then three times for the daily
+    refresh's month, with the settings the pipeline ran with (beside the warehouse)."""
     code = f"""
 import json, time
 from datetime import date
@@ -213,8 +216,9 @@ print(json.dumps({{"prepare_seconds": round(prepared, 3), "best_seconds": round(
                   "month_runs": [round(t, 3) for t in month_times],
                   "entries": entries}}))
 """
+    settings = {"CSM_METRICS_SETTINGS": str(warehouse.parent / "settings.toml")}
     done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
-                          text=True, env={**os.environ})
+                          text=True, env={**os.environ, **settings})
     if done.returncode != 0:
         sys.stderr.write(done.stderr[-4000:])
         raise SystemExit("rebuilding the marts failed")
@@ -255,13 +259,15 @@ def main() -> int:
     parser.add_argument("--out", type=Path, default=ROOT / "data" / "bench")
     parser.add_argument("--memory-scales", default="1,2,4",
                         help="multiples of the entries for the load-path memory curve")
-    parser.add_argument("--phase", choices=("all", "refresh"), default="all",
-                        help="refresh: only the incremental refresh, on a previous run's "
-                             "warehouse in --out")
+    parser.add_argument("--phase", choices=("all", "refresh", "marts"), default="all",
+                        help="refresh: only the incremental refresh; marts: only the marts' "
+                             "rebuilds; each on a previous run's warehouse in --out")
     args = parser.parse_args()
     scale = Scale(args.scale)
     if args.phase == "refresh":
         return refresh_again(args, scale)
+    if args.phase == "marts":
+        return rebuild_again(args, scale)
     work = args.out / f"scale-{args.scale:g}"
     if work.exists():
         subprocess.run(["rm", "-rf", str(work)], check=True)
@@ -274,7 +280,8 @@ def main() -> int:
         "scale": args.scale, "csms": scale.csms, "accounts": scale.accounts,
         "entries_target": scale.entries, "months": MONTHS,
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
-                    "duckdb": duckdb.__version__, "platform": platform.platform()}}
+                    "duckdb": duckdb.__version__, "platform": platform.platform()},
+        "provenance": provenance()}
 
     print(f"Benchmark at scale {args.scale:g}: {scale.csms} CSMs, {scale.accounts:,} accounts, "
           f"{scale.entries:,} time entries over {MONTHS} months", flush=True)
@@ -306,7 +313,8 @@ def main() -> int:
         fakes.wait(timeout=60)
 
     print("rebuilding every mart for 36 months ...", flush=True)
-    results["marts"] = rebuild_marts(warehouse, scale) if warehouse.exists() else {}
+    results["marts"] = ({**rebuild_marts(warehouse, scale), "provenance": provenance()}
+                        if warehouse.exists() else {})
     print("publishing the marts into PostgreSQL ...", flush=True)
     results["postgres"] = postgres_publish(warehouse, work) if warehouse.exists() else {}
 
@@ -446,7 +454,8 @@ def refresh_again(args: argparse.Namespace, scale: Scale) -> int:
            "DAGSTER_HOME": str(home), "CSM_METRICS_SETTINGS": str(work / "settings.toml")}
     try:
         full = {s["stream"]: {"requests": s["requests"]} for s in results["full"]["streams"]}
-        results["incremental"] = refresh(fakes, env, home, scale, full)
+        results["incremental"] = {**refresh(fakes, env, home, scale, full),
+                                  "provenance": provenance()}
     finally:
         assert fakes.stdin
         fakes.stdin.close()
@@ -456,6 +465,36 @@ def refresh_again(args: argparse.Namespace, scale: Scale) -> int:
     print_report(results)
     print(f"\nwritten: {out}")
     return 0
+
+
+def rebuild_again(args: argparse.Namespace, scale: Scale) -> int:
+    """`--phase marts`: the marts' rebuilds alone (every mart for the 36 months, then the
+    daily refresh's month), on the warehouse a whole benchmark left in `--out`; its results
+    replace that run's `marts`, with the code they were measured on."""
+    work = args.out / f"scale-{args.scale:g}"
+    out = args.out / f"results-{args.scale:g}.json"
+    warehouse = work / "warehouse.duckdb"
+    if not warehouse.exists() or not out.exists():
+        raise SystemExit(f"no benchmark at scale {args.scale:g} in {args.out} to rebuild: "
+                         "run `python -m benchmarks` first")
+    results = json.loads(out.read_text())
+    results["marts"] = {**rebuild_marts(warehouse, scale), "provenance": provenance()}
+    results["targets"] = targets(results)
+    out.write_text(json.dumps(results, indent=2, default=str) + "\n")
+    print_report(results)
+    print(f"\nwritten: {out}")
+    return 0
+
+
+def provenance() -> dict[str, Any]:
+    """The code a phase was measured on: a record whose phases were re-run (`--phase`) says
+    which commit each figure comes from."""
+    def git(*args: str) -> str:
+        done = subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True)
+        return done.stdout.strip() if done.returncode == 0 else ""
+    return {"commit": git("rev-parse", "--short", "HEAD") or None,
+            "uncommitted_changes": bool(git("status", "--porcelain", "--untracked-files=no")),
+            "measured_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
 
 
 def targets(r: dict[str, Any]) -> list[dict[str, Any]]:
