@@ -46,7 +46,7 @@ def inputs_fingerprint(conn: duckdb.DuckDBPyConnection, units_sql: str, code: st
     """The digest of what `units_sql` reads, with `code` (the fitting code and libraries); None
     when a relation it reads cannot be fingerprinted (a view no model defines): the units are
     then always assembled."""
-    tables, texts = _reads(conn, units_sql)
+    tables, texts = tables_read(conn, units_sql)
     if tables is None:
         return None
     parts = [_part(conn, name) for name in sorted(tables)]
@@ -66,7 +66,7 @@ def inputs_fingerprint(conn: duckdb.DuckDBPyConnection, units_sql: str, code: st
     return digest.hexdigest()
 
 
-def _reads(conn: duckdb.DuckDBPyConnection,
+def tables_read(conn: duckdb.DuckDBPyConnection,
            sql: str) -> tuple[set[str] | None, list[str]]:
     """The tables under `sql` (through every view a model defines) and the views' SQL."""
     models = {model.relation: model for model in model_graph().models}
