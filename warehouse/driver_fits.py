@@ -14,6 +14,7 @@ as Python writes them, exact; NaN kept), not DuckDB's JSON type, which refuses N
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from dataclasses import asdict, replace
@@ -90,7 +91,9 @@ def fingerprint(units: pd.DataFrame, inputs: list[str]) -> str:
     return digest.hexdigest()
 
 
+@functools.lru_cache
 def _version(package: str) -> str:
+    """The installed version (read once a process: reading package metadata takes 15 ms)."""
     try:
         return version(package)
     except PackageNotFoundError:

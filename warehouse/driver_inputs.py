@@ -33,7 +33,7 @@ import json
 import duckdb
 
 from transforms import macro_paths
-from transforms.graph import model_graph, references
+from transforms.graph import cached_references, model_graph
 from warehouse.sql import literal
 
 LINEAGE = ("as_of", "loaded_at", "run_id")
@@ -44,30 +44,37 @@ ENTRY_COLUMNS = ("key_hash", "start_at", "stop_at")
 
 def inputs_fingerprint(conn: duckdb.DuckDBPyConnection, units_sql: str, code: str) -> str | None:
     """The digest of what `units_sql` reads, with `code` (the fitting code and libraries); None
-    when a relation it reads cannot be fingerprinted (a view no model defines): the units are
-    then always assembled."""
+    when a relation it reads cannot be fingerprinted (a view no model defines, a table not
+    there): the units are then assembled, as before this fingerprint."""
     tables, texts = tables_read(conn, units_sql)
     if tables is None:
         return None
-    parts = [_part(conn, name) for name in sorted(tables)]
-    rows = conn.execute(" union all ".join(sql for _, sql in parts)).fetchall() if parts else []
-    columns = conn.execute(
-        "select table_name, column_name, data_type from duckdb_columns() "
-        "where database_name = current_database() and schema_name = 'marts' "
-        "order by table_name, column_index").fetchall()
+    present: dict[str, list[str]] = {}
+    marts: list[list[str]] = []  # the marts' columns and types: the units' columns follow them
+    for schema, table, column, kind in conn.execute(
+            "select schema_name, table_name, column_name, data_type from duckdb_columns() "
+            "where database_name = current_database() "
+            "order by schema_name, table_name, column_index").fetchall():
+        present.setdefault(f"{schema}.{table}", []).append(column)
+        if schema == "marts":
+            marts.append([table, column, kind])
+    if any(name not in present for name in tables):
+        return None  # the units cannot be assembled either: they say why
+    parts = [_part(name, present[name]) for name in sorted(tables)]
+    rows = conn.execute(" union all ".join(parts)).fetchall() if parts else []
     digest = hashlib.sha256()
     digest.update(json.dumps({
         "sql": [units_sql, *sorted(texts)],
         "macros": [path.read_text() for path in macro_paths()],
         "code": code,
-        "columns": [list(map(str, row)) for row in columns],
+        "columns": marts,
         "tables": sorted([str(name), int(count), str(total)] for name, count, total in rows),
     }).encode())
     return digest.hexdigest()
 
 
 def tables_read(conn: duckdb.DuckDBPyConnection,
-           sql: str) -> tuple[set[str] | None, list[str]]:
+                sql: str) -> tuple[set[str] | None, list[str]]:
     """The tables under `sql` (through every view a model defines) and the views' SQL."""
     models = {model.relation: model for model in model_graph().models}
     views = {f"{schema}.{name}" for schema, name in conn.execute(
@@ -76,7 +83,7 @@ def tables_read(conn: duckdb.DuckDBPyConnection,
     tables: set[str] = set()
     texts: list[str] = []
     seen: set[str] = set()
-    pending = list(references(sql))
+    pending = list(cached_references(sql))
     while pending:
         name = pending.pop()
         if name in seen:
@@ -93,17 +100,13 @@ def tables_read(conn: duckdb.DuckDBPyConnection,
     return tables, texts
 
 
-def _part(conn: duckdb.DuckDBPyConnection, table: str) -> tuple[str, str]:
-    """(table, a select of its name, row count and row-hash sum)."""
-    schema, name = table.split(".", 1)
-    present = [row[0] for row in conn.execute(
-        "select column_name from duckdb_columns() where database_name = current_database() "
-        "and schema_name = $schema and table_name = $name order by column_index",
-        {"schema": schema, "name": name}).fetchall()]
+def _part(table: str, present: list[str]) -> str:
+    """A select of the table's name, row count and row-hash sum (`present`: its columns)."""
+    schema = table.split(".", 1)[0]
     label = literal(table)
     if table == TEAM:
-        return table, (f"select {label}, count(*), sum(hash(period_grain, period_start, "
-                       f"period_end, period_status)) from {table}")
+        return (f"select {label}, count(*), sum(hash(period_grain, period_start, period_end, "
+                f"period_status)) from {table}")
     if schema == "marts":
         kept = ", ".join(f'"{column}"' for column in present if column not in LINEAGE)
         rows = ""
@@ -111,8 +114,8 @@ def _part(conn: duckdb.DuckDBPyConnection, table: str) -> tuple[str, str]:
             rows = (" where period_grain = 'quarter' and period_end <= (select max(period_end) "
                     f"from {TEAM} where period_grain = 'quarter' "
                     "and period_status = 'complete')")
-        return table, f"select {label}, count(*), sum(hash({kept})) from {table}{rows}"
+        return f"select {label}, count(*), sum(hash({kept})) from {table}{rows}"
     if set(ENTRY_COLUMNS) <= set(present):
-        return table, (f"select {label}, count(*), sum(hash({', '.join(ENTRY_COLUMNS)})) "
-                       f"from {table}")
-    return table, f"select {label}, count(*), sum(hash(row)) from {table} as row"
+        return (f"select {label}, count(*), sum(hash({', '.join(ENTRY_COLUMNS)})) "
+                f"from {table}")
+    return f"select {label}, count(*), sum(hash(row)) from {table} as row"
