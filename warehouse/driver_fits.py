@@ -9,7 +9,9 @@ the inputs, the fitting module's source and the versions of the libraries that f
 fingerprints give the same rows, and a reused fit writes exactly what fitting again would. The
 fit is kept in `raw._retention_fit` (one row, the latest), written in the build's transaction,
 so a build that rolls back leaves the fit of the build before it. The fit is JSON text (floats
-as Python writes them, exact; NaN kept), not DuckDB's JSON type, which refuses NaN.
+as Python writes them, exact; NaN kept), not DuckDB's JSON type, which refuses NaN. Its row also
+keeps the fingerprint of what the units were assembled from (`reads`, warehouse/driver_inputs.py):
+a build whose reads are those reuses the fit before assembling any unit (`kept_for_reads`).
 """
 
 from __future__ import annotations

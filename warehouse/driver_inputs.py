@@ -1,6 +1,6 @@
 """A fingerprint of everything the retention drivers' units read, cheap enough to take on every
 build, so a build that changed none of it reuses the kept fit without assembling the units
-(warehouse/driver_fits.py; docs/architecture.md, Retention drivers' fit).
+(warehouse/driver_fits.py; docs/architecture.md, Dagster: the retention drivers' fit).
 
 Assembling the units (transforms/steering/retention_driver_units.sql) resolves the key of every
 time entry in history for the onboarding hours: about a second of CPU at scale 1, on every build,
@@ -19,10 +19,9 @@ sum of a hash of every row (one query):
   column names and types (the units' columns follow them);
 
 and the SQL of the units, of every view under them and of the macros, and the fitting code and
-libraries. Equal fingerprints: the same units, so the same fit. A different one does not mean the
-units changed (a rebuilt complete quarter with the same rows is another row hash only if a value
-changed, but a re-landed entry in a month no unit reads also changes it): the units are then
-assembled and their own fingerprint decides whether to fit again.
+libraries. Equal fingerprints: the same units, so the same fit. A different one need not mean other
+units (an entry landed in a month no unit reads changes it too): the units are then assembled and
+their own fingerprint decides whether to fit again (driver_fits.fit_or_reuse).
 """
 
 from __future__ import annotations

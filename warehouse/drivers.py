@@ -19,7 +19,9 @@ estimated (too few churned or retained units, a constant or collinear input, a s
 the fit cannot survive) gives NULL estimates with a `note`, never a failed run.
 The table is replaced whole, in the build's transaction; the same units give the same rows.
 The same fit predicts (`RiskModel`): warehouse/outlook.py applies it to the current book's
-inputs at `as_of` (docs/metrics.md, "Looking ahead"). Only complete quarters are units.
+inputs at `as_of` (docs/metrics.md, "Looking ahead"). Only complete quarters are units. The fit
+is kept and reused (warehouse/driver_fits.py): when nothing the units read changed, the units
+are not even assembled (warehouse/driver_inputs.py).
 """
 
 from __future__ import annotations
