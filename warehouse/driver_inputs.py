@@ -21,7 +21,9 @@ sum of a hash of every row (one query):
 and the SQL of the units, of every view under them and of the macros, and the fitting code and
 libraries. Equal fingerprints: the same units, so the same fit. A different one need not mean other
 units (an entry landed in a month no unit reads changes it too): the units are then assembled and
-their own fingerprint decides whether to fit again (driver_fits.fit_or_reuse).
+their own fingerprint decides whether to fit again (driver_fits.fit_or_reuse). A pull lands such
+rows (the day's ownership snapshot, under the CSM population, at least): what this saves is the
+units of a build with nothing landed since the last one (a re-run, a retry, another range).
 """
 
 from __future__ import annotations
