@@ -38,20 +38,39 @@ def described_columns(conn: duckdb.DuckDBPyConnection, table: str,
     return [(name, data_type, doc.columns[name]) for name, data_type in rows]
 
 
-def comment_marts(conn: duckdb.DuckDBPyConnection, database: str | None = None) -> None:
-    """Write each table's and column's description into the catalog (`COMMENT ON`).
+def comment_marts(conn: duckdb.DuckDBPyConnection, database: str | None = None) -> int:
+    """Write each table's and column's description into the catalog (`COMMENT ON`) where it
+    is not already there; returns the comments written.
 
-    COMMENT ON takes no bound parameters; the text comes from the contracts, quoted as a literal.
+    The catalog's comments are read in one query and only those that differ are written: a
+    mart whose periods are replaced keeps its comments between builds, one replaced whole
+    (`create or replace`) comes back without them. COMMENT ON takes no bound parameters; the
+    text comes from the contracts, quoted as a literal.
     """
     prefix = f'"{database}".' if database else ""
-    present = {row[0] for row in conn.execute(
-        "select table_name from duckdb_tables() where schema_name = 'marts' "
-        "and database_name = coalesce($database, current_database())",
-        {"database": database}).fetchall()}
+    where = "schema_name = 'marts' and database_name = coalesce($database, current_database())"
+    params = {"database": database}
+    present = {table: comment for table, comment in conn.execute(
+        f"select table_name, comment from duckdb_tables() where {where}", params).fetchall()}
+    columns: dict[str, list[tuple[str, str | None]]] = {}
+    for table, column, comment in conn.execute(
+            f"select table_name, column_name, comment from duckdb_columns() where {where} "
+            "order by table_name, column_index", params).fetchall():
+        columns.setdefault(table, []).append((column, comment))
+    written = 0
     for table, doc in mart_docs().items():
         if table not in present:  # not built yet (a mart selected alone on a new warehouse)
             continue
+        missing = [name for name, _ in columns.get(table, []) if name not in doc.columns]
+        if missing:
+            raise KeyError(f"marts.{table}: no description for {missing} in {doc.file}")
         target = f"{prefix}marts.{table}"
-        conn.execute(f"comment on table {target} is {literal(doc.description)}")
-        for column, _, text in described_columns(conn, table, database):
-            conn.execute(f'comment on column {target}."{column}" is {literal(text)}')
+        if present[table] != doc.description:
+            conn.execute(f"comment on table {target} is {literal(doc.description)}")
+            written += 1
+        for column, comment in columns.get(table, []):
+            if comment != doc.columns[column]:
+                conn.execute(f'comment on column {target}."{column}" '
+                             f"is {literal(doc.columns[column])}")
+                written += 1
+    return written

@@ -9,14 +9,17 @@ the inputs, the fitting module's source and the versions of the libraries that f
 fingerprints give the same rows, and a reused fit writes exactly what fitting again would. The
 fit is kept in `raw._retention_fit` (one row, the latest), written in the build's transaction,
 so a build that rolls back leaves the fit of the build before it. The fit is JSON text (floats
-as Python writes them, exact; NaN kept), not DuckDB's JSON type, which refuses NaN.
+as Python writes them, exact; NaN kept), not DuckDB's JSON type, which refuses NaN. Its row also
+keeps the fingerprint of what the units were assembled from (`reads`, warehouse/driver_inputs.py):
+a build whose reads are those reuses the fit before assembling any unit (`kept_for_reads`).
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from datetime import date
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -35,20 +38,43 @@ FIT_CODE = Path(__file__).with_name("drivers.py")
 FIT_LIBRARIES = ("statsmodels", "numpy", "scipy", "pandas")
 
 
-def fit_or_reuse(conn: duckdb.DuckDBPyConnection, units: pd.DataFrame,
-                 inputs: list[str]) -> RetentionFit:
+def fit_or_reuse(conn: duckdb.DuckDBPyConnection, units: pd.DataFrame, inputs: list[str],
+                 read: str | None = None) -> RetentionFit:
     """The fit of `units`: the kept one when it was fitted on the same units, inputs and code;
-    else a new fit, kept for the next build (in the caller's transaction)."""
+    else a new fit, kept for the next build (in the caller's transaction). `read`: the
+    fingerprint of what the units were assembled from (warehouse/driver_inputs.py), kept with
+    the fit so the next build that reads the same needs no units (`kept_for_reads`)."""
     key = fingerprint(units, inputs)
     kept = _kept(conn, key)
     if kept is not None:
-        return kept
+        if read is not None:
+            conn.execute(f"alter table {TABLE} add column if not exists reads varchar")
+            conn.execute(f"update {TABLE} set reads = $read where fingerprint = $key",
+                         {"read": read, "key": key}).fetchall()
+        return replace(kept, reused="units")
     fitted = fit_retention(units, inputs)
     conn.execute(f"create or replace table {TABLE} (fingerprint varchar not null, "
-                 "fitted_at timestamptz not null, fit varchar not null)").fetchall()
-    conn.execute(f"insert into {TABLE} values ($key, now(), $fit)",
-                 {"key": key, "fit": json.dumps(to_json(fitted))}).fetchall()
+                 "fitted_at timestamptz not null, fit varchar not null, reads varchar)"
+                 ).fetchall()
+    conn.execute(f"insert into {TABLE} values ($key, now(), $fit, $read)",
+                 {"key": key, "fit": json.dumps(to_json(fitted)), "read": read}).fetchall()
     return fitted
+
+
+def kept_for_reads(conn: duckdb.DuckDBPyConnection, read: str | None) -> RetentionFit | None:
+    """The kept fit when the units it was fitted on were assembled from what has `read` as
+    its fingerprint (warehouse/driver_inputs.py): the same reads give the same units."""
+    if read is None or "reads" not in _kept_columns(conn):
+        return None
+    rows = conn.execute(f"select fit from {TABLE} where reads = $read",
+                        {"read": read}).fetchall()
+    return replace(from_json(json.loads(rows[0][0])), reused="reads") if rows else None
+
+
+def fit_code() -> str:
+    """What fits, besides the units and inputs: the fitting module and the libraries' versions."""
+    return json.dumps({"code": FIT_CODE.read_text(),
+                       "libraries": [_version(name) for name in FIT_LIBRARIES]})
 
 
 def fingerprint(units: pd.DataFrame, inputs: list[str]) -> str:
@@ -67,20 +93,27 @@ def fingerprint(units: pd.DataFrame, inputs: list[str]) -> str:
     return digest.hexdigest()
 
 
+@functools.lru_cache
 def _version(package: str) -> str:
+    """The installed version (read once a process: reading package metadata takes 15 ms)."""
     try:
         return version(package)
     except PackageNotFoundError:
         return "-"
 
 
-def _kept(conn: duckdb.DuckDBPyConnection, key: str) -> RetentionFit | None:
+def _kept_columns(conn: duckdb.DuckDBPyConnection) -> set[str]:
+    """The kept fit's columns; none when no fit is kept (a table from before `reads` has
+    none of it, and reuses only by the units)."""
     # fetchall, not fetchone: a result left unfinished makes DuckDB refuse `register` next.
-    [(exists,)] = conn.execute(
-        "select count(*) from duckdb_tables() where database_name = current_database() "
+    return {row[0] for row in conn.execute(
+        "select column_name from duckdb_columns() where database_name = current_database() "
         "and schema_name = 'raw' and table_name = $name",
-        {"name": TABLE.split(".")[1]}).fetchall()
-    if not exists:
+        {"name": TABLE.split(".")[1]}).fetchall()}
+
+
+def _kept(conn: duckdb.DuckDBPyConnection, key: str) -> RetentionFit | None:
+    if not _kept_columns(conn):
         return None
     rows = conn.execute(f"select fit from {TABLE} where fingerprint = $key",
                         {"key": key}).fetchall()

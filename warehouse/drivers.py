@@ -19,7 +19,9 @@ estimated (too few churned or retained units, a constant or collinear input, a s
 the fit cannot survive) gives NULL estimates with a `note`, never a failed run.
 The table is replaced whole, in the build's transaction; the same units give the same rows.
 The same fit predicts (`RiskModel`): warehouse/outlook.py applies it to the current book's
-inputs at `as_of` (docs/metrics.md, "Looking ahead"). Only complete quarters are units.
+inputs at `as_of` (docs/metrics.md, "Looking ahead"). Only complete quarters are units. The fit
+is kept and reused (warehouse/driver_fits.py): when nothing the units read changed, the units
+are not even assembled (warehouse/driver_inputs.py).
 """
 
 from __future__ import annotations
@@ -122,6 +124,9 @@ class RetentionFit:
     model: RiskModel | None
     reason: str | None = None
     written: bool = False  # whether marts.retention_drivers was replaced with them
+    # The kept fit's, found by what the units read ("reads": no units were assembled) or by
+    # the units ("units"); None: fitted now (warehouse/driver_fits.py).
+    reused: str | None = None
 
 
 def write_retention_drivers(conn: duckdb.DuckDBPyConnection, run_id: str,
@@ -130,12 +135,18 @@ def write_retention_drivers(conn: duckdb.DuckDBPyConnection, run_id: str,
     transaction (unless `write` is false: the fit only, for the outlook); returns the rows
     written and the fitted model, which predicts churn risk."""
     inputs = conn.execute("select retention_driver_inputs from staging.settings").fetchone()
-    units = conn.execute(units_sql()).df()
-    # The last fit when its units are these (warehouse/driver_fits.py, which imports this
-    # module): the daily refresh of an open month rarely changes a complete quarter's units.
-    from warehouse.driver_fits import fit_or_reuse
+    # The last fit when what the units read is unchanged (warehouse/driver_inputs.py), else
+    # when its units are these (warehouse/driver_fits.py, which imports this module): the
+    # daily refresh of an open month rarely changes a complete quarter's units.
+    from warehouse.driver_fits import fit_code, fit_or_reuse, kept_for_reads
+    from warehouse.driver_inputs import inputs_fingerprint
 
-    fitted = fit_or_reuse(conn, units, list(inputs[0]) if inputs else [])
+    sql = units_sql()
+    read = inputs_fingerprint(conn, sql, fit_code())
+    fitted = kept_for_reads(conn, read)
+    if fitted is None:
+        units = conn.execute(sql).df()
+        fitted = fit_or_reuse(conn, units, list(inputs[0]) if inputs else [], read)
     if not write:
         return fitted
     import pandas as pd

@@ -41,27 +41,46 @@ people as (
 -- The counted entries of the CSM population, read through their resolution keys (resolved once
 -- per key), and only those of the year before $as_of: warehouse/outlook.py sets the entry window
 -- to it, so neither the keys nor the entries of all history are read (docs/architecture.md,
--- Hours as a cube).
+-- Hours as a cube). Only the onboarding hours need the year, and only the entries of onboarding
+-- keys: the hours of the three months read the entries that can overlap them (starting at most
+-- max_entry_length() before them), a quarter of the year's.
 keys as (
     select * from intermediate.int_time_entries__resolved
     where in_population
 ),
 
+onboarding_keys as (
+    select * from keys
+    where not is_leave and activity = 'onboarding' and account_id is not null
+),
+
 keyed as (
     select * from intermediate.int_time_entries__keyed
-    where stop_at is not null and entry_reject_reason(start_at, stop_at) is null
+    where start_at >= cast($as_of as timestamptz) - interval 3 month - max_entry_length()
+      and stop_at is not null and entry_reject_reason(start_at, stop_at) is null
+),
+
+year_keyed as (
+    select * from intermediate.int_time_entries__keyed
 ),
 
 entries as (
     select
         keys.csm_id,
         keys.account_id,
-        keys.activity,
         keys.is_leave,
         keyed.start_at,
         keyed.stop_at
     from keyed
     inner join keys on same_key(keys, keyed)
+),
+
+onboarding_entries as (
+    select onboarding_keys.account_id, year_keyed.start_at, year_keyed.stop_at
+    from year_keyed
+    inner join onboarding_keys on same_key(onboarding_keys, year_keyed)
+    where year_keyed.stop_at is not null
+      and entry_reject_reason(year_keyed.start_at, year_keyed.stop_at) is null
 ),
 
 nps_responses as (
@@ -188,9 +207,8 @@ onboarding as (
     from first_revenue
     cross join window_bounds
     cross join settings
-    left join entries
+    left join onboarding_entries as entries
         on entries.account_id = first_revenue.account_id
-        and not entries.is_leave and entries.activity = 'onboarding'
         and entries.start_at >= first_revenue.onboarding_start
         and entries.start_at < least(
             first_revenue.onboarding_start + to_days(settings.onboarding_window_days),
