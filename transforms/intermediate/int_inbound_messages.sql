@@ -12,6 +12,7 @@
 -- other reader, all of them.
 with activities as (
     select * from intermediate.int_touchpoints__activities
+    where not_before_period_window(occurred_at)
 ),
 
 ownership as (
@@ -34,7 +35,6 @@ outbound as (
     from activities
     where is_outbound and not is_deleted
       and account_id is not null and occurred_at is not null
-      and not_before_period_window(occurred_at)
       and (csm_id is not null
            or (source = 'salesforce'
                and starts_with(activity_id, prefixed_id('salesforce', '02s'))))
