@@ -69,8 +69,10 @@ TABLES: dict[str, str] = {
                                            "reject_reason varchar",
     "intermediate.int_time_entries__unified": "entry_id varchar, source varchar, "
                                               "reject_reason varchar",
-    "intermediate.int_time_entries__named": "entry_id varchar, source varchar, "
-                                            "start_at timestamptz, stop_at timestamptz",
+    "staging.stg_toggl__time_entries": "entry_id varchar, source varchar, "
+                                       "start_at timestamptz, stop_at timestamptz",
+    "staging.stg_clockify__time_entries": "entry_id varchar, source varchar, "
+                                          "start_at timestamptz, stop_at timestamptz",
     "intermediate.int_time_entries__counted": "entry_id varchar, csm_id varchar, "
                                               "account_id varchar, activity varchar, "
                                               "is_leave boolean, in_population boolean, "
@@ -267,7 +269,8 @@ def build(settings: Settings | None = None, *, responses: list[tuple] = RESPONSE
         (s[0], "salesforce", CLOSE_DATES.get(s[0], s[2]), None) for s in SCHEDULES]
         + [("sf:Dnoamount", "salesforce", "2025-01-15", "no amount")])
     insert(conn, "intermediate.int_time_entries__unified", [])
-    insert(conn, "intermediate.int_time_entries__named", [])
+    insert(conn, "staging.stg_toggl__time_entries", [])  # the quarantine reads their instants
+    insert(conn, "staging.stg_clockify__time_entries", [])
     insert(conn, "intermediate.int_time_entries__counted", ENTRIES)
     # The build reads entries through their resolution keys: here each entry is its own key.
     conn.execute("""create table intermediate.int_time_entries__keyed as

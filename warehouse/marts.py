@@ -9,9 +9,10 @@ the old periods or the new ones, and a re-run never duplicates.
 
 While the working models run, the build's entry window is set (`set_entry_window`): the time-entry
 models then read from the typed staging tables only the entries that can overlap the periods
-built, instead of every entry in history (docs/performance.md, Incremental marts). The marts
-themselves run without it, so the quarantine still sees every rejected entry. Before that, the
-hours cube kept between builds is brought up to date for the build's closed months
+built, instead of every entry in history (docs/performance.md, Incremental marts), and the
+inbound e-mails only those received in the periods' window, with the answers from its start on.
+The marts themselves run without it, so the quarantine still sees every rejected entry. Before
+that, the hours cube kept between builds is brought up to date for the build's closed months
 (warehouse/hours_cube.py), so `wrk_entry_months` splits only the month of `as_of` from entries.
 """
 
@@ -38,8 +39,10 @@ WHOLE_TABLES = tuple(m.name for m in model_graph().layer("marts") if m.replaces 
 LINEAGE_COLUMNS = ("as_of", "loaded_at", "run_id")
 PERIODS = "wrk_periods"  # the periods a build replaces; every working model but it reads them
 CUBE_READER = "wrk_entry_months"  # reads the hours cube kept between builds (hours_cube.py)
-# The session variables the macro in_entry_window reads (transforms/macros/entries.sql).
-WINDOW_VARIABLES = ("entry_window_from", "entry_window_to")
+# The session variables the macro in_entry_window reads (transforms/macros/entries.sql), and
+# those in_period_window reads (transforms/macros/instants.sql).
+WINDOW_VARIABLES = ("entry_window_from", "entry_window_to",
+                    "period_window_from", "period_window_to")
 
 
 class MartSchemaError(RuntimeError):
@@ -215,19 +218,24 @@ def _build_mart(conn: duckdb.DuckDBPyConnection, model: Model, params: dict[str,
 def set_entry_window(conn: duckdb.DuckDBPyConnection) -> None:
     """From now on the time-entry models read only the entries starting in [the earliest
     period start of `wrk_periods` less the longest entry that counts, its latest period end
-    plus the onboarding window).
+    plus the onboarding window), and the inbound e-mails only those received in [its earliest
+    period start, its latest period end) with the answers from that start on (the period
+    window, `in_period_window`).
 
     Session variables, so that the views keep one definition and read all history for every
     other reader; DuckDB binds them as constants, so the range reaches the typed staging scans
     as a filter (a join to `wrk_periods` would not).
     """
-    start, end = WINDOW_VARIABLES
+    start, end, period_start, period_end = WINDOW_VARIABLES
     conn.execute(f"set variable {start} = "
                  f"(select min(start_instant) - max_entry_length() from {PERIODS})")
     # An account onboarded in the last period counts the hours of its onboarding window after
     # it (docs/metrics.md, Onboarding).
     conn.execute(f"set variable {end} = (select max(end_instant) from {PERIODS}) + to_days("
                  "(select onboarding_window_days from staging.settings))")
+    # The instants the periods hold, for the models counted at one instant (the inbound e-mails).
+    conn.execute(f"set variable {period_start} = (select min(start_instant) from {PERIODS})")
+    conn.execute(f"set variable {period_end} = (select max(end_instant) from {PERIODS})")
 
 
 def outside_population(conn: duckdb.DuckDBPyConnection) -> list[tuple[str, float]]:

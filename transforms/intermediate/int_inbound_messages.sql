@@ -7,8 +7,12 @@
 -- when there is none in the data. An activity with no resolvable person answers nothing, except
 -- a Salesforce outbound EmailMessage, which has no owner of its own and needs none
 -- (docs/metrics.md, Engagement: response time).
+-- A marts build reads only the e-mails received in the window of the periods it replaces, and the
+-- answers from the window's start on, however late (in_period_window, macros/instants.sql); every
+-- other reader, all of them.
 with activities as (
     select * from intermediate.int_touchpoints__activities
+    where not_before_period_window(occurred_at)
 ),
 
 ownership as (
@@ -20,6 +24,7 @@ inbound as (
     from activities
     where is_inbound_email and not is_deleted
       and account_id is not null and occurred_at is not null
+      and in_period_window(occurred_at)
 ),
 
 -- One row per (account, instant) with the smallest id at that instant, so ties pick the same

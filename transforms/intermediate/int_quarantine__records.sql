@@ -12,11 +12,18 @@ deals as (
     select * from intermediate.int_revenue__won_deals where reject_reason is not null
 ),
 
--- The reject rule needs only an entry's instants: read before the account and activity steps,
--- so the filter reaches the staging scans and only rejected entries go further.
+-- The reject rule needs only an entry's instants, so they are read straight from the typed
+-- staging tables, every entry of history (int_time_entries__named would first copy every
+-- entry's every column, since it reads them twice).
+time_entries as (
+    select source, entry_id, start_at, stop_at from staging.stg_toggl__time_entries
+    union all
+    select source, entry_id, start_at, stop_at from staging.stg_clockify__time_entries
+),
+
 entries as (
     select source, entry_id, entry_reject_reason(start_at, stop_at) as reject_reason
-    from intermediate.int_time_entries__named
+    from time_entries
     where entry_reject_reason(start_at, stop_at) is not null
 ),
 

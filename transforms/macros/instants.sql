@@ -26,3 +26,19 @@ create or replace macro in_period(period_row, instant) as
 -- month adds up to the period by this join (docs/metrics.md, Periods).
 create or replace macro month_of(period_row, month) as
     period_row.period_start <= month and month < period_row.period_end;
+
+-- The window of the periods a marts build replaces (docs/performance.md, Incremental marts):
+-- while its working models run, warehouse/marts.py sets `period_window_from` and
+-- `period_window_to` to the earliest start_instant and the latest end_instant of wrk_periods, so
+-- a model whose rows count in the period holding one of their instants reads only the rows some
+-- period of the build can hold. Unset (every other reader), every instant is in. The variables
+-- are constants when a query is bound, so the filter reaches the scans.
+create or replace macro in_period_window(instant) as
+    getvariable('period_window_from') is null
+    or (instant >= getvariable('period_window_from')
+        and instant < getvariable('period_window_to'));
+
+-- Whether `instant` can follow one of the window's instants (an answer to an e-mail received in
+-- it may come after the window ends): at or after the window's start; every instant when unset.
+create or replace macro not_before_period_window(instant) as
+    getvariable('period_window_from') is null or instant >= getvariable('period_window_from');
