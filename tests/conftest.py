@@ -8,6 +8,8 @@ pure tests `pytestmark = pytest.mark.fast`; unmarked tests belong to the pipelin
 from __future__ import annotations
 
 import dataclasses
+import os
+import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -196,7 +198,27 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 def pytest_configure(config: pytest.Config) -> None:
     if is_controller():
+        files_in_memory()
         open_session_folder()
+
+
+MEMORY_FS = Path("/dev/shm")
+
+
+def files_in_memory() -> None:
+    """In the controller, before the workers start: the session's files (pytest's tmp_path,
+    the shared builds, the fakes' CA files, the PostgreSQL cluster, the subprocesses' temporary
+    files) on a memory file system where the machine has one and TMPDIR does not say otherwise.
+    Dagster's SQLite event logs and run storage commit (fsync) on every event: on disk that was a
+    fifth of the suite's time. A killed process leaves the same files either way; what no test
+    checks is surviving a power cut. Workers and subprocesses inherit TMPDIR."""
+    if os.environ.get("TMPDIR") or not (MEMORY_FS.is_dir() and os.access(MEMORY_FS, os.W_OK)):
+        return
+    folder = MEMORY_FS / "csm-metrics-tests"
+    folder.mkdir(exist_ok=True)
+    folder.chmod(0o1777)  # as /tmp: the PostgreSQL server's own user reaches its cluster
+    os.environ["TMPDIR"] = str(folder)
+    tempfile.tempdir = None  # gettempdir() reads TMPDIR again
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
