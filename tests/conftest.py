@@ -175,6 +175,14 @@ def read_rows(warehouse: Path, sql: str, params: dict | None = None) -> list[dic
 
 
 TIERS = ("pipeline", "connectors", "fast")  # slowest first: the session's tail is the fast tests
+# The modules whose tests take half a minute and more each (subprocess runs, the fault suite,
+# hypothesis over whole builds), longest first: started first, so that the session ends on short
+# tests rather than one worker waiting on the other's long one. Others follow in name order.
+LONGEST_FIRST = ("tests/test_faults.py", "tests/test_overlapping_runs.py", "tests/test_secrets.py",
+                 "tests/test_metrics_properties.py", "tests/test_stale_runs.py",
+                 "tests/test_definitions.py", "tests/test_demo_runs.py",
+                 "tests/test_incremental_marts.py", "tests/test_report_cfo.py",
+                 "tests/test_incremental.py")
 
 
 def tier(item: pytest.Item) -> str:
@@ -184,8 +192,9 @@ def tier(item: pytest.Item) -> str:
 @pytest.hookimpl(tryfirst=True)  # before `-m` deselects by marker
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Every test not marked `fast` or `connectors` is in the pipeline tier; the modules run
-    slowest tier first (a module keeps its tests together, for its module fixtures), so xdist
-    workers end on short tests rather than wait on one last long one."""
+    slowest tier first, the longest modules first within it (a module keeps its tests together,
+    for its module fixtures), so xdist workers end on short tests rather than wait on one last
+    long one."""
     rank: dict[str, int] = {}
     for item in items:
         found = tier(item)
@@ -193,7 +202,12 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(pytest.mark.pipeline)
         module = item.nodeid.split("::")[0]
         rank[module] = min(rank.get(module, len(TIERS)), TIERS.index(found))
-    items.sort(key=lambda item: rank[item.nodeid.split("::")[0]])
+
+    def order(item: pytest.Item) -> tuple[int, int]:
+        module = item.nodeid.split("::")[0]
+        long = LONGEST_FIRST.index(module) if module in LONGEST_FIRST else len(LONGEST_FIRST)
+        return rank[module], long
+    items.sort(key=order)
 
 
 def pytest_configure(config: pytest.Config) -> None:
