@@ -217,16 +217,23 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 MEMORY_FS = Path("/dev/shm")
+# A whole session writes about 1 GB at most (less, as passed tests' folders go): a smaller
+# memory file system (a container's 64 MB /dev/shm) is left alone.
+MEMORY_FS_NEEDED = 4 * 2**30
 
 
 def files_in_memory() -> None:
     """In the controller, before the workers start: the session's files (pytest's tmp_path,
     the shared builds, the fakes' CA files, the PostgreSQL cluster, the subprocesses' temporary
     files) on a memory file system where the machine has one and TMPDIR does not say otherwise.
-    Dagster's SQLite event logs and run storage commit (fsync) on every event: on disk that was a
-    fifth of the suite's time. A killed process leaves the same files either way; what no test
-    checks is surviving a power cut. Workers and subprocesses inherit TMPDIR."""
+    Dagster's SQLite event logs and run storage commit (fsync) on every event: on this
+    machine's disk that was a fifth of a CLI-run test's time, and 3 GB written a session. A
+    killed process leaves the same files either way; what no test checks is surviving a power
+    cut. Workers and subprocesses inherit TMPDIR."""
     if os.environ.get("TMPDIR") or not (MEMORY_FS.is_dir() and os.access(MEMORY_FS, os.W_OK)):
+        return
+    found = os.statvfs(MEMORY_FS)
+    if found.f_bavail * found.f_frsize < MEMORY_FS_NEEDED:
         return
     folder = MEMORY_FS / "csm-metrics-tests"
     folder.mkdir(exist_ok=True)
