@@ -8,6 +8,8 @@ pure tests `pytestmark = pytest.mark.fast`; unmarked tests belong to the pipelin
 from __future__ import annotations
 
 import dataclasses
+import os
+import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -173,6 +175,14 @@ def read_rows(warehouse: Path, sql: str, params: dict | None = None) -> list[dic
 
 
 TIERS = ("pipeline", "connectors", "fast")  # slowest first: the session's tail is the fast tests
+# The modules whose tests take half a minute and more each (subprocess runs, the fault suite,
+# hypothesis over whole builds), longest first: started first, so that the session ends on short
+# tests rather than one worker waiting on the other's long one. Others follow in name order.
+LONGEST_FIRST = ("tests/test_faults.py", "tests/test_overlapping_runs.py", "tests/test_secrets.py",
+                 "tests/test_metrics_properties.py", "tests/test_stale_runs.py",
+                 "tests/test_definitions.py", "tests/test_demo_runs.py",
+                 "tests/test_incremental_marts.py", "tests/test_report_cfo.py",
+                 "tests/test_incremental.py")
 
 
 def tier(item: pytest.Item) -> str:
@@ -182,8 +192,9 @@ def tier(item: pytest.Item) -> str:
 @pytest.hookimpl(tryfirst=True)  # before `-m` deselects by marker
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Every test not marked `fast` or `connectors` is in the pipeline tier; the modules run
-    slowest tier first (a module keeps its tests together, for its module fixtures), so xdist
-    workers end on short tests rather than wait on one last long one."""
+    slowest tier first, the longest modules first within it (a module keeps its tests together,
+    for its module fixtures), so xdist workers end on short tests rather than wait on one last
+    long one."""
     rank: dict[str, int] = {}
     for item in items:
         found = tier(item)
@@ -191,12 +202,44 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(pytest.mark.pipeline)
         module = item.nodeid.split("::")[0]
         rank[module] = min(rank.get(module, len(TIERS)), TIERS.index(found))
-    items.sort(key=lambda item: rank[item.nodeid.split("::")[0]])
+
+    def order(item: pytest.Item) -> tuple[int, int]:
+        module = item.nodeid.split("::")[0]
+        long = LONGEST_FIRST.index(module) if module in LONGEST_FIRST else len(LONGEST_FIRST)
+        return rank[module], long
+    items.sort(key=order)
 
 
 def pytest_configure(config: pytest.Config) -> None:
     if is_controller():
+        files_in_memory()
         open_session_folder()
+
+
+MEMORY_FS = Path("/dev/shm")
+# A whole session writes about 1 GB at most (less, as passed tests' folders go): a smaller
+# memory file system (a container's 64 MB /dev/shm) is left alone.
+MEMORY_FS_NEEDED = 4 * 2**30
+
+
+def files_in_memory() -> None:
+    """In the controller, before the workers start: the session's files (pytest's tmp_path,
+    the shared builds, the fakes' CA files, the PostgreSQL cluster, the subprocesses' temporary
+    files) on a memory file system where the machine has one and TMPDIR does not say otherwise.
+    Dagster's SQLite event logs and run storage commit (fsync) on every event: on this
+    machine's disk that was a fifth of a CLI-run test's time, and 3 GB written a session. A
+    killed process leaves the same files either way; what no test checks is surviving a power
+    cut. Workers and subprocesses inherit TMPDIR."""
+    if os.environ.get("TMPDIR") or not (MEMORY_FS.is_dir() and os.access(MEMORY_FS, os.W_OK)):
+        return
+    found = os.statvfs(MEMORY_FS)
+    if found.f_bavail * found.f_frsize < MEMORY_FS_NEEDED:
+        return
+    folder = MEMORY_FS / "csm-metrics-tests"
+    folder.mkdir(exist_ok=True)
+    folder.chmod(0o1777)  # as /tmp: the PostgreSQL server's own user reaches its cluster
+    os.environ["TMPDIR"] = str(folder)
+    tempfile.tempdir = None  # gettempdir() reads TMPDIR again
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:

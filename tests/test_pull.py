@@ -24,6 +24,7 @@ from connectors.toggl import TogglConnector
 from pipelines.crm.assets import STREAMS as CRM_STREAMS
 from pipelines.time_tracking.assets import STREAMS as TRACKER_STREAMS
 from sandbox.servers import Sandbox
+from sandbox.servers.base import FakeServer, Request, Response
 from tests.tiny_company import tiny_company
 from warehouse.pull import PullCutShort, PullOptions, pull_stream
 
@@ -78,6 +79,22 @@ def test_a_crm_pull_snapshots_owners_and_records_api_usage(
         pull_stream(SALESFORCE["accounts"], connector, lambda: nullcontext(conn), "x")
 
 
+def quota_spent_from(toggl: FakeServer, first_date: str) -> list[int]:
+    """Answer every time-entry report from `first_date` on with Toggl's 402 for a spent hourly
+    quota that resets in an hour; the list holds the count of such answers."""
+    refused, dispatch = [0], toggl.dispatch
+
+    def spent(request: Request) -> Response:
+        if request.path.endswith("/search/time_entries") and \
+                request.json()["start_date"] >= first_date:
+            refused[0] += 1
+            return Response(402, "You have hit your hourly limit for API calls.",
+                            {"X-Toggl-Quota-Remaining": "0", "X-Toggl-Quota-Resets-In": "3600"})
+        return dispatch(request)
+    toggl.dispatch = spent  # type: ignore[method-assign]
+    return refused
+
+
 def test_windows_land_one_by_one_and_a_cut_window_keeps_those_before_it(
         conn: duckdb.DuckDBPyConnection, sandbox: Sandbox) -> None:
     stream = TOGGL["time_entries"]
@@ -87,23 +104,21 @@ def test_windows_land_one_by_one_and_a_cut_window_keeps_those_before_it(
                               sandbox.toggl.base_url, min_interval=0, max_quota_wait=1)
 
     heard: list[Window | None] = []
-    probe = toggl()
-    totals = pull_stream(stream, probe, lambda: nullcontext(conn), "both",
+    totals = pull_stream(stream, toggl(), lambda: nullcontext(conn), "both",
                          [JANUARY, FEBRUARY], on_window=lambda w, _: heard.append(w))
     assert heard == [JANUARY, FEBRUARY] and totals.windows == 2
     assert totals.landed == ["2025-01-01", "2025-02-01"]
-    january_requests = pull_stream(stream, toggl(), lambda: nullcontext(conn), "jan",
-                                   [JANUARY]).requests
     entries = conn.execute("select count(*) from raw.toggl__time_entries").fetchone()
     assert entries is not None and entries[0] == totals.rows_written > 0
 
     # The quota allows January's requests, then is spent for an hour: February is cut short.
-    sandbox.toggl.limit(january_requests, 402, "You have hit your hourly limit for API calls.",
-                        3600, lambda wait: {"X-Toggl-Quota-Remaining": "0",
-                                            "X-Toggl-Quota-Resets-In": str(round(wait))})
+    # The quota is spent by February's first report (its dates start on January 31st, 12 hours
+    # behind UTC), not after a count of requests: a request retried below the connector (a
+    # connection reset under load) would spend a counted budget inside January.
+    refused = quota_spent_from(sandbox.toggl, "2025-01-31")
     with pytest.raises(PullCutShort, match=r"landed before it.*2025-01-01") as cut:
         pull_stream(stream, toggl(), lambda: nullcontext(conn), "cut", [JANUARY, FEBRUARY])
-    assert cut.value.landed == ["2025-01-01"]
+    assert cut.value.landed == ["2025-01-01"] and refused == [1]
     assert conn.execute("select count(*) from raw.toggl__time_entries").fetchone() == entries
     with pytest.raises(ValueError, match="windowed"):
         pull_stream(stream, toggl(), lambda: nullcontext(conn), "none")

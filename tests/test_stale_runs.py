@@ -19,7 +19,7 @@ from pathlib import Path
 from dagster import DagsterInstance, DagsterRunStatus
 
 from pipelines.resources import WAREHOUSE_POOL
-from tests.conftest import ROOT, tiny_fakes
+from tests.conftest import ROOT, TinyBuild, tiny_copy, tiny_fakes
 
 SOURCES = ("--select", "tag:partitioning=none")
 MONTHS = ("--select", "tag:partitioning=monthly", "--partition-range", "2025-01-01...2025-01-01")
@@ -55,13 +55,14 @@ def wait_until(condition: Callable[[], object], seconds: float, what: str) -> ob
     raise AssertionError(f"not within {seconds:g} s: {what}")
 
 
-def test_a_run_killed_holding_the_pool_slot_frees_it_for_the_run_waiting(tmp_path: Path) -> None:
+def test_a_run_killed_holding_the_pool_slot_frees_it_for_the_run_waiting(
+        tiny_built: TinyBuild, tmp_path: Path) -> None:
+    tiny_copy(tiny_built, tmp_path)  # the sources pulled (and a build): what the victim reads
     home = shipped_home(tmp_path)
     processes: list[subprocess.Popen[bytes]] = []
     with tiny_fakes(tmp_path) as fakes, DagsterInstance.from_config(str(home)) as instance:
         materialize = materializer(home)  # with the variables pointing at the fakes
         try:
-            assert materialize(*SOURCES).wait(timeout=180) == 0
             # The victim holds the slot while Toggl answers its time-entry search slowly (longer
             # than the test can take to get there).
             fakes.toggl.inject(0, delay_seconds=240.0, path_contains="/search/", times=1)
