@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterator
 from datetime import date, datetime
+from typing import Any
 
 import altair as alt
 import pandas as pd
@@ -29,13 +30,49 @@ UP, DOWN, TOTAL = "#009E73", "#D55E00", "#5f6b7a"
 VALIDATE = False
 
 
-def svg(chart: alt.TopLevelMixin) -> str:
-    """The chart as an inline SVG element (no XML prolog, no external reference)."""
+def spec_of(chart: alt.TopLevelMixin) -> dict[str, Any]:
+    """The chart's Vega-Lite specification as drawn: the page's font, no view frame, and its
+    inline data sets cut to the columns the specification names (`prune_data`)."""
     spec = chart.to_dict(validate=VALIDATE)
     config = spec.setdefault("config", {})
     config["font"] = FONT
     config.setdefault("view", {})["stroke"] = None
-    return vl_convert.vegalite_to_svg(spec)
+    return prune_data(spec)
+
+
+def svg(chart: alt.TopLevelMixin) -> str:
+    """The chart as an inline SVG element (no XML prolog, no external reference)."""
+    return vl_convert.vegalite_to_svg(spec_of(chart))
+
+
+def _strings(node: object, out: set[str]) -> set[str]:
+    if isinstance(node, dict):
+        for key, value in node.items():
+            out.add(str(key))
+            _strings(value, out)
+    elif isinstance(node, list):
+        for value in node:
+            _strings(value, out)
+    elif isinstance(node, str):
+        out.add(node)
+    return out
+
+
+def prune_data(spec: dict[str, Any]) -> dict[str, Any]:
+    """`spec` with each inline data set's columns cut to those whose name occurs in a string
+    of the rest of the specification (a field, a sort, an expression such as `datum.rank`):
+    a frame's other columns (ids, bands, flags) only made the data vl-convert parses larger.
+    Keeping every name that occurs anywhere keeps more than needed, never less."""
+    datasets = spec.get("datasets")
+    if not datasets:
+        return spec
+    text = "\n".join(_strings({k: v for k, v in spec.items() if k != "datasets"}, set()))
+    for name, rows in datasets.items():
+        columns = {c for row in rows for c in row}
+        unused = {c for c in columns if c not in text}
+        if unused:
+            datasets[name] = [{c: v for c, v in row.items() if c not in unused} for row in rows]
+    return spec
 
 
 def _plain(frame: pd.DataFrame) -> pd.DataFrame:
