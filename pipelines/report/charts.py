@@ -8,7 +8,9 @@ or dash, bars and points carry their numbers, and the series are named in a lege
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from datetime import date, datetime
+from typing import Any
 
 import altair as alt
 import pandas as pd
@@ -28,13 +30,49 @@ UP, DOWN, TOTAL = "#009E73", "#D55E00", "#5f6b7a"
 VALIDATE = False
 
 
-def svg(chart: alt.TopLevelMixin) -> str:
-    """The chart as an inline SVG element (no XML prolog, no external reference)."""
+def spec_of(chart: alt.TopLevelMixin) -> dict[str, Any]:
+    """The chart's Vega-Lite specification as drawn: the page's font, no view frame, and its
+    inline data sets cut to the columns the specification names (`prune_data`)."""
     spec = chart.to_dict(validate=VALIDATE)
     config = spec.setdefault("config", {})
     config["font"] = FONT
     config.setdefault("view", {})["stroke"] = None
-    return vl_convert.vegalite_to_svg(spec)
+    return prune_data(spec)
+
+
+def svg(chart: alt.TopLevelMixin) -> str:
+    """The chart as an inline SVG element (no XML prolog, no external reference)."""
+    return vl_convert.vegalite_to_svg(spec_of(chart))
+
+
+def _strings(node: object, out: set[str]) -> set[str]:
+    if isinstance(node, dict):
+        for key, value in node.items():
+            out.add(str(key))
+            _strings(value, out)
+    elif isinstance(node, list):
+        for value in node:
+            _strings(value, out)
+    elif isinstance(node, str):
+        out.add(node)
+    return out
+
+
+def prune_data(spec: dict[str, Any]) -> dict[str, Any]:
+    """`spec` with each inline data set's columns cut to those whose name occurs in a string
+    of the rest of the specification (a field, a sort, an expression such as `datum.rank`):
+    a frame's other columns (ids, bands, flags) only made the data vl-convert parses larger.
+    Keeping every name that occurs anywhere keeps more than needed, never less."""
+    datasets = spec.get("datasets")
+    if not datasets:
+        return spec
+    text = "\n".join(_strings({k: v for k, v in spec.items() if k != "datasets"}, set()))
+    for name, rows in datasets.items():
+        columns = {c for row in rows for c in row}
+        unused = {c for c in columns if c not in text}
+        if unused:
+            datasets[name] = [{c: v for c, v in row.items() if c not in unused} for row in rows]
+    return spec
 
 
 def _plain(frame: pd.DataFrame) -> pd.DataFrame:
@@ -123,57 +161,110 @@ LABEL_SIZE = 10  # px: the book chart's label font size
 LABEL_CHAR = 6.2  # px per character at LABEL_SIZE in DejaVu Sans (a wide estimate)
 
 
+LABEL_GAP = 8  # px between a point and its label
+POINT_CLEARANCE = 4  # px every label keeps from every point
+LABEL_TRIES = 40  # lines up and down a label may move before it goes below every other
+GRID_CELL = 64.0  # px: the side of a cell of the collision grid
+
+
+class _Grid:
+    """Boxes (left, top, right, bottom) filed by GRID_CELL-sized cells, so a collision check
+    reads the few boxes in the cells a candidate touches instead of every box placed. A box is
+    filed in every cell its closed extent touches: any two boxes that overlap, or touch, share a
+    cell, so the check finds exactly what a check against every box finds."""
+
+    def __init__(self) -> None:
+        self.cells: dict[tuple[int, int], list[tuple[float, float, float, float]]] = {}
+
+    @staticmethod
+    def _span(low: float, high: float) -> range:
+        return range(math.floor(low / GRID_CELL), math.floor(high / GRID_CELL) + 1)
+
+    def add(self, box: tuple[float, float, float, float]) -> None:
+        for cx in self._span(box[0], box[2]):
+            for cy in self._span(box[1], box[3]):
+                self.cells.setdefault((cx, cy), []).append(box)
+
+    def near(self, left: float, top: float, right: float,
+             bottom: float) -> Iterator[tuple[float, float, float, float]]:
+        """The boxes filed in the cells [left, right] x [top, bottom] touches (some twice)."""
+        cells = self.cells
+        for cx in self._span(left, right):
+            for cy in self._span(top, bottom):
+                yield from cells.get((cx, cy), ())
+
+
 def place_labels(frame: pd.DataFrame, x: str, y: str, x_max: float, y_max: float,
                  width: float = WIDTH, height: float = BOOK_HEIGHT) -> pd.DataFrame:
     """Each point's label placed where it overlaps no other label and no point: right of the
     point, else left, else moved up or down in steps of a line. Adds the label's anchor in
-    data units (`label_x`, `label_y`), its side (`side`: left/right) and whether it moved."""
-    boxes: list[tuple[float, float, float, float]] = []
-    points = [(float(r[x]) / x_max * width, (1 - float(r[y]) / y_max) * height)
-              for _, r in frame.iterrows()]
+    data units (`label_x`, `label_y`), its side (`side`: left/right) and whether it moved.
+
+    Points are placed top to bottom (then left to right); each takes the first free place in
+    the order right, left, a line up (right, left), a line down, two lines up ... Placed labels
+    and the points are kept in grids (`_Grid`), so a check costs the labels nearby, not all of
+    them: 300 CSMs took seconds when every check read every label."""
+    points = [(float(vx) / x_max * width, (1 - float(vy) / y_max) * height)
+              for vx, vy in zip(frame[x], frame[y], strict=True)]
+    labels = [str(v) for v in frame["label"]]
     line = LABEL_SIZE + 3
-    out = []
+    pad = POINT_CLEARANCE
+    dots = _Grid()
+    for qx, qy in points:
+        dots.add((qx, qy, qx, qy))
+    boxes = _Grid()
+    lowest: float | None = None  # the bottom of the lowest label placed
     order = sorted(range(len(frame)), key=lambda i: (points[i][1], points[i][0]))
     placed: dict[int, tuple[float, float, str, bool]] = {}
     for i in order:
         px, py = points[i]
-        w = len(str(frame.iloc[i]["label"])) * LABEL_CHAR
+        w = len(labels[i]) * LABEL_CHAR
         choice = None
-        for step in range(0, 40):
+        for step in range(LABEL_TRIES):
             for dy in ([0] if step == 0 else [-step * line, step * line]):
                 for side in ("right", "left"):
-                    left = px + 8 if side == "right" else px - 8 - w
+                    left = px + LABEL_GAP if side == "right" else px - LABEL_GAP - w
                     top = py + dy - line / 2
                     box = (left, top, left + w, top + line)
                     # Inside the plot (clear of the axes' labels), or past its right edge.
                     if left < 0 or box[1] < 0 or box[3] > height or box[2] > width + 160:
                         continue
-                    clash = any(not (box[2] <= b[0] or box[0] >= b[2] or box[3] <= b[1]
-                                     or box[1] >= b[3]) for b in boxes)
-                    hits_point = any(box[0] - 4 <= qx <= box[2] + 4 and box[1] - 4 <= qy <=
-                                     box[3] + 4 for qx, qy in points)
-                    if not clash and not hits_point:
+                    if _free(box, boxes, dots, pad):
                         choice = (box, dy, side)
                         break
                 if choice:
                     break
             if choice:
                 break
-        if choice is None:  # nowhere free within 40 lines: below everything else
-            low = max((b[3] for b in boxes), default=py)
-            choice = ((px + 8, low, px + 8 + w, low + line), low + line / 2 - py, "right")
+        if choice is None:  # nowhere free within LABEL_TRIES lines: below everything else
+            low = py if lowest is None else lowest
+            choice = ((px + LABEL_GAP, low, px + LABEL_GAP + w, low + line),
+                      low + line / 2 - py, "right")
         box, dy, side = choice
-        boxes.append(box)
+        boxes.add(box)
+        lowest = box[3] if lowest is None else max(lowest, box[3])
         anchor_x = box[0] if side == "right" else box[2]
         placed[i] = (anchor_x / width * x_max, (1 - (py + dy) / height) * y_max, side, dy != 0)
-    for i in range(len(frame)):
-        out.append(placed[i])
+    out = [placed[i] for i in range(len(frame))]
     result = frame.copy()
     result["label_x"] = [p[0] for p in out]
     result["label_y"] = [p[1] for p in out]
     result["side"] = [p[2] for p in out]
     result["moved"] = [p[3] for p in out]
     return result
+
+
+def _free(box: tuple[float, float, float, float], boxes: _Grid, dots: _Grid, pad: float) -> bool:
+    """Whether `box` overlaps no placed label (touching edges do not overlap) and has no point
+    within `pad` px of it."""
+    left, top, right, bottom = box
+    for b in boxes.near(left, top, right, bottom):
+        if not (right <= b[0] or left >= b[2] or bottom <= b[1] or top >= b[3]):
+            return False
+    for qx, qy, _, _ in dots.near(left - pad, top - pad, right + pad, bottom + pad):
+        if left - pad <= qx <= right + pad and top - pad <= qy <= bottom + pad:
+            return False
+    return True
 
 
 def book_chart(books: pd.DataFrame, arr_band: tuple[float, float],
