@@ -8,7 +8,6 @@ and no two labels may overlap.
 from __future__ import annotations
 
 import random
-import time
 
 import pandas as pd
 import pytest
@@ -159,16 +158,3 @@ def test_no_two_labels_overlap_and_none_covers_a_point(n: int, seed: int,
         lowest = box[3] if lowest is None else max(lowest, box[3])
     # 300 labels do not fit in the plot (most go below it); 40 do.
     assert below == 0 if n <= 40 else below > 0
-
-
-def test_three_hundred_labels_take_a_fraction_of_the_old_checks_time() -> None:
-    """CPU time of both in this process (the machine's load weighs on both alike): the old
-    check read every label for every candidate place, about a second for 300 CSMs."""
-    frame = books(300, 1, True)
-    x_max, y_max = limits(frame)
-    spent = {}
-    for name, place in (("old", old_place_labels), ("grid", charts.place_labels)):
-        start = time.process_time()
-        place(frame, "accounts_managed", "arr_managed", x_max, y_max)
-        spent[name] = time.process_time() - start
-    assert spent["grid"] < spent["old"] / 4, spent
