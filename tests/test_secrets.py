@@ -4,69 +4,28 @@ published DuckDB copy and Hyper extract, the BI files, or the PostgreSQL BI read
 from __future__ import annotations
 
 import base64
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import duckdb
+import pytest
 
-from sandbox.servers import Sandbox
-from tests.pg_server import Target
-from tests.tiny_company import tiny_company
-
-ROOT = Path(__file__).resolve().parents[1]
-SECRETS = {
-    "salesforce": "sf-SECRET-00Dxx0000001gPL!AQ4AQFh3k1uYqJk",
-    "hubspot": "pat-na1-SECRET-11111111-2222-3333-4444-555555555555",
-    "toggl": "SECRET-toggl-1971e9ac3c1d8b6a",
-    "clockify": "SECRET-clockify-YmQ4ZTU5OGUtNjQ4",
-}
-# Credentials the fakes refuse: a run given them fails, and must not echo them either.
-REFUSED = {
-    "SALESFORCE_ACCESS_TOKEN": "sf-REFUSED-00Dxx0000001gPL!AQ4AQFh3k1uYqJk",
-    "HUBSPOT_ACCESS_TOKEN": "pat-na1-REFUSED-11111111-2222-3333-4444-555555555555",
-    "TOGGL_API_TOKEN": "REFUSED-toggl-1971e9ac3c1d8b6a",
-    "CLOCKIFY_API_KEY": "REFUSED-clockify-YmQ4ZTU5OGUtNjQ4",
-}
+from tests.cli_backfill import REFUSED, SECRETS, CliBackfill, cli_backfill
+from warehouse.postgres.cluster import LocalCluster
 
 
-def test_no_secret_is_written_anywhere(tmp_path: Path, pg_target: Target) -> None:
-    home = tmp_path / "dagster_home"
-    home.mkdir()
-    warehouse = tmp_path / "warehouse.duckdb"
-    fakes = Sandbox(tiny_company())
-    fakes.salesforce.access_token = SECRETS["salesforce"]
-    fakes.hubspot.access_token = SECRETS["hubspot"]
-    fakes.toggl.api_token = SECRETS["toggl"]
-    fakes.clockify.api_key = SECRETS["clockify"]
-    outputs = []
-    with fakes.start(str(tmp_path)):
-        env = {**os.environ, **fakes.env(), "WAREHOUSE_PATH": str(warehouse),
-               "DAGSTER_HOME": str(home), "CSM_METRICS_POSTGRES_URL": pg_target.url(),
-               "CSM_METRICS_POSTGRES_BI_ROLE": pg_target.bi_role,
-               "CSM_METRICS_POSTGRES_BI_PASSWORD": pg_target.bi_password}
-        env.pop("CSM_METRICS_SETTINGS", None)
-        for select, extra in (("tag:partitioning=none", []),
-                              ("tag:partitioning=monthly or tag:layer=bi",
-                               ["--partition-range", "2025-01-01...2025-02-01"])):
-            result = subprocess.run(
-                [sys.executable, "-m", "dagster", "asset", "materialize", "-m",
-                 "pipelines.definitions", "--select", select, *extra],
-                cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
-            assert result.returncode == 0, result.stderr[-2000:]
-            outputs += [result.stdout, result.stderr]
-        refused = subprocess.run(
-            [sys.executable, "-m", "dagster", "asset", "materialize", "-m",
-             "pipelines.definitions", "--select", "tag:partitioning=none"],
-            cwd=ROOT, env={**env, **REFUSED}, capture_output=True, text=True, timeout=300)
-        assert refused.returncode != 0, "a run with refused credentials should fail"
-        outputs += [refused.stdout, refused.stderr]
-        bi_files = subprocess.run(
-            [sys.executable, "-m", "warehouse", "bi-files", "--out", str(tmp_path / "bi")],
-            cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
-        assert bi_files.returncode == 0, bi_files.stderr[-2000:]
-        outputs += [bi_files.stdout, bi_files.stderr]
+@pytest.fixture()
+def backfill(pg_server: LocalCluster) -> CliBackfill:
+    """The session's README backfill, shared with test_definitions (tests/cli_backfill.py): the
+    fakes given known tokens, both runs publishing to PostgreSQL, a run given refused
+    credentials, and the BI files."""
+    return cli_backfill(pg_server)
+
+
+def test_no_secret_is_written_anywhere(backfill: CliBackfill) -> None:
+    tmp_path, home, warehouse = backfill.folder, backfill.home, backfill.warehouse
+    pg_target = backfill.target
+    outputs = backfill.outputs()
+    assert len(outputs) == 8  # stdout and stderr of both runs, the refused one and bi-files
 
     published = tmp_path / "published"
     files = [p for p in [*home.rglob("*"), warehouse, *published.rglob("*"),
