@@ -486,14 +486,16 @@ def rebuild_again(args: argparse.Namespace, scale: Scale) -> int:
     return 0
 
 
-def provenance() -> dict[str, Any]:
+def provenance(root: Path = ROOT) -> dict[str, Any]:
     """The code a phase was measured on: a record whose phases were re-run (`--phase`) says
     which commit each figure comes from."""
     def git(*args: str) -> str:
-        done = subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True)
+        done = subprocess.run(["git", *args], cwd=root, capture_output=True, text=True)
         return done.stdout.strip() if done.returncode == 0 else ""
     return {"commit": git("rev-parse", "--short", "HEAD") or None,
-            "uncommitted_changes": bool(git("status", "--porcelain", "--untracked-files=no")),
+            # the records this writes are left out: a re-run phase finds the last one edited
+            "uncommitted_changes": bool(git("status", "--porcelain", "--untracked-files=no",
+                                            "--", ".", ":(exclude)data/bench")),
             "measured_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
 
 

@@ -3,6 +3,7 @@ beside its warehouse), not the defaults: a rebuild under other settings measures
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -27,3 +28,22 @@ def test_provenance_names_the_code_measured() -> None:
     assert found["commit"] and len(found["commit"]) >= 7
     assert isinstance(found["uncommitted_changes"], bool)
     assert found["measured_at"].endswith("Z")
+
+
+def test_provenance_leaves_out_the_benchmark_records(tmp_path: Path) -> None:
+    """A phase re-run after another (`--phase marts`, then `--phase refresh`) finds the record
+    the first one wrote edited: that is no change to the code measured; a code change is."""
+    def git(*args: str) -> None:
+        subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@example.com", *args],
+                       cwd=tmp_path, check=True, capture_output=True)
+    record = tmp_path / "data" / "bench" / "results-1.json"
+    record.parent.mkdir(parents=True)
+    record.write_text("{}\n")
+    (tmp_path / "code.py").write_text("x = 1\n")
+    git("init", "-q")
+    git("add", "-A")
+    git("commit", "-qm", "start")
+    record.write_text('{"marts": {}}\n')
+    assert provenance(tmp_path)["uncommitted_changes"] is False
+    (tmp_path / "code.py").write_text("x = 2\n")
+    assert provenance(tmp_path)["uncommitted_changes"] is True
