@@ -14,19 +14,15 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-import secrets
 import subprocess
 import sys
 from pathlib import Path
 
-import psycopg
-from psycopg import sql
-
 from sandbox.servers import Sandbox
-from tests.pg_server import Target
+from tests.pg_server import Target, new_target
 from tests.session_helpers import built_once
 from tests.tiny_company import tiny_company
-from warehouse.postgres.cluster import ADMIN, LocalCluster
+from warehouse.postgres.cluster import LocalCluster
 
 ROOT = Path(__file__).resolve().parents[1]
 NAME = "cli_backfill"
@@ -66,29 +62,13 @@ class CliBackfill:
         return [p.read_text() for p in sorted((self.folder / "outputs").iterdir())]
 
 
-def create_target(server: LocalCluster) -> Target:
-    """A database and publisher role of their own, as `pg_target` makes, left to the session."""
-    tag = secrets.token_hex(4)
-    target = Target(server, f"cli_{tag}", f"publisher_{tag}", secrets.token_urlsafe(16),
-                    f"bi_{tag}", secrets.token_urlsafe(16))
-    with psycopg.connect(server.url(ADMIN, "postgres"), autocommit=True) as admin:
-        admin.execute(sql.SQL("create role {} login createrole password {}").format(
-            sql.Identifier(target.publisher), sql.Literal(target.publisher_password)))
-        admin.execute(sql.SQL("create database {}").format(sql.Identifier(target.database)))
-        admin.execute(sql.SQL("grant create on database {} to {}").format(
-            sql.Identifier(target.database), sql.Identifier(target.publisher)))
-    with target.admin() as admin:
-        admin.execute("revoke create on schema public from public")
-    return target
-
-
 def dagster(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "dagster", *args], env=env, cwd=ROOT,
                           capture_output=True, text=True, timeout=300)
 
 
 def build(folder: Path, server: LocalCluster) -> None:
-    target = create_target(server)
+    target = new_target(server, "cli")  # left to the session, which stops the server
     fields = dataclasses.asdict(target)
     del fields["server"]
     (folder / "target.json").write_text(json.dumps(fields))

@@ -94,12 +94,13 @@ def pg_server() -> LocalCluster:
     return shared_cluster(built_once(STATE, start_cluster))
 
 
-@pytest.fixture()
-def pg_target(pg_server: LocalCluster) -> Iterator[Target]:
+def new_target(server: LocalCluster, prefix: str = "test") -> Target:
+    """A database of its own on `server`, with a publisher role that may create in it and the
+    BI role's name and password (the publisher makes that role when it publishes)."""
     tag = secrets.token_hex(4)
-    target = Target(pg_server, f"test_{tag}", f"publisher_{tag}", secrets.token_urlsafe(16),
+    target = Target(server, f"{prefix}_{tag}", f"publisher_{tag}", secrets.token_urlsafe(16),
                     f"bi_{tag}", secrets.token_urlsafe(16))
-    with psycopg.connect(pg_server.url(ADMIN, "postgres"), autocommit=True) as admin:
+    with psycopg.connect(server.url(ADMIN, "postgres"), autocommit=True) as admin:
         admin.execute(sql.SQL("create role {} login createrole password {}").format(
             sql.Identifier(target.publisher), sql.Literal(target.publisher_password)))
         admin.execute(sql.SQL("create database {}").format(sql.Identifier(target.database)))
@@ -107,6 +108,12 @@ def pg_target(pg_server: LocalCluster) -> Iterator[Target]:
             sql.Identifier(target.database), sql.Identifier(target.publisher)))
     with target.admin() as admin:
         admin.execute("revoke create on schema public from public")
+    return target
+
+
+@pytest.fixture()
+def pg_target(pg_server: LocalCluster) -> Iterator[Target]:
+    target = new_target(pg_server)
     yield target
     with psycopg.connect(pg_server.url(ADMIN, "postgres"), autocommit=True) as admin:
         admin.execute(sql.SQL("drop database {} with (force)").format(
