@@ -1,8 +1,8 @@
 """The books chart's label placement: fast, and the same placements as before.
 
-`old_place_labels` is the placement as it was before the collision grid (a check against every
-label placed and every point), copied here unchanged: the grid must give the very same result,
-and no two labels may overlap.
+`old_place_labels` is the placement as it was before the collision grid: the same places in the
+same order, each checked against every label placed and every point. The grid must give the very
+same result, and no two labels may overlap.
 """
 
 from __future__ import annotations
@@ -17,62 +17,42 @@ from pipelines.report import charts
 pytestmark = pytest.mark.fast
 
 
-# fmt: off
 def old_place_labels(frame: pd.DataFrame, x: str, y: str, x_max: float, y_max: float,
-                 width: float = charts.WIDTH,
+                     width: float = charts.WIDTH,
                      height: float = charts.BOOK_HEIGHT) -> pd.DataFrame:
-    """Each point's label placed where it overlaps no other label and no point: right of the
-    point, else left, else moved up or down in steps of a line. Adds the label's anchor in
-    data units (`label_x`, `label_y`), its side (`side`: left/right) and whether it moved."""
+    """The placement as it was before the collision grid: the same places tried in the same
+    order (`charts.label_places`), each checked against every label placed and every point."""
     boxes: list[tuple[float, float, float, float]] = []
     points = [(float(r[x]) / x_max * width, (1 - float(r[y]) / y_max) * height)
               for _, r in frame.iterrows()]
     line = charts.LABEL_SIZE + 3
-    out = []
-    order = sorted(range(len(frame)), key=lambda i: (points[i][1], points[i][0]))
+    pad = charts.POINT_CLEARANCE
+
+    def free(box: tuple[float, float, float, float]) -> bool:
+        clash = any(not (box[2] <= b[0] or box[0] >= b[2] or box[3] <= b[1] or box[1] >= b[3])
+                    for b in boxes)
+        return not clash and not any(box[0] - pad <= qx <= box[2] + pad
+                                     and box[1] - pad <= qy <= box[3] + pad
+                                     for qx, qy in points)
+
     placed: dict[int, tuple[float, float, str, bool]] = {}
-    for i in order:
+    for i in sorted(range(len(frame)), key=lambda i: (points[i][1], points[i][0])):
         px, py = points[i]
         w = len(str(frame.iloc[i]["label"])) * charts.LABEL_CHAR
-        choice = None
-        for step in range(0, 40):
-            for dy in ([0] if step == 0 else [-step * line, step * line]):
-                for side in ("right", "left"):
-                    left = px + 8 if side == "right" else px - 8 - w
-                    top = py + dy - line / 2
-                    box = (left, top, left + w, top + line)
-                    # Inside the plot (clear of the axes' labels), or past its right edge.
-                    if left < 0 or box[1] < 0 or box[3] > height or box[2] > width + 160:
-                        continue
-                    clash = any(not (box[2] <= b[0] or box[0] >= b[2] or box[3] <= b[1]
-                                     or box[1] >= b[3]) for b in boxes)
-                    hits_point = any(box[0] - 4 <= qx <= box[2] + 4 and box[1] - 4 <= qy <=
-                                     box[3] + 4 for qx, qy in points)
-                    if not clash and not hits_point:
-                        choice = (box, dy, side)
-                        break
-                if choice:
-                    break
-            if choice:
-                break
-        if choice is None:  # nowhere free within 40 lines: below everything else
+        choice = next((c for c in charts.label_places(px, py, w, line, width, height)
+                       if free(c[0])), None)
+        if choice is None:  # nowhere free: below everything else
             low = max((b[3] for b in boxes), default=py)
-            choice = ((px + 8, low, px + 8 + w, low + line), low + line / 2 - py, "right")
+            choice = ((px + charts.LABEL_GAP, low, px + charts.LABEL_GAP + w, low + line),
+                      low + line / 2 - py, "right")
         box, dy, side = choice
         boxes.append(box)
         anchor_x = box[0] if side == "right" else box[2]
         placed[i] = (anchor_x / width * x_max, (1 - (py + dy) / height) * y_max, side, dy != 0)
-    for i in range(len(frame)):
-        out.append(placed[i])
     result = frame.copy()
-    result["label_x"] = [p[0] for p in out]
-    result["label_y"] = [p[1] for p in out]
-    result["side"] = [p[2] for p in out]
-    result["moved"] = [p[3] for p in out]
+    for n, column in enumerate(("label_x", "label_y", "side", "moved")):
+        result[column] = [placed[i][n] for i in range(len(frame))]
     return result
-
-
-# fmt: on
 
 
 def books(n: int, seed: int, clustered: bool) -> pd.DataFrame:

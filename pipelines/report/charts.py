@@ -219,23 +219,8 @@ def place_labels(frame: pd.DataFrame, x: str, y: str, x_max: float, y_max: float
     for i in order:
         px, py = points[i]
         w = len(labels[i]) * LABEL_CHAR
-        choice = None
-        for step in range(LABEL_TRIES):
-            for dy in ([0] if step == 0 else [-step * line, step * line]):
-                for side in ("right", "left"):
-                    left = px + LABEL_GAP if side == "right" else px - LABEL_GAP - w
-                    top = py + dy - line / 2
-                    box = (left, top, left + w, top + line)
-                    # Inside the plot (clear of the axes' labels), or past its right edge.
-                    if left < 0 or box[1] < 0 or box[3] > height or box[2] > width + 160:
-                        continue
-                    if _free(box, boxes, dots, pad):
-                        choice = (box, dy, side)
-                        break
-                if choice:
-                    break
-            if choice:
-                break
+        choice = next((c for c in label_places(px, py, w, line, width, height)
+                       if _free(c[0], boxes, dots, pad)), None)
         if choice is None:  # nowhere free within LABEL_TRIES lines: below everything else
             low = py if lowest is None else lowest
             choice = ((px + LABEL_GAP, low, px + LABEL_GAP + w, low + line),
@@ -252,6 +237,23 @@ def place_labels(frame: pd.DataFrame, x: str, y: str, x_max: float, y_max: float
     result["side"] = [p[2] for p in out]
     result["moved"] = [p[3] for p in out]
     return result
+
+
+def label_places(px: float, py: float, w: float, line: float, width: float, height: float
+                 ) -> Iterator[tuple[tuple[float, float, float, float], float, str]]:
+    """The places a label `w` px wide may take beside the point (px, py), in the order they are
+    tried: right, left, a line up (right, left), a line down, two lines up ...; each as its box
+    (left, top, right, bottom), its move `dy` and its side. Only places inside the plot (clear
+    of the axes' labels), or past its right edge."""
+    for step in range(LABEL_TRIES):
+        for dy in ([0] if step == 0 else [-step * line, step * line]):
+            for side in ("right", "left"):
+                left = px + LABEL_GAP if side == "right" else px - LABEL_GAP - w
+                top = py + dy - line / 2
+                box = (left, top, left + w, top + line)
+                if left < 0 or box[1] < 0 or box[3] > height or box[2] > width + 160:
+                    continue
+                yield box, dy, side
 
 
 def _free(box: tuple[float, float, float, float], boxes: _Grid, dots: _Grid, pad: float) -> bool:
